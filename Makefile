@@ -1,0 +1,104 @@
+# cxcloud: Lua 5.4 client for the Cisco CX Cloud API v2.
+# `make demo` and `make test` work on a fresh Debian machine: they install what is missing.
+
+LUA      ?= lua5.4
+LUA_V    := 5.4
+PREFIX   ?= /usr/local
+LUA_LMOD ?= $(PREFIX)/share/lua/$(LUA_V)
+LUA_CMOD ?= $(PREFIX)/lib/lua/$(LUA_V)
+BIN_DIR  ?= $(PREFIX)/bin
+
+CC       ?= cc
+OPT      ?= -O2 -g
+WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
+            -Wdeclaration-after-statement -Wpointer-arith -Wformat=2
+PKGS     := lua$(LUA_V) libcurl
+CFLAGS   += -std=c99 -D_DEFAULT_SOURCE -fPIC $(OPT) $(WARN) $(SANITIZE) \
+            $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+# The module takes the Lua API from the interpreter that loads it: do not link liblua.
+LIBS     := $(shell pkg-config --libs libcurl 2>/dev/null) -lm
+LDFLAGS  += -shared $(SANITIZE)
+
+SRC      := $(wildcard src/*.c)
+OBJ      := $(SRC:src/%.c=build/%.o)
+MODULE   := cxcloud/core.so
+
+# Lua finds our modules in lua/, the C core in ./cxcloud/, and lua-http, cqueues and busted's
+# pure-Lua parts in Debian's 5.1 tree (they run unchanged on 5.4).
+LUA_ENV  := LUA_PATH="$(CURDIR)/lua/?.lua;$(CURDIR)/lua/?/init.lua;/usr/share/lua/5.1/?.lua;/usr/share/lua/5.1/?/init.lua;;" \
+            LUA_CPATH="$(CURDIR)/?.so;;"
+BUSTED   := $(LUA_ENV) busted --lua=$(LUA)
+
+DEB_PKGS := lua5.4 liblua5.4-dev libcurl4-openssl-dev lua-cjson lua-busted lua-http \
+            lua-cqueues lua-luaossl lua-check lua-ldoc pkg-config gcc make valgrind
+SUDO     := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
+
+.PHONY: all deps test test-unit test-memcheck test-asan demo lint docs install uninstall clean \
+        fuzz bench sandbox
+
+all: $(MODULE)
+
+build/%.o: src/%.c src/cxcloud.h src/client.h
+	@mkdir -p build
+	$(CC) $(CFLAGS) -c -o $@ $<
+
+$(MODULE): $(OBJ)
+	@mkdir -p cxcloud
+	$(CC) $(LDFLAGS) -o $@ $(OBJ) $(LIBS)
+
+# Installs only the Debian packages that are missing; quiet when everything is there.
+deps:
+	@missing=$$(for p in $(DEB_PKGS); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | \
+	  grep -q 'install ok installed' || echo $$p; done); \
+	if [ -n "$$missing" ]; then \
+	  echo "installing:" $$missing; \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get update -qq && \
+	  $(SUDO) env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends $$missing; \
+	fi
+
+test: deps all lint
+	$(BUSTED) spec
+	$(MAKE) --no-print-directory test-memcheck
+
+test-unit: all
+	$(BUSTED) spec
+
+# The whole suite again with the C core under valgrind memcheck (leaks and errors fail it).
+test-memcheck: all
+	$(LUA_ENV) CXCLOUD_MEMCHECK=1 busted --lua="valgrind --quiet --error-exitcode=99 \
+	  --leak-check=full --errors-for-leak-kinds=definite --show-leak-kinds=definite \
+	  --suppressions=$(CURDIR)/.ci/valgrind.supp $(LUA)" spec
+
+# The whole suite with the C core built with AddressSanitizer and UndefinedBehaviorSanitizer.
+test-asan:
+	$(MAKE) clean
+	$(MAKE) SANITIZE="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
+	$(LUA_ENV) LD_PRELOAD="$$($(CC) -print-file-name=libasan.so) $$($(CC) -print-file-name=libubsan.so)" \
+	  ASAN_OPTIONS=detect_leaks=0 busted --lua=$(LUA) spec
+	$(MAKE) clean
+	$(MAKE)
+
+demo: deps all
+	$(LUA_ENV) $(LUA) examples/demo.lua
+
+sandbox: all
+	$(LUA_ENV) $(LUA) bin/cxcloud sandbox
+
+lint:
+	luacheck -q lua spec examples bin/cxcloud
+
+docs:
+	ldoc -q .
+
+install: all
+	install -d $(DESTDIR)$(LUA_LMOD)/cxcloud/sandbox $(DESTDIR)$(LUA_CMOD)/cxcloud $(DESTDIR)$(BIN_DIR)
+	install -m 644 lua/cxcloud/*.lua $(DESTDIR)$(LUA_LMOD)/cxcloud/
+	install -m 644 lua/cxcloud/sandbox/*.lua $(DESTDIR)$(LUA_LMOD)/cxcloud/sandbox/
+	install -m 755 $(MODULE) $(DESTDIR)$(LUA_CMOD)/cxcloud/core.so
+	install -m 755 bin/cxcloud $(DESTDIR)$(BIN_DIR)/cxcloud
+
+uninstall:
+	rm -rf $(DESTDIR)$(LUA_LMOD)/cxcloud $(DESTDIR)$(LUA_CMOD)/cxcloud $(DESTDIR)$(BIN_DIR)/cxcloud
+
+clean:
+	rm -rf build cxcloud fuzz/build

@@ -1,0 +1,82 @@
+/* Growable byte buffers with a hard size limit, and secret wiping. */
+#include <stdlib.h>
+#include <string.h>
+
+#include "cxcloud.h"
+
+void cx_wipe(void *p, size_t n)
+{
+    if (p && n)
+        explicit_bzero(p, n);
+}
+
+void cx_free_secret(char *s)
+{
+    if (s) {
+        cx_wipe(s, strlen(s));
+        free(s);
+    }
+}
+
+char *cx_strdup(const char *s)
+{
+    size_t n;
+    char *d;
+    if (!s)
+        return NULL;
+    n = strlen(s) + 1;
+    d = malloc(n);
+    if (d)
+        memcpy(d, s, n);
+    return d;
+}
+
+void cx_buf_init(cx_buf *b, size_t limit)
+{
+    b->data = NULL;
+    b->len = b->cap = 0;
+    b->limit = limit;
+    b->overflow = 0;
+}
+
+int cx_buf_append(cx_buf *b, const char *p, size_t n)
+{
+    if (n > b->limit || b->len > b->limit - n) {
+        b->overflow = 1;
+        return -1;
+    }
+    if (b->len + n + 1 > b->cap) {
+        size_t cap = b->cap ? b->cap : 1024;
+        char *d;
+        while (cap < b->len + n + 1)
+            cap *= 2;
+        /* A response body may hold a token: never leave a copy behind in freed memory. */
+        d = malloc(cap);
+        if (!d) {
+            b->overflow = 1;
+            return -1;
+        }
+        if (b->data) {
+            memcpy(d, b->data, b->len);
+            cx_wipe(b->data, b->len);
+            free(b->data);
+        }
+        b->data = d;
+        b->cap = cap;
+    }
+    memcpy(b->data + b->len, p, n);
+    b->len += n;
+    b->data[b->len] = '\0';
+    return 0;
+}
+
+void cx_buf_free(cx_buf *b)
+{
+    if (b->data) {
+        cx_wipe(b->data, b->len);
+        free(b->data);
+    }
+    b->data = NULL;
+    b->len = b->cap = 0;
+    b->overflow = 0;
+}

@@ -1,0 +1,326 @@
+/* The client userdata: options, credentials and token, lifecycle, redaction. */
+#include <stdlib.h>
+#include <string.h>
+
+#include <lauxlib.h>
+
+#include "client.h"
+
+cx_client *cx_check_client(lua_State *L, int idx)
+{
+    cx_client *c = luaL_checkudata(L, idx, CX_CLIENT_MT);
+    if (c->closed)
+        luaL_error(L, "cxcloud: the client is closed");
+    return c;
+}
+
+static void set_token_slot(cx_client *c, char *token)
+{
+    int k;
+    cx_free_secret(c->tokens[CX_OLD_TOKENS]);
+    for (k = CX_OLD_TOKENS; k > 0; k--)
+        c->tokens[k] = c->tokens[k - 1];
+    c->tokens[0] = token;
+}
+
+static void client_release(lua_State *L, cx_client *c)
+{
+    int k;
+    if (c->closed)
+        return;
+    c->closed = 1;
+    cx_transport_close(c);
+    if (c->share)
+        curl_share_cleanup(c->share);
+    c->share = NULL;
+    curl_slist_free_all(c->connect_to);
+    c->connect_to = NULL;
+    cx_free_secret(c->secret);
+    cx_free_secret(c->secret_encoded);
+    cx_free_secret(c->auth_header);
+    for (k = 0; k <= CX_OLD_TOKENS; k++) {
+        cx_free_secret(c->tokens[k]);
+        c->tokens[k] = NULL;
+    }
+    c->secret = c->secret_encoded = c->auth_header = NULL;
+    free(c->client_id);
+    free(c->token_url);
+    free(c->ca_file);
+    free(c->user_agent);
+    c->client_id = c->token_url = c->ca_file = c->user_agent = NULL;
+    cx_buf_free(&c->trace);
+    if (L && c->verbose_ref != LUA_NOREF)
+        luaL_unref(L, LUA_REGISTRYINDEX, c->verbose_ref);
+    c->verbose_ref = LUA_NOREF;
+}
+
+static int client_close(lua_State *L)
+{
+    cx_client *c = luaL_checkudata(L, 1, CX_CLIENT_MT);
+    client_release(L, c);
+    return 0;
+}
+
+static int client_tostring(lua_State *L)
+{
+    cx_client *c = luaL_checkudata(L, 1, CX_CLIENT_MT);
+    if (c->closed)
+        lua_pushstring(L, "cxcloud.core.client (closed)");
+    else
+        lua_pushfstring(L, "cxcloud.core.client: client_id=%s (open)", c->client_id);
+    return 1;
+}
+
+/* client:set_token(token, type) installs the bearer token; set_token(nil) drops it. */
+static int client_set_token(lua_State *L)
+{
+    cx_client *c = cx_check_client(L, 1);
+    size_t n, tn;
+    const char *token = luaL_optlstring(L, 2, NULL, &n);
+    const char *type = luaL_optlstring(L, 3, "Bearer", &tn);
+    char *copy = NULL, *header = NULL;
+    if (token) {
+        const char *p;
+        for (p = token; p < token + n; p++)
+            luaL_argcheck(L, *p > 32 && *p < 127, 2, "token must be printable ASCII");
+        for (p = type; p < type + tn; p++)
+            luaL_argcheck(L, *p > 32 && *p < 127, 3, "token type must be printable ASCII");
+        copy = cx_strdup(token);
+        header = malloc(sizeof("Authorization:  ") + tn + n);
+        if (!copy || !header) {
+            cx_free_secret(copy);
+            free(header);
+            return luaL_error(L, "cxcloud: out of memory");
+        }
+        memcpy(header, "Authorization: ", 15);
+        memcpy(header + 15, type, tn);
+        header[15 + tn] = ' ';
+        memcpy(header + 16 + tn, token, n + 1);
+    }
+    cx_free_secret(c->auth_header);
+    c->auth_header = header;
+    set_token_slot(c, copy);
+    return 0;
+}
+
+void cx_redact_push(lua_State *L, cx_client *c, const char *s, size_t len)
+{
+    const char *needles[3 + CX_OLD_TOKENS];
+    size_t n = 0, out_len;
+    int k;
+    char *out;
+    /* Very short values would mask ordinary words; real secrets and tokens are long. */
+    if (c->secret && strlen(c->secret) >= 4)
+        needles[n++] = c->secret;
+    if (c->secret_encoded && strlen(c->secret_encoded) >= 4)
+        needles[n++] = c->secret_encoded;
+    for (k = 0; k <= CX_OLD_TOKENS; k++)
+        if (c->tokens[k] && strlen(c->tokens[k]) >= 4)
+            needles[n++] = c->tokens[k];
+    out = cx_redact(s, len, needles, n, &out_len);
+    if (!out) {
+        lua_pushliteral(L, "[REDACTED: out of memory]");
+        return;
+    }
+    lua_pushlstring(L, out, out_len);
+    free(out);
+}
+
+static int client_redact(lua_State *L)
+{
+    cx_client *c = cx_check_client(L, 1);
+    size_t len;
+    const char *s = luaL_checklstring(L, 2, &len);
+    cx_redact_push(L, c, s, len);
+    return 1;
+}
+
+static int client_stats(lua_State *L)
+{
+    cx_client *c = cx_check_client(L, 1);
+    lua_createtable(L, 0, 2);
+    lua_pushinteger(L, c->connects);
+    lua_setfield(L, -2, "connects");
+    lua_pushinteger(L, c->requests);
+    lua_setfield(L, -2, "requests");
+    return 1;
+}
+
+static const char *opt_string(lua_State *L, int idx, const char *name, int required)
+{
+    const char *v;
+    lua_getfield(L, idx, name);
+    if (lua_isnil(L, -1)) {
+        lua_pop(L, 1);
+        if (required)
+            luaL_error(L, "cxcloud.core.new: option '%s' is required", name);
+        return NULL;
+    }
+    if (lua_type(L, -1) != LUA_TSTRING)
+        luaL_error(L, "cxcloud.core.new: option '%s' must be a string", name);
+    v = lua_tostring(L, -1);
+    lua_pop(L, 1); /* still referenced by the options table */
+    return v;
+}
+
+static double opt_number(lua_State *L, int idx, const char *name, double dflt)
+{
+    double v;
+    lua_getfield(L, idx, name);
+    if (lua_isnil(L, -1)) {
+        lua_pop(L, 1);
+        return dflt;
+    }
+    if (lua_type(L, -1) != LUA_TNUMBER || lua_tonumber(L, -1) < 0)
+        luaL_error(L, "cxcloud.core.new: option '%s' must be a non-negative number", name);
+    v = lua_tonumber(L, -1);
+    lua_pop(L, 1);
+    return v;
+}
+
+static int opt_bool(lua_State *L, int idx, const char *name, int dflt)
+{
+    int v;
+    lua_getfield(L, idx, name);
+    if (lua_isnil(L, -1)) {
+        lua_pop(L, 1);
+        return dflt;
+    }
+    if (!lua_isboolean(L, -1))
+        luaL_error(L, "cxcloud.core.new: option '%s' must be a boolean", name);
+    v = lua_toboolean(L, -1);
+    lua_pop(L, 1);
+    return v;
+}
+
+static char *must_dup(lua_State *L, const char *s)
+{
+    char *d;
+    if (!s)
+        return NULL;
+    d = cx_strdup(s);
+    if (!d)
+        luaL_error(L, "cxcloud: out of memory");
+    return d;
+}
+
+static void read_connect_to(lua_State *L, cx_client *c)
+{
+    lua_Integer i, n;
+    lua_getfield(L, 1, "connect_to");
+    if (lua_isnil(L, -1)) {
+        lua_pop(L, 1);
+        return;
+    }
+    if (!lua_istable(L, -1))
+        luaL_error(L, "cxcloud.core.new: option 'connect_to' must be a list of strings");
+    n = (lua_Integer)lua_rawlen(L, -1);
+    for (i = 1; i <= n; i++) {
+        struct curl_slist *l;
+        lua_rawgeti(L, -1, i);
+        if (lua_type(L, -1) != LUA_TSTRING)
+            luaL_error(L, "cxcloud.core.new: connect_to[%d] must be a string", (int)i);
+        l = curl_slist_append(c->connect_to, lua_tostring(L, -1));
+        if (!l)
+            luaL_error(L, "cxcloud: out of memory");
+        c->connect_to = l;
+        lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
+}
+
+/* core.new(options) -> client. Validation of user input happens in Lua first; these checks
+   only keep the C side safe. */
+int cx_client_new(lua_State *L)
+{
+    cx_client *c;
+    const char *secret;
+    size_t slen;
+    luaL_checktype(L, 1, LUA_TTABLE);
+    c = lua_newuserdatauv(L, sizeof *c, 0);
+    memset(c, 0, sizeof *c);
+    c->verbose_ref = LUA_NOREF;
+    c->closed = 1; /* until fully built: __gc then frees what exists */
+    cx_buf_init(&c->trace, 1 << 20);
+    luaL_setmetatable(L, CX_CLIENT_MT);
+    c->closed = 0;
+
+    c->client_id = must_dup(L, opt_string(L, 1, "client_id", 1));
+    secret = opt_string(L, 1, "client_secret", 1);
+    c->secret = must_dup(L, secret);
+    slen = strlen(secret);
+    c->secret_encoded = malloc(3 * slen + 1);
+    if (!c->secret_encoded)
+        return luaL_error(L, "cxcloud: out of memory");
+    cx_urlencode(secret, slen, c->secret_encoded);
+    c->token_url = must_dup(L, opt_string(L, 1, "token_url", 1));
+    c->ca_file = must_dup(L, opt_string(L, 1, "ca_file", 0));
+    c->user_agent = must_dup(L, opt_string(L, 1, "user_agent", 0));
+    if (!c->user_agent) {
+        const char *ua = lua_pushfstring(L, "cxcloud/%s libcurl/%s", CX_VERSION,
+                                         curl_version_info(CURLVERSION_NOW)->version);
+        c->user_agent = must_dup(L, ua);
+        lua_pop(L, 1);
+    }
+    c->timeout_ms = (long)(opt_number(L, 1, "timeout", 60) * 1000);
+    c->connect_timeout_ms = (long)(opt_number(L, 1, "connect_timeout", 10) * 1000);
+    c->max_body = (curl_off_t)opt_number(L, 1, "max_body_size", 512.0 * 1024 * 1024);
+    c->max_header = (size_t)opt_number(L, 1, "max_header_size", 64 * 1024);
+    c->http2 = opt_bool(L, 1, "http2", 1);
+    c->allow_http = opt_bool(L, 1, "allow_http", 0);
+    read_connect_to(L, c);
+    lua_getfield(L, 1, "verbose");
+    if (lua_isfunction(L, -1))
+        c->verbose_ref = luaL_ref(L, LUA_REGISTRYINDEX);
+    else if (!lua_isnil(L, -1))
+        return luaL_error(L, "cxcloud.core.new: option 'verbose' must be a function");
+    else
+        lua_pop(L, 1);
+
+    c->multi = curl_multi_init();
+    c->share = curl_share_init();
+    if (!c->multi || !c->share)
+        return luaL_error(L, "cxcloud: cannot create libcurl handles");
+    /* New connections resume TLS sessions and share DNS answers. */
+    curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
+    curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
+    curl_multi_setopt(c->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
+    return 1;
+}
+
+static int client_gc(lua_State *L)
+{
+    cx_client *c = luaL_checkudata(L, 1, CX_CLIENT_MT);
+    client_release(L, c);
+    return 0;
+}
+
+static const luaL_Reg client_methods[] = {
+    {"submit", cx_client_submit},
+    {"poll", cx_client_poll},
+    {"cancel", cx_client_cancel},
+    {"pending", cx_client_pending},
+    {"set_token", client_set_token},
+    {"redact", client_redact},
+    {"stats", client_stats},
+    {"close", client_close},
+    {NULL, NULL},
+};
+
+static const luaL_Reg client_meta[] = {
+    {"__gc", client_gc},
+    {"__close", client_close},
+    {"__tostring", client_tostring},
+    {NULL, NULL},
+};
+
+void cx_client_register(lua_State *L)
+{
+    luaL_newmetatable(L, CX_CLIENT_MT);
+    luaL_setfuncs(L, client_meta, 0);
+    luaL_newlib(L, client_methods);
+    lua_setfield(L, -2, "__index");
+    lua_pushliteral(L, "locked");
+    lua_setfield(L, -2, "__metatable");
+    lua_pop(L, 1);
+}

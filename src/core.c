@@ -1,0 +1,110 @@
+/* luaopen_cxcloud_core: the module table of cxcloud.core. */
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <curl/curl.h>
+#include <lauxlib.h>
+
+#include "cxcloud.h"
+
+static int l_now(lua_State *L)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    lua_pushnumber(L, (double)ts.tv_sec + ts.tv_nsec / 1e9);
+    return 1;
+}
+
+static int l_time(lua_State *L)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    lua_pushnumber(L, (double)ts.tv_sec + ts.tv_nsec / 1e9);
+    return 1;
+}
+
+static int l_sleep(lua_State *L)
+{
+    double s = luaL_checknumber(L, 1);
+    struct timespec ts;
+    if (!(s > 0))
+        return 0;
+    if (s > 86400)
+        s = 86400;
+    ts.tv_sec = (time_t)s;
+    ts.tv_nsec = (long)((s - (double)ts.tv_sec) * 1e9);
+    while (nanosleep(&ts, &ts) != 0)
+        ;
+    return 0;
+}
+
+static int l_urlencode(lua_State *L)
+{
+    size_t n;
+    const char *s = luaL_checklstring(L, 1, &n);
+    luaL_Buffer b;
+    char *out = luaL_buffinitsize(L, &b, 3 * n + 1);
+    luaL_pushresultsize(&b, cx_urlencode(s, n, out));
+    return 1;
+}
+
+static int l_parse_retry_after(lua_State *L)
+{
+    size_t n;
+    const char *s = luaL_checklstring(L, 1, &n);
+    double now = luaL_optnumber(L, 2, (double)time(NULL)), seconds;
+    if (cx_parse_retry_after(s, n, now, &seconds) != 0)
+        return 0;
+    lua_pushnumber(L, seconds);
+    return 1;
+}
+
+static int l_curl_version(lua_State *L)
+{
+    lua_pushfstring(L, "libcurl/%s", curl_version_info(CURLVERSION_NOW)->version);
+    return 1;
+}
+
+static const luaL_Reg functions[] = {
+    {"new", cx_client_new},
+    {"now", l_now},
+    {"time", l_time},
+    {"sleep", l_sleep},
+    {"urlencode", l_urlencode},
+    {"parse_retry_after", l_parse_retry_after},
+    {"curl_version", l_curl_version},
+    {NULL, NULL},
+};
+
+/* A private lua-cjson instance: our depth and strictness settings never touch the user's. */
+static void push_cjson(lua_State *L)
+{
+    lua_getglobal(L, "require");
+    lua_pushliteral(L, "cjson");
+    lua_call(L, 1, 1);
+    lua_getfield(L, -1, "new");
+    lua_call(L, 0, 1);
+    lua_remove(L, -2);
+    lua_getfield(L, -1, "decode_invalid_numbers");
+    lua_pushboolean(L, 0);
+    lua_call(L, 1, 0);
+}
+
+int luaopen_cxcloud_core(lua_State *L);
+
+int luaopen_cxcloud_core(lua_State *L)
+{
+    /* libcurl's global init is not thread-safe before 7.84; Lua loads modules serially. */
+    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+        return luaL_error(L, "cxcloud: libcurl initialisation failed");
+    cx_client_register(L);
+    luaL_newlib(L, functions);
+    push_cjson(L);
+    lua_pushcclosure(L, cx_decode, 1);
+    lua_setfield(L, -2, "decode");
+    lua_pushliteral(L, CX_VERSION);
+    lua_setfield(L, -2, "VERSION");
+    return 1;
+}
