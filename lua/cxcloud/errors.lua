@@ -1,0 +1,158 @@
+--- Error objects.
+--
+-- Every failure cxcloud reports is a table with this module's metatable:
+--
+--    kind        "config", "auth", "http", "throttled", "network", "timeout", "tls",
+--                "decode", "usage", or "drift" (the result set changed during a pull)
+--    status      HTTP status or nil
+--    message     what happened, one line, server text escaped
+--    method      "GET" / "POST" or nil
+--    url         the request URL, credential-looking query values replaced
+--    retryable   true when trying again later may succeed
+--    retry_after seconds the server asked to wait, or nil
+--    request_id  the gateway's request id (X-Mashery-Message-ID, X-Request-ID), or nil
+--    body        start of the response body (escaped, redacted), or nil
+--    attempts    how many attempts were made, or nil
+--    page        for a query: the page it stopped at (pass it as `start_page` to resume)
+--    operation   for a query: the operation name ("hardware", ...)
+--
+-- `tostring(err)` gives a one-line message such as
+--
+--    cxcloud: http 503 GET https://apix.cisco.com/cs/api/v2/inventory/hardware?customerId=abc&page=3&rows=100
+--      (after 6 attempts): Service Unavailable
+--
+-- (on one line).
+-- @module cxcloud.errors
+
+local M = {}
+
+local format, gsub, sub, find, lower = string.format, string.gsub, string.sub, string.find, string.lower
+local concat = table.concat
+
+local Error = {}
+Error.__index = Error
+Error.__name = "cxcloud.error"
+M.Error = Error
+
+--- The error kinds.
+M.KINDS = {
+  config = true, auth = true, http = true, throttled = true, network = true,
+  timeout = true, tls = true, decode = true, usage = true, drift = true,
+}
+
+local ESC = { ["\n"] = "\\n", ["\r"] = "\\r", ["\t"] = "\\t", ["\27"] = "\\x1b" }
+local function esc_ctl(c)
+  return ESC[c] or format("\\x%02x", c:byte())
+end
+local function esc_c1(c)
+  return format("\\u{%04x}", c:byte(2))
+end
+
+--- Escape control characters (C0, DEL and UTF-8 encoded C1) so that text from a
+-- server cannot forge output lines or terminal escape sequences:
+-- "\r\n" becomes `\r\n` literally, ESC becomes `\x1b`.
+-- @tparam string s
+-- @treturn string
+function M.escape(s)
+  if type(s) ~= "string" then return s end
+  s = gsub(s, "[%c\127]", esc_ctl)
+  s = gsub(s, "\194[\128-\159]", esc_c1)
+  return s
+end
+
+-- query keys whose values are never shown
+local SECRET_KEYS = { "token", "secret", "password", "passwd", "pwd", "key",
+  "signature", "sig", "auth", "credential", "session", "code", "assertion" }
+
+local function secret_key(k)
+  k = lower(k)
+  for i = 1, #SECRET_KEYS do
+    if find(k, SECRET_KEYS[i], 1, true) then return true end
+  end
+  return false
+end
+
+--- A URL safe to show: user-info removed, values of credential-looking query
+-- parameters (token, secret, password, key, signature, ...) replaced by
+-- `[REDACTED]`, control characters escaped.
+-- @tparam string url
+-- @treturn string
+function M.safe_url(url)
+  if type(url) ~= "string" then return url end
+  url = gsub(url, "^(%a[%w+.-]*://)[^/?#@]*@", "%1")
+  local q = find(url, "?", 1, true)
+  if q then
+    local head, query = sub(url, 1, q), sub(url, q + 1)
+    query = gsub(query, "([^&=]+)=([^&]*)", function(k, v)
+      if v ~= "" and secret_key(k) then return k .. "=[REDACTED]" end
+      return nil
+    end)
+    url = head .. query
+  end
+  return M.escape(url)
+end
+
+--- The start of a response body for an error: at most `max` bytes, passed
+-- through `redact` (the core's secret/token scrubber), control characters escaped.
+-- @tparam string|nil body
+-- @tparam[opt] function redact
+-- @tparam[opt=512] integer max
+-- @treturn string|nil
+function M.snippet(body, redact, max)
+  if type(body) ~= "string" or body == "" then return nil end
+  max = max or 512
+  local cut = #body > max
+  -- redact before cutting, so a token cannot be split across the cut
+  if redact then body = redact(body) end
+  if cut then body = sub(body, 1, max) end
+  body = M.escape(body)
+  if cut then body = body .. "..." end
+  return body
+end
+
+--- Make an error object. `fields.message` is escaped, `fields.url` made safe.
+-- @tparam string kind one of `KINDS`
+-- @tparam string message
+-- @tparam[opt] table fields other fields (status, url, ...); this table is reused
+-- @treturn table the error object
+function M.new(kind, message, fields)
+  local e = fields or {}
+  e.kind = kind
+  e.message = M.escape(message or kind)
+  if e.url then e.url = M.safe_url(e.url) end
+  if e.request_id then e.request_id = M.escape(e.request_id) end
+  if e.retryable == nil then e.retryable = false end
+  return setmetatable(e, Error)
+end
+
+--- Raise an error object (never returns).
+-- @tparam string kind
+-- @tparam string message
+-- @tparam[opt] table fields
+-- @tparam[opt=2] integer level (ignored by Lua for table errors; kept for symmetry)
+function M.raise(kind, message, fields, level)
+  error(M.new(kind, message, fields), level or 2)
+end
+
+--- Is `v` a cxcloud error object?
+-- @param v any value
+-- @treturn boolean
+function M.is_error(v)
+  return getmetatable(v) == Error
+end
+
+--- One-line message.
+-- @function Error:__tostring
+function Error.__tostring(e)
+  local b = { "cxcloud: ", e.kind or "error" }
+  if e.status then b[#b + 1] = " " .. e.status end
+  if e.method and e.url then b[#b + 1] = " " .. e.method .. " " .. e.url
+  elseif e.url then b[#b + 1] = " " .. e.url end
+  if e.attempts and e.attempts > 1 then b[#b + 1] = format(" (after %d attempts)", e.attempts) end
+  b[#b + 1] = ": "
+  b[#b + 1] = e.message or "?"
+  if e.request_id then b[#b + 1] = " [request id " .. e.request_id .. "]" end
+  return concat(b)
+end
+
+return M

@@ -1,0 +1,310 @@
+--- Validation of `cxcloud.new{...}` options.
+--
+-- Every option, its default and what it accepts (env = environment variable
+-- used when the option is not given; an empty variable counts as unset):
+--
+--    client_id        string, required        env CXCLOUD_CLIENT_ID
+--    client_secret    string, required        env CXCLOUD_CLIENT_SECRET (kept only in the C core)
+--    base_url         "https://apix.cisco.com/cs/api/v2"             env CXCLOUD_BASE_URL
+--    token_url        "https://id.cisco.com/oauth2/default/v1/token" env CXCLOUD_TOKEN_URL
+--    ca_file          nil (system store); a readable PEM file          env CXCLOUD_CA_FILE
+--    connect_to       nil; list of "HOST:PORT:CONNECT-HOST:CONNECT-PORT" (or one string)
+--    allow_http       false; true allows http:// base_url / token_url
+--    timeout          60 s for a whole request (DNS, connect, TLS, body)
+--    connect_timeout  10 s
+--    max_retries      5 retries per request (integer 0..100)
+--    retry_base       0.5 s  first backoff ceiling; full jitter: random() * min(cap, base * 2^n)
+--    retry_cap        30 s   backoff ceiling
+--    retry_after_cap  120 s  longest Retry-After honoured; a longer one fails the request
+--                            at once (with `retry_after` set) instead of waiting
+--    retry_budget     100    per-client token bucket: a retry costs 5, a success gives 1 back;
+--                            when it is empty retryable failures fail fast (math.huge = off)
+--    rate_limit       10 requests/s for API requests (token bucket of one, i.e. evenly
+--                     spaced); 0 = off. Token requests go to the identity provider and are
+--                     not counted.
+--    concurrency      10 requests in flight at most (integer 1..100)
+--    page_size        100 rows per page (integer 1..1000)
+--    max_body_size    512 MiB per response
+--    max_header_size  64 KiB per response
+--    max_json_depth   64 levels of JSON nesting
+--    drift            "error" (default) or "record": what a query does when the result
+--                     set changes between pages
+--    http2            true: HTTP/2 when the server offers it (multiplexing), else HTTP/1.1
+--    refresh_margin   nil = min(60 s, 10% of the token lifetime); seconds before expiry
+--                     at which the token is refreshed
+--    user_agent       nil; a product token appended to "cxcloud/X libcurl/Y"
+--    verbose          nil; a function(line) receiving libcurl's trace (secret and tokens
+--                     redacted), or true to print it on stderr
+--    clock            function() -> monotonic seconds   (default core.now)
+--    wall_clock       function() -> epoch seconds        (default core.time)
+--    sleep            function(seconds)                  (default core.sleep)
+--    random           function() -> number in [0, 1)     (default math.random)
+--
+-- Errors are raised as error objects of kind "config"; they name the option, say what
+-- was given (its type, never a string's value: it could be a secret) and what is accepted.
+-- @module cxcloud.options
+
+local errors = require "cxcloud.errors"
+local util = require "cxcloud.util"
+
+local M = {}
+
+local format, find, match, sub = string.format, string.find, string.match, string.sub
+local mtype = math.type
+
+M.DEFAULT_BASE_URL = "https://apix.cisco.com/cs/api/v2"
+M.DEFAULT_TOKEN_URL = "https://id.cisco.com/oauth2/default/v1/token"
+
+--- Retry budget constants (see `retry_budget`).
+M.RETRY_COST = 5
+M.RETRY_REFUND = 1
+
+local function fail(msg)
+  errors.raise("config", msg, nil, 4)
+end
+
+local function got(v)
+  return util.describe(v, true)
+end
+
+-- checkers: function(name, value, cfg) -> normalized value (or raise)
+local function number_check(lo, hi, unit, allow_inf)
+  return function(name, v)
+    if type(v) ~= "number" or v ~= v or (not allow_inf and (v == math.huge or v == -math.huge))
+        or v < lo or (hi and v > hi) then
+      fail(format("option '%s' must be a number%s %s (got %s)", name, unit or "",
+        hi and format("from %g to %g", lo, hi) or format(">= %g", lo), got(v)))
+    end
+    return v
+  end
+end
+
+local function positive(unit, hi)
+  return function(name, v)
+    if type(v) ~= "number" or v ~= v or v <= 0 or v > hi then
+      fail(format("option '%s' must be a number of %s > 0 and <= %g (got %s)", name, unit, hi, got(v)))
+    end
+    return v
+  end
+end
+
+local function integer_check(lo, hi)
+  return function(name, v)
+    local i = mtype(v) == "integer" and v or (type(v) == "number" and math.tointeger(v))
+    if not i or i < lo or (hi and i > hi) then
+      fail(format("option '%s' must be an integer %s (got %s)", name,
+        hi and format("from %d to %d", lo, hi) or format(">= %d", lo), got(v)))
+    end
+    return i
+  end
+end
+
+local function boolean_check(name, v)
+  if type(v) ~= "boolean" then
+    fail(format("option '%s' must be true or false (got %s)", name, got(v)))
+  end
+  return v
+end
+
+local function function_check(name, v)
+  if type(v) ~= "function" then
+    fail(format("option '%s' must be a function (got %s)", name, got(v)))
+  end
+  return v
+end
+
+local function string_check(name, v)
+  if type(v) ~= "string" or v == "" then
+    -- never show the value: this checks client_id and client_secret too
+    fail(format("option '%s' must be a non-empty string (got %s)", name,
+      v == "" and "an empty string" or util.describe(v)))
+  end
+  return v
+end
+
+local function url_check(name, v, cfg)
+  if type(v) ~= "string" or v == "" then
+    fail(format("option '%s' must be an https:// URL string (got %s)", name,
+      v == "" and "an empty string" or got(v)))
+  end
+  local scheme, host = match(v, "^(%a[%w+.-]*)://([^/?#]+)")
+  if not scheme then
+    fail(format("option '%s' must be an absolute https:// URL (got '%s')", name, errors.safe_url(v)))
+  end
+  scheme = scheme:lower()
+  if scheme == "http" then
+    if not cfg.allow_http then
+      fail(format("option '%s' is a plain http:// URL ('%s'); use https://, or set allow_http = true"
+        .. " to send credentials and data unencrypted", name, errors.safe_url(v)))
+    end
+  elseif scheme ~= "https" then
+    fail(format("option '%s' must be an https:// URL (got scheme '%s')", name, errors.escape(scheme)))
+  end
+  if find(host, "@", 1, true) then
+    fail(format("option '%s' must not contain user:password@ (credentials go in client_id / "
+      .. "client_secret)", name))
+  end
+  if find(v, "[%s%c]") then
+    fail(format("option '%s' must not contain spaces or control characters", name))
+  end
+  return v
+end
+
+local function base_url_check(name, v, cfg)
+  v = url_check(name, v, cfg)
+  if find(v, "[?#]") then
+    fail(format("option '%s' must not contain a query or fragment (got '%s')", name, errors.safe_url(v)))
+  end
+  return (v:gsub("/+$", ""))
+end
+
+local function ca_file_check(name, v)
+  string_check(name, v)
+  local f, err = io.open(v, "rb")
+  if not f then
+    fail(format("option '%s': cannot read the CA bundle (%s)", name, errors.escape(err)))
+  end
+  f:close()
+  return v
+end
+
+local function connect_to_check(name, v)
+  if type(v) == "string" then v = { v } end
+  if type(v) ~= "table" then
+    fail(format("option '%s' must be a list of \"HOST:PORT:CONNECT-HOST:CONNECT-PORT\" strings (got %s)",
+      name, got(v)))
+  end
+  local out = {}
+  for i = 1, #v do
+    local s = v[i]
+    if type(s) ~= "string" or not match(s, "^[^:]*:%d*:.+:%d*$") then
+      fail(format("option '%s'[%d] must be a \"HOST:PORT:CONNECT-HOST:CONNECT-PORT\" string, e.g. "
+        .. "\"apix.cisco.com:443:127.0.0.1:8443\" (got %s)", name, i,
+        type(s) == "string" and ("'" .. errors.escape(s) .. "'") or got(s)))
+    end
+    out[i] = s
+  end
+  for k in pairs(v) do
+    if mtype(k) ~= "integer" or k < 1 or k > #v then
+      fail(format("option '%s' must be a list (array) of strings", name))
+    end
+  end
+  return out
+end
+
+local function drift_check(name, v)
+  if v ~= "error" and v ~= "record" then
+    fail(format("option '%s' must be \"error\" or \"record\" (got %s)", name,
+      type(v) == "string" and ("'" .. errors.escape(v) .. "'") or got(v)))
+  end
+  return v
+end
+
+local function verbose_check(name, v)
+  if v == true then
+    return function(line) io.stderr:write(line, sub(line, -1) == "\n" and "" or "\n") end
+  end
+  if v == false then return nil end
+  return function_check(name, v)
+end
+
+local function user_agent_check(name, v)
+  string_check(name, v)
+  if find(v, "[%c]") then fail(format("option '%s' must not contain control characters", name)) end
+  return v
+end
+
+-- The option table: name, checker, default, env
+local SPEC = {
+  { "client_id", string_check, nil, "CXCLOUD_CLIENT_ID" },
+  { "client_secret", string_check, nil, "CXCLOUD_CLIENT_SECRET" },
+  { "allow_http", boolean_check, false },            -- before the URLs: they depend on it
+  { "base_url", base_url_check, M.DEFAULT_BASE_URL, "CXCLOUD_BASE_URL" },
+  { "token_url", url_check, M.DEFAULT_TOKEN_URL, "CXCLOUD_TOKEN_URL" },
+  { "ca_file", ca_file_check, nil, "CXCLOUD_CA_FILE" },
+  { "connect_to", connect_to_check },
+  { "timeout", positive("seconds", 86400), 60 },
+  { "connect_timeout", positive("seconds", 3600), 10 },
+  { "max_retries", integer_check(0, 100), 5 },
+  { "retry_base", positive("seconds", 60), 0.5 },
+  { "retry_cap", positive("seconds", 3600), 30 },
+  { "retry_after_cap", number_check(0, 86400, " of seconds"), 120 },
+  { "retry_budget", number_check(0, nil, "", true), 100 },
+  { "rate_limit", number_check(0, 10000, " of requests per second"), 10 },
+  { "concurrency", integer_check(1, 100), 10 },
+  { "page_size", integer_check(1, 1000), 100 },
+  { "max_body_size", integer_check(1024), 512 * 1024 * 1024 },
+  { "max_header_size", integer_check(1024, 16 * 1024 * 1024), 64 * 1024 },
+  { "max_json_depth", integer_check(2, 1000), 64 },
+  { "drift", drift_check, "error" },
+  { "http2", boolean_check, true },
+  { "refresh_margin", number_check(0, 86400, " of seconds") },
+  { "user_agent", user_agent_check },
+  { "verbose", verbose_check },
+  { "clock", function_check },
+  { "wall_clock", function_check },
+  { "sleep", function_check },
+  { "random", function_check },
+}
+
+local NAMES = {}
+local KNOWN = {}
+for i, s in ipairs(SPEC) do
+  NAMES[i] = s[1]
+  KNOWN[s[1]] = s
+end
+table.sort(NAMES)
+
+--- Sorted list of every option name.
+M.NAMES = NAMES
+
+--- Validate user options, apply environment variables and defaults.
+-- @tparam table|nil opts as given to `cxcloud.new`
+-- @tparam[opt] function getenv replaces `os.getenv` (tests)
+-- @treturn table cfg: every option resolved, WITHOUT the client secret
+-- @treturn string the client secret (hand it to the C core and drop it)
+function M.validate(opts, getenv)
+  getenv = getenv or os.getenv
+  if opts == nil then opts = {} end
+  if type(opts) ~= "table" then
+    fail(format("cxcloud.new expects a table of options (got %s)", got(opts)))
+  end
+  for k in pairs(opts) do
+    if type(k) ~= "string" then
+      fail(format("option names must be strings (got %s key)", util.describe(k, true)))
+    end
+    if not KNOWN[k] then
+      local s = util.suggest(k, NAMES)
+      fail(format("unknown option '%s'%s; valid options: %s", errors.escape(k),
+        s and format(" (did you mean '%s'?)", s) or "", util.list(NAMES)))
+    end
+  end
+  local cfg, secret = {}, nil
+  local missing = {}
+  for _, s in ipairs(SPEC) do
+    local name, check, default, env = s[1], s[2], s[3], s[4]
+    local v = opts[name]
+    if v == nil and env then
+      v = getenv(env)
+      if v == "" then v = nil end
+    end
+    if v == nil then
+      v = default
+      if name == "client_id" or name == "client_secret" then missing[#missing + 1] = name end
+    elseif check then
+      v = check(name, v, cfg)
+    end
+    if name == "client_secret" then secret = v else cfg[name] = v end
+  end
+  if #missing > 0 then
+    fail(format("missing credentials: %s not set; pass client_id and client_secret to cxcloud.new{...}"
+      .. " or set the environment variables CXCLOUD_CLIENT_ID and CXCLOUD_CLIENT_SECRET",
+      table.concat(missing, " and ")))
+  end
+  if cfg.retry_cap < cfg.retry_base then
+    fail(format("option 'retry_cap' (%g) must be >= retry_base (%g)", cfg.retry_cap, cfg.retry_base))
+  end
+  return cfg, secret
+end
+
+return M
