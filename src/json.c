@@ -106,9 +106,21 @@ static void push_protected(lua_State *L, const char *s, size_t len)
         lua_pushlstring(L, d, n);
 }
 
+/* Only what cx_json_protect wrote: a server string that merely looks alike is left alone
+   unless it is exactly the marker followed by an integer. */
 static int is_protected(const char *s, size_t len)
 {
-    return len > 2 && s[0] == '\0' && s[1] == '#';
+    size_t i = 2;
+    if (len < 3 || s[0] != '\0' || s[1] != '#')
+        return 0;
+    if (s[i] == '-')
+        i++;
+    if (i == len)
+        return 0;
+    for (; i < len; i++)
+        if (s[i] < '0' || s[i] > '9')
+            return 0;
+    return 1;
 }
 
 static void fixup(lua_State *L, int idx)

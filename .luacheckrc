@@ -1,0 +1,6 @@
+std = "lua54"
+max_line_length = 110
+codes = true
+files["spec"] = { std = "+busted" }
+files["bench"] = { std = "+lua54" }
+exclude_files = { "build", "cxcloud", "fuzz/build" }

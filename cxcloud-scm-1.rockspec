@@ -1,0 +1,32 @@
+rockspec_format = "3.0"
+package = "cxcloud"
+version = "scm-1"
+source = { url = "git+file:///dev/null" }
+description = {
+   summary = "Cisco CX Cloud API v2 client: OAuth2, HTTPS over libcurl, auto-paginating queries",
+   detailed = [[
+cxcloud is a Lua 5.4 module with a C core (libcurl multi interface, OAuth2 client
+credentials, secrets kept in C) and Lua wrappers for every CX Cloud v2 operation,
+with lazy, concurrent, rate-limited, retrying pagination, plus a local HTTPS sandbox.]],
+   license = "MIT",
+}
+-- On Debian the dependencies come from apt (lua-cjson, lua-http, lua-cqueues, lua-luaossl):
+--   luarocks make --local --deps-mode=none cxcloud-scm-1.rockspec
+dependencies = { "lua >= 5.4, < 5.5", "lua-cjson" }
+external_dependencies = { CURL = { header = "curl/curl.h", library = "curl" } }
+build = {
+   type = "builtin",
+   modules = {
+      ["cxcloud.core"] = {
+         sources = { "src/buffer.c", "src/client.c", "src/core.c", "src/headers.c", "src/json.c",
+                     "src/redact.c", "src/transport.c", "src/urlencode.c" },
+         libraries = { "curl" },
+         incdirs = { "$(CURL_INCDIR)" },
+         libdirs = { "$(CURL_LIBDIR)" },
+         defines = { "_DEFAULT_SOURCE" },
+      },
+      ["cxcloud"] = "lua/cxcloud/init.lua",
+   },
+   copy_directories = { "examples" },
+   install = { bin = { cxcloud = "bin/cxcloud" } },
+}
