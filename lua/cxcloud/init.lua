@@ -1,0 +1,209 @@
+--- cxcloud: a client for the Cisco CX Cloud API v2.
+--
+--    local cxcloud = require "cxcloud"
+--    local cx <close> = cxcloud.new { client_id = "...", client_secret = "..." }
+--    for item in cx:hardware { customerId = "abc123def" } do print(item.serialNumber) end
+--
+-- The client secret goes straight to the C core (`cxcloud.core`) and is never kept in
+-- Lua; tokens are never shown by `tostring` or in errors.
+-- @module cxcloud
+
+local core = require "cxcloud.core"
+local errors = require "cxcloud.errors"
+local options = require "cxcloud.options"
+local operations = require "cxcloud.operations"
+local params = require "cxcloud.params"
+local engine_mod = require "cxcloud.engine"
+local query = require "cxcloud.query"
+local util = require "cxcloud.util"
+
+local format = string.format
+
+local M = {}
+
+--- "cxcloud X.Y.Z"
+M._VERSION = "cxcloud 0.1.0"
+
+--- Is `v` a cxcloud error object?
+-- @function is_error
+M.is_error = errors.is_error
+
+--- The operations table (read-only view): name, path, params, fields, ...
+M.operations = util.readonly(operations)
+
+-- client state, out of the user's sight: client -> { engine, cfg }
+local private = setmetatable({}, { __mode = "k" })
+
+local Client = {}
+local ClientMT = { __name = "cxcloud.client" }
+local View = {}
+local ViewMT = { __name = "cxcloud.customer" }
+
+local CLIENT_NAMES, VIEW_NAMES -- sorted, for suggestions
+
+local function no_method(kind, k, names)
+  local s = util.suggest(k, names)
+  errors.raise("usage", format("a %s has no method or field '%s'%s; methods: %s", kind,
+    errors.escape(k), s and format(" (did you mean '%s'?)", s) or "", util.list(names)), nil, 3)
+end
+
+ClientMT.__index = function(_, k)
+  local m = Client[k]
+  if m == nil and type(k) == "string" then no_method("cxcloud client", k, CLIENT_NAMES) end
+  return m
+end
+
+ViewMT.__index = function(_, k)
+  local m = View[k]
+  if m == nil and type(k) == "string" then no_method("cxcloud customer view", k, VIEW_NAMES) end
+  return m
+end
+
+local function state(self, what)
+  local st = private[self]
+  if not st then
+    errors.raise("usage", format("%s must be called as a method on a client: cx:%s(...), with a colon",
+      what, what), nil, 3)
+  end
+  if st.engine.closed then
+    errors.raise("usage", format("%s: the client is closed", what), nil, 3)
+  end
+  return st
+end
+
+--- Create a client. See `cxcloud.options` for every option and its default.
+-- Raises an error object of kind "config" on bad options.
+-- @tparam[opt] table opts
+-- @treturn table client
+function M.new(opts)
+  local cfg, secret = options.validate(opts)
+  local ua = "cxcloud/" .. core.VERSION .. " " .. core.curl_version()
+  if cfg.user_agent then ua = ua .. " " .. cfg.user_agent end
+  local ok, c = pcall(core.new, {
+    client_id = cfg.client_id,
+    client_secret = secret,
+    token_url = cfg.token_url,
+    ca_file = cfg.ca_file,
+    connect_to = cfg.connect_to,
+    timeout = cfg.timeout,
+    connect_timeout = cfg.connect_timeout,
+    max_body_size = cfg.max_body_size,
+    max_header_size = cfg.max_header_size,
+    user_agent = ua,
+    http2 = cfg.http2,
+    allow_http = cfg.allow_http,
+    verbose = cfg.verbose,
+  })
+  secret = nil -- luacheck: ignore 311
+  if not ok then
+    errors.raise("config", "cannot create the client: " .. tostring(c), nil, 2)
+  end
+  local self = setmetatable({}, ClientMT)
+  private[self] = { engine = engine_mod.new(c, cfg, core), cfg = cfg }
+  return self
+end
+
+--- The current access token and its expiry (epoch seconds, nil when the token
+-- endpoint gave no lifetime), fetching or refreshing it when needed; or nil, err.
+-- @treturn string|nil
+-- @treturn number|table|nil
+function Client:token()
+  return state(self, "token").engine:token()
+end
+
+--- One authenticated GET of `base_url .. path` with `query` (a table of parameters:
+-- strings, numbers, booleans or lists, sent sorted by name).
+-- @tparam string path e.g. "/customer-info/customer-details"
+-- @tparam[opt] table query
+-- @return the decoded JSON body, or nil, err
+function Client:get(path, q)
+  local st = state(self, "get")
+  if type(path) ~= "string" or path:sub(1, 1) ~= "/" or path:find("[%s%c#]") then
+    errors.raise("usage", format("get: path must be a string starting with '/', without spaces,"
+      .. " e.g. \"/inventory/hardware\" (got %s)", type(path) == "string"
+        and ("'" .. errors.escape(path) .. "'") or util.describe(path, true)), nil, 2)
+  end
+  if q ~= nil and type(q) ~= "table" then
+    errors.raise("usage", format("get: query must be a table of parameters (got %s)",
+      util.describe(q, true)), nil, 2)
+  end
+  local qs = params.encode(q)
+  local url = st.cfg.base_url .. path
+  if qs ~= "" then url = url .. (path:find("?", 1, true) and "&" or "?") .. qs end
+  return st.engine:get(url)
+end
+
+--- Counters for this client: requests, retries, throttled, token_requests,
+-- auth_retries, budget_exhausted, retry_budget (left), connects, transfers.
+-- @treturn table
+function Client:stats()
+  return state(self, "stats").engine:get_stats()
+end
+
+--- Free connections, cancel what is in flight, wipe the secret. Idempotent.
+function Client:close()
+  local st = private[self]
+  if st then st.engine:close() end
+end
+
+ClientMT.__close = function(self) Client.close(self) end
+ClientMT.__gc = function(self)
+  local st = private[self]
+  if st then pcall(st.engine.close, st.engine) end
+end
+
+ClientMT.__tostring = function(self)
+  local st = private[self]
+  if not st then return "cxcloud client (invalid)" end
+  return format("cxcloud client %s client_id=%s (%s)", st.cfg.base_url,
+    errors.escape(st.cfg.client_id), st.engine.closed and "closed" or "open")
+end
+
+--- A view of one customer: the same operation methods, with `customerId` filled in.
+-- @tparam string id a CX Cloud customer identifier
+-- @treturn table view
+function Client:customer(id)
+  state(self, "customer")
+  if math.type(id) == "integer" then id = format("%d", id) end
+  if type(id) ~= "string" or id == "" or id:find("[%s%c]") then
+    errors.raise("usage", format("customer: id must be a non-empty customerId string without spaces,"
+      .. " e.g. cx:customer(\"abc123def\") (got %s)", type(id) == "string"
+        and ("'" .. errors.escape(id) .. "'") or util.describe(id, true)), nil, 2)
+  end
+  local v = setmetatable({}, ViewMT)
+  private[v] = { client = self, customer_id = id }
+  return v
+end
+
+ViewMT.__tostring = function(v)
+  local pv = private[v]
+  return format("cxcloud customer %s (%s)", errors.escape(pv.customer_id), tostring(pv.client))
+end
+
+--- The customerId of a view.
+function View:id()
+  return private[self].customer_id
+end
+
+-- one method per operation, on the client and on the customer view
+for _, op in ipairs(operations) do
+  local name = op.name
+  Client[name] = function(self, p)
+    local st = state(self, name)
+    return query.new(st.engine, st.cfg, params.check(op, p, st.cfg))
+  end
+  View[name] = function(self, p)
+    local pv = private[self]
+    if not pv then
+      errors.raise("usage", format("%s must be called as a method: view:%s(...), with a colon",
+        name, name), nil, 2)
+    end
+    local st = state(pv.client, name)
+    return query.new(st.engine, st.cfg, params.check(op, p, st.cfg, pv.customer_id))
+  end
+end
+
+CLIENT_NAMES = util.sorted_keys(Client)
+VIEW_NAMES = util.sorted_keys(View)
+
+return M

@@ -1,0 +1,427 @@
+--- Query objects: one CX Cloud operation with its parameters, iterated lazily.
+--
+--    local q = cx:hardware { customerId = "abc123def" }
+--    for item in q do ... end                  -- every item of every page, in order
+--    for item in q:items() do ... end          -- the same; `break` cancels what is in flight
+--    for page, info in q:pages() do ... end    -- info = { page, pages, rows, total }
+--    local list, err = q:all()
+--    local item, err = q:first()
+--    local n, err = q:count()
+--    q:close()                                 -- or `local q <close> = ...`
+--
+-- How a pull runs: the first page (`start_page`, default 1) is fetched alone; its
+-- `pagination` tells how many pages there are; then up to `concurrency` page requests
+-- are kept in flight (or done and waiting), and items are handed out in page order.
+-- At most `concurrency` pages wait besides the one being read, however large the pull.
+-- `max_items` stops the pull (and cancels what is in flight) once enough items came.
+-- The results are the same at any concurrency.
+--
+-- Drift: the API computes each page on its own snapshot. If a page reports a different
+-- `pagination.total` or `pages` than the first page, or a page before the last holds
+-- fewer than `rows` items, the result set changed during the pull: with the client
+-- option `drift = "error"` (default) iteration raises an error of kind "drift"; with
+-- `drift = "record"` it goes on (to the larger page count, so rows are not dropped at
+-- the end) and appends a record to `q.drift`:
+-- `{ page, reason, expected_total, total, expected_pages, pages, items, rows }`.
+--
+-- Failures: iteration raises the error object, with `err.page` (the page it stopped at:
+-- pass it as `start_page` to resume) and `err.operation`; `all`, `first`, `count`
+-- return `nil, err`. A response without `pagination` is taken as the whole result; a
+-- response without a `data` array is a "decode" error.
+-- @module cxcloud.query
+
+local errors = require "cxcloud.errors"
+
+local M = {}
+
+local format = string.format
+local tointeger, min, ceil = math.tointeger, math.min, math.ceil
+local tmove = table.move
+
+local Query = {}
+Query.__index = Query
+Query.__name = "cxcloud.query"
+M.Query = Query
+
+--- Make a query.
+-- @tparam table engine the client's `cxcloud.engine`
+-- @tparam table cfg the client's validated options
+-- @tparam table plan from `cxcloud.params.check`
+-- @treturn table query
+function M.new(engine, cfg, plan)
+  local op = plan.op
+  local prefix = cfg.base_url .. op.path .. "?" .. (plan.query ~= "" and (plan.query .. "&") or "")
+  return setmetatable({
+    operation = op.name,
+    _engine = engine,
+    _plan = plan,
+    _prefix = prefix,
+    _window = cfg.concurrency,
+    _drift_mode = cfg.drift,
+    _cur = nil,
+  }, Query)
+end
+
+local function page_url(q, page, rows)
+  return q._prefix .. "page=" .. page .. "&rows=" .. rows
+end
+
+local function as_int(v)
+  if type(v) == "string" then v = tonumber(v) end
+  return type(v) == "number" and tointeger(v) or nil
+end
+
+local function bad_response(q, req, page, msg)
+  return errors.new("decode", msg, { method = "GET", url = req.url, page = page,
+    operation = q.operation, attempts = req.attempts })
+end
+
+-- Split a decoded body into data, pagination (or nil); or nil, nil, message.
+local function envelope(body)
+  if type(body) ~= "table" then
+    return nil, nil, format("response is not a JSON object (got %s)",
+      body == nil and "null" or type(body))
+  end
+  local data = body.data
+  if data == nil then
+    if body[1] ~= nil then return body, nil end          -- a bare array
+    if next(body) == nil then return body, nil end       -- {} or []: nothing
+    local keys = {}
+    for k in pairs(body) do
+      if #keys < 8 and type(k) == "string" then keys[#keys + 1] = errors.escape(k) end
+    end
+    table.sort(keys)
+    return nil, nil, "response has no 'data' array (keys: " .. table.concat(keys, ", ") .. ")"
+  end
+  if type(data) ~= "table" or (data[1] == nil and next(data) ~= nil) then
+    return nil, nil, "response 'data' is not an array"
+  end
+  local pg = body.pagination
+  if pg ~= nil and type(pg) ~= "table" then
+    return nil, nil, "response 'pagination' is not an object"
+  end
+  return data, pg
+end
+
+------------------------------------------------------------------------------
+-- the cursor: one pass over the pages
+
+local Cursor = {}
+Cursor.__index = Cursor
+
+function Cursor.__close(cur) cur:close() end
+
+-- a cursor dropped without close (e.g. `break` out of `for item in q`): mark its
+-- requests cancelled so the engine does not send the queued ones (no C call in __gc)
+function Cursor.__gc(cur)
+  if cur.done then return end
+  for _, req in pairs(cur.pending) do
+    if req.state == "queued" then
+      local ok = pcall(cur.engine.cancel, cur.engine, req)
+      if not ok then req.cancelled = true end
+    end
+  end
+end
+
+local function new_cursor(q)
+  local plan = q._plan
+  return setmetatable({
+    q = q,
+    engine = q._engine,
+    rows = plan.page_size,
+    remaining = plan.max_items,     -- nil = no limit
+    next_req = plan.start_page,     -- next page to request
+    next_page = plan.start_page,    -- next page to hand out
+    last = nil,                     -- last page to fetch; nil until the first page came
+    expected = nil,                 -- { total, pages, rows } from the first page
+    pending = {},                   -- page -> req (in flight, queued or done)
+    npending = 0,
+    window = q._window,
+    done = false,
+  }, Cursor)
+end
+
+function Cursor:_fetch(n)
+  self.pending[n] = self.engine:start(page_url(self.q, n, self.rows), n)
+  self.npending = self.npending + 1
+  if n >= self.next_req then self.next_req = n + 1 end
+end
+
+function Cursor:_fill()
+  local last = self.last
+  if not last then return end
+  while self.npending < self.window and self.next_req <= last do
+    self:_fetch(self.next_req)
+  end
+end
+
+--- Release everything: cancel requests in flight. Idempotent.
+function Cursor:close()
+  if self.done then return end
+  self.done = true
+  local e = self.engine
+  for n, req in pairs(self.pending) do
+    if not req.done and not e.closed then e:cancel(req) end
+    self.pending[n] = nil
+  end
+  self.npending = 0
+  if self.q._cur == self then self.q._cur = nil end
+end
+
+function Cursor:_fail(err, page)
+  err.page = err.page or page
+  err.operation = self.q.operation
+  self:close()
+  return nil, err
+end
+
+-- a change of the result set seen on page n: raise (mode "error") or record
+function Cursor:_drift(req, n, reason, pg, ndata)
+  local exp = self.expected
+  local rec = {
+    page = n, reason = reason,
+    expected_total = exp.total, total = as_int(pg.total),
+    expected_pages = exp.pages, pages = as_int(pg.pages),
+    items = ndata, rows = exp.rows,
+  }
+  if self.q._drift_mode == "error" then
+    return errors.new("drift", format("the result set changed during the pull: page %d %s;"
+      .. " restart the pull (or create the client with drift = \"record\" to go on and record"
+      .. " such changes in q.drift)", n, reason), {
+        method = "GET", url = req.url, page = n, operation = self.q.operation,
+        attempts = req.attempts, retryable = false })
+  end
+  local d = self.q.drift
+  if not d then d = {}; self.q.drift = d end
+  d[#d + 1] = rec
+  -- go on with what this page says, so the next change is recorded once
+  if rec.total then exp.total = rec.total end
+  if rec.pages and rec.pages > exp.pages then
+    exp.pages = rec.pages
+    self:_set_last(rec.pages, n)
+  end
+  return nil
+end
+
+-- the last page to fetch, seen from page n (whose items are not yet counted)
+function Cursor:_set_last(pages, n)
+  local last = pages
+  if self.remaining then
+    last = min(last, n - 1 + ceil(self.remaining / self.expected.rows))
+  end
+  if not self.last or last > self.last then self.last = last end
+end
+
+--- The next page: data (array), info; nil at the end; nil, err on failure.
+function Cursor:next_page()
+  while true do
+    if self.done then return nil end
+    if self.remaining == 0 then self:close() return nil end
+    local n = self.next_page
+    if self.last and n > self.last then self:close() return nil end
+    if not self.pending[n] then self:_fetch(n) end
+    self:_fill()
+    local req = self.engine:wait(self.pending[n])
+    self.pending[n] = nil
+    self.npending = self.npending - 1
+    self.next_page = n + 1
+    if req.err then return self:_fail(req.err, n) end
+    local data, pg, msg = envelope(req.body)
+    if not data then return self:_fail(bad_response(self.q, req, n, msg), n) end
+    local ndata = #data
+    local info
+    if pg == nil then
+      -- no pagination: this response is the whole result
+      info = { page = n, pages = n, rows = ndata, total = ndata }
+      self.last = n
+    else
+      local pages, total, rows = as_int(pg.pages), as_int(pg.total), as_int(pg.rows)
+      if not pages or not total or pages < 0 or total < 0 then
+        return self:_fail(bad_response(self.q, req, n,
+          "response 'pagination' lacks integer 'pages' and 'total'"), n)
+      end
+      if not rows or rows < 1 then rows = self.rows end
+      info = { page = as_int(pg.page) or n, pages = pages, rows = rows, total = total }
+      local err
+      if not self.expected then
+        self.expected = { total = total, pages = pages, rows = rows }
+        self:_set_last(pages, n)
+      else
+        local exp = self.expected
+        if total ~= exp.total or pages ~= exp.pages then
+          err = self:_drift(req, n, format("reports total %d in %d pages, the first page said %d"
+            .. " in %d", total, pages, exp.total, exp.pages), pg, ndata)
+        end
+      end
+      if not err and n < pages and ndata ~= rows then
+        err = self:_drift(req, n, format("holds %d items, expected %d (it is not the last page)",
+          ndata, rows), pg, ndata)
+      end
+      if not err and info.page ~= n then
+        err = self:_drift(req, n, format("came back as page %d", info.page), pg, ndata)
+      end
+      if err then return self:_fail(err, n) end
+    end
+    local rem = self.remaining
+    if rem then
+      if ndata > rem then
+        for i = rem + 1, ndata do data[i] = nil end
+        ndata = rem
+      end
+      self.remaining = rem - ndata
+      if self.remaining == 0 then
+        -- enough: cancel what is still in flight
+        for p, r in pairs(self.pending) do
+          if not r.done then self.engine:cancel(r) end
+          self.pending[p] = nil
+        end
+        self.npending = 0
+        self.last = n
+      end
+    end
+    self:_fill()
+    if ndata > 0 or not self.skip_empty then return data, info end
+  end
+end
+
+------------------------------------------------------------------------------
+-- the query's methods
+
+local function items(q)
+  local cur = new_cursor(q)
+  cur.skip_empty = true
+  local data, i, n = nil, 0, 0
+  local function iter()
+    i = i + 1
+    if i <= n then return data[i] end
+    local d, err = cur:next_page()
+    if d == nil then
+      data, n = nil, 0
+      if err then error(err, 0) end
+      return nil
+    end
+    data, n, i = d, #d, 1
+    return d[1]
+  end
+  return iter, cur
+end
+
+--- Iterate over every item, lazily, in order. Returns a to-be-closed value as the
+-- generic for's 4th value, so `break` releases the requests in flight.
+-- @return iterator, nil, nil, closing value
+function Query:items()
+  local iter, cur = items(self)
+  return iter, nil, nil, cur
+end
+
+--- `for item in q do`: the query itself is the iterator. A new loop (the first call,
+-- with no control value) starts a new pass; the pass before, if a `break` left it
+-- open, is released then (or by `q:close()`, or when collected).
+function Query.__call(self, _, ctl)
+  local it = self._iter
+  if ctl == nil or not it then
+    if self._cur then self._cur:close() end
+    local cur
+    it, cur = items(self)
+    self._iter, self._cur = it, cur
+  end
+  local v = it()
+  if v == nil then self._iter, self._cur = nil, nil end
+  return v
+end
+
+--- Iterate page by page: `page` is the array of items, `info` is
+-- `{ page = n, pages = N, rows = R, total = T }`. Empty pages are skipped.
+-- @return iterator, nil, nil, closing value
+function Query:pages()
+  local cur = new_cursor(self)
+  cur.skip_empty = true
+  local function iter()
+    local d, info = cur:next_page()
+    if d == nil then
+      if info then error(info, 0) end
+      return nil
+    end
+    return d, info
+  end
+  return iter, nil, nil, cur
+end
+
+--- Every item in one array.
+-- @treturn table|nil items
+-- @treturn table|nil err (with err.page)
+function Query:all()
+  local cur <close> = new_cursor(self)
+  local out, n = {}, 0
+  while true do
+    local d, info = cur:next_page()
+    if d == nil then
+      if info then return nil, info end
+      return out
+    end
+    local k = #d
+    if k > 0 then
+      tmove(d, 1, k, n + 1, out)
+      n = n + k
+    end
+  end
+end
+
+local function one_request(q, page, rows)
+  local url = page_url(q, page, rows)
+  local req = q._engine:wait(q._engine:start(url, page))
+  if req.err then
+    req.err.operation = q.operation
+    req.err.page = req.err.page or page
+    return nil, nil, req.err
+  end
+  local data, pg, msg = envelope(req.body)
+  if not data then return nil, nil, bad_response(q, req, page, msg) end
+  return data, pg
+end
+
+--- The first item (one request with a single row), or nil when there is none.
+-- Honours `start_page`/`page_size` (the first item of that page).
+-- @treturn table|nil item
+-- @treturn table|nil err
+function Query:first()
+  local plan = self._plan
+  if plan.max_items == 0 then return nil end
+  local index = (plan.start_page - 1) * plan.page_size + 1
+  local data, _, err = one_request(self, index, 1)
+  if err then return nil, err end
+  return data[1]
+end
+
+--- `pagination.total`, from one request with a single row.
+-- @treturn integer|nil
+-- @treturn table|nil err
+function Query:count()
+  local data, pg, err = one_request(self, 1, 1)
+  if err then return nil, err end
+  if pg == nil then return #data end
+  local total = as_int(pg.total)
+  if not total then
+    return nil, errors.new("decode", "response 'pagination' lacks an integer 'total'", {
+      method = "GET", url = page_url(self, 1, 1), operation = self.operation, page = 1 })
+  end
+  return total
+end
+
+--- Release what an unfinished `for item in q` holds. Idempotent.
+function Query:close()
+  local cur = self._cur
+  self._iter, self._cur = nil, nil
+  if cur then cur:close() end
+end
+Query.__close = Query.close
+
+function Query.__tostring(q)
+  local plan = q._plan
+  return format("cxcloud.query %s %s (page_size %d%s%s)", q.operation,
+    plan.query ~= "" and plan.query or "(no parameters)", plan.page_size,
+    plan.start_page ~= 1 and (", start_page " .. plan.start_page) or "",
+    plan.max_items and (", max_items " .. plan.max_items) or "")
+end
+
+return M
