@@ -40,7 +40,10 @@
 --   ("retry budget exhausted"), so an outage does not become a retry storm.
 -- * Rate limit: API requests are spaced 1/rate_limit seconds apart (a token bucket of
 --   one), shared by every request of the client, retries included.
--- * At most `concurrency` API transfers in flight; requests are sent in the order they
+-- * Concurrency: a fixed `concurrency`, or (option not set) automatic: 10, raised up to
+--   32 when the observed latency (a moving average of transfer times) times
+--   `rate_limit` needs more requests in flight to keep the rate limit busy.
+-- * At most `max_inflight` API transfers in flight; requests are sent in the order they
 --   were started (a retried request keeps its place), so pages go out in page order.
 -- * Waiting: with transfers in flight the engine waits in the core's poll (which returns
 --   early when a transfer ends); with nothing in flight it calls the injectable `sleep`,
@@ -58,6 +61,9 @@ local min, max, huge = math.min, math.max, math.huge
 
 local Engine = {}
 Engine.__index = Engine
+
+--- Automatic concurrency bounds.
+M.AUTO_MIN, M.AUTO_MAX = 10, 32
 
 local REASONS = {
   [400] = "Bad Request", [401] = "Unauthorized", [403] = "Forbidden", [404] = "Not Found",
@@ -87,7 +93,9 @@ function M.new(core_client, cfg, core)
     sleep = cfg.sleep or core.sleep,
     random = cfg.random or math.random,
     decode = core.decode,
-    max_inflight = cfg.concurrency,
+    max_inflight = cfg.concurrency or M.AUTO_MIN,
+    auto = cfg.concurrency == nil,
+    latency = nil,      -- moving average of API transfer times (auto concurrency)
     max_retries = cfg.max_retries,
     depth = cfg.max_json_depth,
     queue = {},         -- API reqs waiting to be sent, ordered by seq
@@ -473,6 +481,7 @@ function Engine:_complete(req, r, now)
     return
   end
   self.ninflight = self.ninflight - 1
+  if self.auto and r.time and self.interval > 0 then self:_adapt(r.time) end
   local body, err, retry_after, auth_retry = self:_classify(req, r)
   if body ~= nil or err == nil then
     if self.budget < self.cfg.retry_budget then
@@ -498,6 +507,15 @@ function Engine:_complete(req, r, now)
     return
   end
   finish(req, nil, err)
+end
+
+-- automatic concurrency: enough requests in flight to keep the rate limit busy
+function Engine:_adapt(t)
+  local lat = self.latency
+  lat = lat and (lat * 0.7 + t * 0.3) or t
+  self.latency = lat
+  local want = math.ceil(lat / self.interval * 1.2) + 1
+  self.max_inflight = min(M.AUTO_MAX, max(M.AUTO_MIN, want))
 end
 
 ------------------------------------------------------------------------------

@@ -22,7 +22,9 @@
 --    rate_limit       10 requests/s for API requests (token bucket of one, i.e. evenly
 --                     spaced); 0 = off. Token requests go to the identity provider and are
 --                     not counted.
---    concurrency      10 requests in flight at most (integer 1..100)
+--    concurrency      nil = automatic: 10 API requests in flight at most, raised (up to 32)
+--                     when the observed latency needs more to keep `rate_limit` busy
+--                     (latency x rate_limit x 1.2 + 1); an integer 1..100 fixes it
 --    page_size        100 rows per page (integer 1..1000)
 --    max_body_size    512 MiB per response
 --    max_header_size  64 KiB per response
@@ -231,7 +233,7 @@ local SPEC = {
   { "retry_after_cap", number_check(0, 86400, " of seconds"), 120 },
   { "retry_budget", number_check(0, nil, "", true), 100 },
   { "rate_limit", number_check(0, 10000, " of requests per second"), 10 },
-  { "concurrency", integer_check(1, 100), 10 },
+  { "concurrency", integer_check(1, 100) },
   { "page_size", integer_check(1, 1000), 100 },
   { "max_body_size", integer_check(1024), 512 * 1024 * 1024 },
   { "max_header_size", integer_check(1024, 16 * 1024 * 1024), 64 * 1024 },

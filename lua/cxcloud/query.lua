@@ -10,9 +10,10 @@
 --    q:close()                                 -- or `local q <close> = ...`
 --
 -- How a pull runs: the first page (`start_page`, default 1) is fetched alone; its
--- `pagination` tells how many pages there are; then up to `concurrency` page requests
--- are kept in flight (or done and waiting), and items are handed out in page order.
--- At most `concurrency` pages wait besides the one being read, however large the pull.
+-- `pagination` tells how many pages there are; then up to the client's concurrency
+-- (`concurrency`, or the automatic value, at most 32) page requests are kept in flight
+-- (or done and waiting), and items are handed out in page order. At most that many
+-- pages wait besides the one being read, however large the pull.
 -- `max_items` stops the pull (and cancels what is in flight) once enough items came.
 -- The results are the same at any concurrency.
 --
@@ -45,7 +46,7 @@ M.Query = Query
 
 --- Make a query.
 -- @tparam table engine the client's `cxcloud.engine`
--- @tparam table cfg the client's validated options
+-- @tparam table cfg the client's validated options (base_url, drift)
 -- @tparam table plan from `cxcloud.params.check`
 -- @treturn table query
 function M.new(engine, cfg, plan)
@@ -56,7 +57,6 @@ function M.new(engine, cfg, plan)
     _engine = engine,
     _plan = plan,
     _prefix = prefix,
-    _window = cfg.concurrency,
     _drift_mode = cfg.drift,
     _cur = nil,
   }, Query)
@@ -131,12 +131,11 @@ local function new_cursor(q)
     rows = plan.page_size,
     remaining = plan.max_items,     -- nil = no limit
     next_req = plan.start_page,     -- next page to request
-    next_page = plan.start_page,    -- next page to hand out
+    deliver = plan.start_page,      -- next page to hand out
     last = nil,                     -- last page to fetch; nil until the first page came
     expected = nil,                 -- { total, pages, rows } from the first page
     pending = {},                   -- page -> req (in flight, queued or done)
     npending = 0,
-    window = q._window,
     done = false,
   }, Cursor)
 end
@@ -150,7 +149,8 @@ end
 function Cursor:_fill()
   local last = self.last
   if not last then return end
-  while self.npending < self.window and self.next_req <= last do
+  local window = self.engine.max_inflight
+  while self.npending < window and self.next_req <= last do
     self:_fetch(self.next_req)
   end
 end
@@ -217,14 +217,14 @@ function Cursor:next_page()
   while true do
     if self.done then return nil end
     if self.remaining == 0 then self:close() return nil end
-    local n = self.next_page
+    local n = self.deliver
     if self.last and n > self.last then self:close() return nil end
     if not self.pending[n] then self:_fetch(n) end
     self:_fill()
     local req = self.engine:wait(self.pending[n])
     self.pending[n] = nil
     self.npending = self.npending - 1
-    self.next_page = n + 1
+    self.deliver = n + 1
     if req.err then return self:_fail(req.err, n) end
     local data, pg, msg = envelope(req.body)
     if not data then return self:_fail(bad_response(self.q, req, n, msg), n) end
