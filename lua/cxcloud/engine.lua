@@ -161,7 +161,7 @@ function Engine:_token_done(req, body, sent_mono, sent_wall)
   if life and life > 0 and life < huge then
     local margin = self.cfg.refresh_margin or min(60, life * 0.1)
     self.exp_mono = sent_mono + life
-    self.exp_epoch = sent_wall + life
+    self.exp_epoch = math.floor(sent_wall + life) -- an integer: os.date accepts it
     self.refresh_at = self.exp_mono - min(margin, life)
   else
     -- lifetime unknown: use the token until the API rejects it (401 -> refresh)
@@ -579,7 +579,7 @@ end
 
 --- The current access token, fetching or refreshing it when needed.
 -- @treturn string|nil token
--- @treturn number|table expiry (epoch seconds, or nil when unknown), or the error
+-- @treturn integer|table expiry (epoch seconds, or nil when unknown), or the error
 function Engine:token()
   if self.closed then return nil, errors.new("usage", "the client is closed") end
   local now = self.clock()
