@@ -1,0 +1,38 @@
+#!/usr/bin/env lua5.4
+--- Quick start: authenticate and list the CX Cloud customers these credentials can see.
+-- Credentials and endpoints come from the environment:
+--   CXCLOUD_CLIENT_ID, CXCLOUD_CLIENT_SECRET (required)
+--   CXCLOUD_BASE_URL, CXCLOUD_TOKEN_URL, CXCLOUD_CA_FILE (optional; default: the real service)
+-- Usage: lua5.4 examples/quickstart.lua
+local cxcloud = require "cxcloud"
+
+local cx <close> = cxcloud.new {}
+
+local _, expires_at = assert(cx:token())
+print(("Authenticated; the token is valid until %s"):format(os.date("!%Y-%m-%d %H:%M:%S UTC", expires_at)))
+
+local rows = {}
+for customer in cx:customers() do
+  rows[#rows + 1] = { customer.customerId or "", customer.customerName or "",
+                      customer.city or "", customer.country or "", customer.theaterCode or "" }
+end
+
+local header = { "Customer ID", "Name", "City", "Country", "Theater" }
+local widths = {}
+for i, title in ipairs(header) do
+  widths[i] = #title
+  for _, row in ipairs(rows) do widths[i] = math.max(widths[i], utf8.len(row[i]) or #row[i]) end
+end
+local function line(cells)
+  local out = {}
+  for i, cell in ipairs(cells) do
+    out[i] = cell .. string.rep(" ", widths[i] - (utf8.len(cell) or #cell))
+  end
+  print(table.concat(out, "  "))
+end
+line(header)
+local rule = {}
+for i, w in ipairs(widths) do rule[i] = string.rep("-", w) end
+line(rule)
+for _, row in ipairs(rows) do line(row) end
+print(("%d customer(s)"):format(#rows))
