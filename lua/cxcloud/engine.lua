@@ -521,6 +521,19 @@ end
 ------------------------------------------------------------------------------
 -- the loop
 
+function Engine:_requeue_lost()
+  for id, req in pairs(self.inflight) do
+    self.inflight[id] = nil
+    req.state = "queued"
+    if req.token then
+      self.token_req = req
+    else
+      self.ninflight = self.ninflight - 1
+      insert_by_seq(self.queue, req)
+    end
+  end
+end
+
 --- One scheduling round: send what can be sent, then wait (at most `max_wait`
 -- seconds) for a completion or the next timer, and process what completed.
 -- @tparam[opt=math.huge] number max_wait
@@ -531,6 +544,12 @@ function Engine:step(max_wait)
   local now = self.clock()
   local wake = self:_dispatch(now)
   local pending = self.ninflight > 0 or (self.token_req and self.token_req.state == "inflight")
+  if pending and self.c:pending() == 0 then
+    -- transfers we think are in flight but the core has none: their results were lost
+    -- (an error, e.g. an interrupt, struck while they were being processed): send again
+    self:_requeue_lost()
+    return true
+  end
   if pending then
     local wait = max_wait
     if wake then wait = min(wait, max(0, wake - now)) end

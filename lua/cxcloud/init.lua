@@ -190,7 +190,7 @@ for _, op in ipairs(operations) do
   local name = op.name
   Client[name] = function(self, p)
     local st = state(self, name)
-    return query.new(st.engine, st.cfg, params.check(op, p, st.cfg))
+    return query.new(st.engine, st.cfg, params.check(op, p, st.cfg), self)
   end
   View[name] = function(self, p)
     local pv = private[self]
@@ -199,7 +199,7 @@ for _, op in ipairs(operations) do
         name, name), nil, 2)
     end
     local st = state(pv.client, name)
-    return query.new(st.engine, st.cfg, params.check(op, p, st.cfg, pv.customer_id))
+    return query.new(st.engine, st.cfg, params.check(op, p, st.cfg, pv.customer_id), pv.client)
   end
 end
 

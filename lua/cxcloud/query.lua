@@ -48,13 +48,15 @@ M.Query = Query
 -- @tparam table engine the client's `cxcloud.engine`
 -- @tparam table cfg the client's validated options (base_url, drift)
 -- @tparam table plan from `cxcloud.params.check`
+-- @param owner the client object, kept alive as long as the query is
 -- @treturn table query
-function M.new(engine, cfg, plan)
+function M.new(engine, cfg, plan, owner)
   local op = plan.op
   local prefix = cfg.base_url .. op.path .. "?" .. (plan.query ~= "" and (plan.query .. "&") or "")
   return setmetatable({
     operation = op.name,
     _engine = engine,
+    _owner = owner,
     _plan = plan,
     _prefix = prefix,
     _drift_mode = cfg.drift,
@@ -199,6 +201,11 @@ function Cursor:_drift(req, n, reason, pg, ndata)
   if rec.pages and rec.pages > exp.pages then
     exp.pages = rec.pages
     self:_set_last(rec.pages, n)
+  elseif rec.pages and rec.pages < exp.pages then
+    -- fewer pages now: stop at the new last page (requests beyond it are cancelled
+    -- when the pull gets there)
+    exp.pages = rec.pages
+    if self.last and self.last > rec.pages then self.last = math.max(n, rec.pages) end
   end
   return nil
 end
