@@ -584,6 +584,10 @@ function Engine:wait(req)
       finish(req, nil, errors.new("usage", "internal: request is not queued"))
     end
   end
+  if req.cancelled and not req.err then
+    req.err = errors.new("usage", "the request was cancelled (the client was closed?)",
+      { method = req.token and "POST" or "GET", url = req.url })
+  end
   return req
 end
 
