@@ -1,0 +1,533 @@
+--- cxcloud.sandbox: a local fake of Cisco CX Cloud API v2 over real HTTPS on loopback.
+--
+--    local sandbox = require "cxcloud.sandbox"
+--    local sb <close> = sandbox.start { seed = 1, customers = 3, hardware = 40 }
+--    local cx = cxcloud.new(sb:client_options())
+--    ...
+--    sb:stop()
+--
+-- The server runs in a child process (`lua5.4 .../cxcloud/sandbox/child.lua`), because
+-- the client under test blocks inside libcurl. `start` waits until the child listens
+-- and returns a handle with the URLs, the CA file, the credentials and control
+-- methods. `sandbox.truth` computes, in the calling process, exactly the items the
+-- server serves for a query.
+--
+-- Options (all optional; defaults in brackets):
+--
+--   port [0 = any free]          API port (127.0.0.1 only); control_port [0]
+--   dir [new temporary dir]      where ca.pem, sandbox.json, sandbox.log go
+--   seed [1]                     data seed: same seed, same data
+--   customers [3]                customers that exist; entitled [all] = indexes the
+--                                credentials may see (customer-details lists those)
+--   hardware [40]                hardware rows per customer: a number, or an array
+--                                per customer index (missing entries: 40)
+--   contracts [4]                contracts per customer (number or array)
+--   bulletins [40]               field notice and security advisory bulletins
+--   models [24]                  device models per customer (data variety)
+--   coverage [0.8]               share of hardware covered by a contract
+--   id_type ["number"]           "string": ID fields sent as JSON strings
+--   big_ids [false]              true: instance IDs of 20-22 digits (exact JSON
+--                                literals); "int64": 17-19 digits (beyond 2^53)
+--   today ["2025-10-01"]         reference date of the EoL milestones
+--   client_id, client_secret     [generated; the secret contains "&=+% ", "/" and a
+--                                non-ASCII character to exercise URL encoding]
+--   token_lifetime [3600]        seconds (expires_in)
+--   latency [0], token_latency [0]  seconds per response: a number or {min, max}
+--   rate_limit [0 = off]         API requests per second per client (token bucket)
+--   rate_burst [2]               bucket size
+--   throttle_status [403]        403 (+ X-Mashery-Error-Code) or 429 (+ Retry-After)
+--   retry_after [nil]            Retry-After value for 429 throttling (default: the wait)
+--   daily_quota [0 = off]        requests per client; then 403 ERR_403_DEVELOPER_OVER_RATE
+--   max_rows [1000]              largest `rows` accepted (400 above)
+--   bulletins_require_customer [false]  customerId required on the bulletin operations
+--   unauthenticated_status [401] status for a request without Authorization (401 with
+--                                WWW-Authenticate, or 403 with ERR_403_NOT_AUTHORIZED)
+--   http2 [false]                offer HTTP/2 through ALPN
+--   keepalive [60]               seconds an idle connection stays open
+--   faults [{}]                  initial fault script (see `cxcloud.sandbox.faults`)
+--   additions [{}]               drift applied at start ({op=, customerId=, count=, at=})
+--   chunk_rows [250]             rows per chunk of an unpaged (streamed) response
+--   log_limit [100000]           request records kept
+--   startup_timeout [30]         seconds `start` waits for the server
+--   lua [the running interpreter, else "lua5.4"]   interpreter of the server process
+--   quiet [true]                 false: the server reports internal errors to sandbox.log
+--
+-- Runtime-changeable with `sb:set{}`: entitled, token_lifetime, latency, token_latency,
+-- rate_limit, rate_burst, throttle_status, retry_after, daily_quota, max_rows,
+-- bulletins_require_customer, unauthenticated_status, log_limit, chunk_rows.
+-- @module cxcloud.sandbox
+
+local config = require "cxcloud.sandbox.config"
+local data = require "cxcloud.sandbox.data"
+local query = require "cxcloud.sandbox.query"
+local json = require "cxcloud.sandbox.json"
+local faults = require "cxcloud.sandbox.faults"
+
+local sandbox = {}
+
+sandbox.BASE_URL = "https://apix.cisco.com/cs/api/v2"
+sandbox.TOKEN_URL = "https://id.cisco.com/oauth2/default/v1/token"
+sandbox.API_HOST, sandbox.TOKEN_HOST = "apix.cisco.com", "id.cisco.com"
+sandbox.TOKEN_PATH = "/oauth2/default/v1/token"
+sandbox.API_PREFIX = "/cs/api/v2"
+
+local function shell_quote(s)
+  return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
+end
+
+-- directory that holds "cxcloud/sandbox/init.lua" (the repo's lua/ or an install tree)
+local function lua_root()
+  local src = debug.getinfo(1, "S").source
+  src = src:gsub("^@", "")
+  local root = src:match("^(.*)[/\\]cxcloud[/\\]sandbox[/\\]init%.lua$")
+  if not root then return nil end
+  if root:sub(1, 1) ~= "/" then
+    local pwd = os.getenv("PWD")
+    if pwd then root = pwd .. "/" .. root end
+  end
+  return root
+end
+sandbox.lua_root = lua_root
+
+local function interpreter(opts)
+  if opts.lua then return opts.lua end
+  local env = os.getenv("CXCLOUD_SANDBOX_LUA")
+  if env and env ~= "" then return env end
+  if _VERSION == "Lua 5.4" and type(arg) == "table" then
+    local i = -1
+    while arg[i - 1] do i = i - 1 end
+    local exe = arg[i]
+    if type(exe) == "string" and (exe:match("[/\\]lua[%d%.]*$") or exe:match("^lua[%d%.]*$")) then
+      return exe
+    end
+  end
+  return "lua5.4"
+end
+
+local function random_chars(n)
+  local auth = require "cxcloud.sandbox.auth"
+  return (auth.random(n * 2):gsub("[^%w]", ""):sub(1, n))
+end
+
+--- Generates credentials for a sandbox: a client id and a secret that contains
+-- characters needing URL encoding (`& = + %`, space, `/`, `?`, `#`) and a non-ASCII one.
+-- @treturn string client_id
+-- @treturn string client_secret
+function sandbox.credentials()
+  return "sbx-" .. random_chars(24), random_chars(14) .. "&=+% /?#\195\169" .. random_chars(10)
+end
+
+local function file_exists(path)
+  local f = io.open(path, "rb")
+  if f then f:close() return true end
+  return false
+end
+
+local function read_file(path)
+  local f = io.open(path, "rb")
+  if not f then return nil end
+  local s = f:read("a")
+  f:close()
+  return s
+end
+
+-- "R", "S", "Z"... from /proc/PID/stat; nil when unknown, false when gone
+local function proc_state(pid)
+  if not pid then return nil end
+  local s = read_file("/proc/" .. pid .. "/stat")
+  if not s then
+    if file_exists("/proc/self/stat") then return false end
+    return nil
+  end
+  return s:match("%) (%a)")
+end
+
+local function alive(pid)
+  local st = proc_state(pid)
+  if st == nil then return true end
+  return st ~= false and st ~= "Z" and st ~= "X"
+end
+
+local function sleep(s)
+  local ok, cqueues = pcall(require, "cqueues")
+  if ok then
+    cqueues.sleep(s)
+  else
+    os.execute("sleep " .. s)
+  end
+end
+
+local function monotime()
+  local ok, cqueues = pcall(require, "cqueues")
+  if ok then return cqueues.monotime() end
+  return os.time()
+end
+
+local function tail(path, n)
+  local s = read_file(path) or ""
+  return s:sub(-(n or 2000))
+end
+
+-------------------------------------------------------------------------------
+-- Handle
+
+local Handle = {}
+Handle.__index = Handle
+Handle.__name = "cxcloud.sandbox"
+
+function Handle:__tostring()
+  return string.format("cxcloud.sandbox: https://localhost:%s (pid %s, %s)", tostring(self.port),
+    tostring(self.pid), self._stopped and "stopped" or "running")
+end
+
+function Handle:_call(method, path, body)
+  if self._stopped then error("cxcloud.sandbox: the sandbox is stopped", 2) end
+  local client = require "cxcloud.sandbox.client"
+  self._ctl = self._ctl or { port = self.control_port, ca_pem = self._ca_pem, key = self._admin_key }
+  return (client.call(self._ctl, method, path, body))
+end
+
+--- Options for `cxcloud.new`: credentials, the real base and token URLs, the CA
+-- file and `connect_to` entries that send both hosts to the sandbox; merged with extra.
+-- @tparam[opt] table extra
+-- @treturn table
+function Handle:client_options(extra)
+  local t = {
+    client_id = self.client_id, client_secret = self.client_secret,
+    base_url = self.base_url, token_url = self.token_url, ca_file = self.ca_file,
+    connect_to = { self.connect_to[1], self.connect_to[2] },
+  }
+  for k, v in pairs(extra or {}) do t[k] = v end
+  return t
+end
+
+--- Environment variables for a program that reads CXCLOUD_* (localhost URLs).
+-- @treturn table name -> value
+function Handle:env()
+  return {
+    CXCLOUD_CLIENT_ID = self.client_id, CXCLOUD_CLIENT_SECRET = self.client_secret,
+    CXCLOUD_BASE_URL = self.local_base_url, CXCLOUD_TOKEN_URL = self.local_token_url,
+    CXCLOUD_CA_FILE = self.ca_file,
+  }
+end
+
+--- Replaces the fault script (see `cxcloud.sandbox.faults`). Returns the number of faults.
+-- @tparam table list
+-- @treturn integer
+function Handle:faults(list)
+  faults.validate(list or {})
+  return self:_call("PUT", "/_sandbox/faults", list or {}).count
+end
+
+--- The fault script with its counters (`seen`, `fired`).
+-- @treturn table
+function Handle:fault_state()
+  return self:_call("GET", "/_sandbox/faults")
+end
+
+--- Request records, oldest first: `{seq, t, method, path, query, status, op, customerId,
+-- page, rows, token_ok, throttled, fault, request_id, bytes, duration, total,
+-- returned, client_auth, error}`. No credential or token values.
+-- @tparam[opt] integer since only records with seq > since
+-- @treturn table
+function Handle:log(since)
+  local path = "/_sandbox/log" .. (since and ("?since=" .. math.tointeger(since)) or "")
+  local recs = self:_call("GET", path)
+  if type(recs) ~= "table" then return {} end
+  for _, r in ipairs(recs) do r.query = r.query or {} end
+  return recs
+end
+
+--- Drops the request log.
+function Handle:clear_log()
+  self:_call("POST", "/_sandbox/log/clear")
+end
+
+--- Changes run-time options; returns the run-time options now in force.
+-- @tparam table changes
+-- @treturn table
+function Handle:set(changes)
+  config.runtime(changes, self.config)
+  local res = self:_call("POST", "/_sandbox/set", changes)
+  for k, v in pairs(changes) do self.config[k] = v end
+  if changes.entitled then
+    self.customers = {}
+    for i, ci in ipairs(changes.entitled) do self.customers[i] = self.all_customers[ci] end
+  end
+  return res
+end
+
+--- Expires every issued token (or the one given). Returns how many.
+-- @tparam[opt] string token
+-- @treturn integer
+function Handle:expire_tokens(token)
+  return self:_call("POST", "/_sandbox/tokens/expire", { access_token = token }).count
+end
+
+--- Revokes every issued token (or the one given). Returns how many.
+-- @tparam[opt] string token
+-- @treturn integer
+function Handle:revoke_tokens(token)
+  return self:_call("POST", "/_sandbox/tokens/revoke", { access_token = token }).count
+end
+
+--- Issued tokens `{access_token, client_id, issued, expires_in, revoked, uses}`
+-- (values included, e.g. to check that they leak nowhere).
+-- @treturn table
+function Handle:tokens()
+  return self:_call("GET", "/_sandbox/tokens")
+end
+
+--- Adds rows (drift): `{op = "hardware", customerId = id or index, count = n, at = "end"|"start"}`.
+-- See `cxcloud.sandbox.data` for how other operations grow. Returns the rows added to
+-- that operation and its new total.
+-- @tparam table spec
+-- @treturn integer added
+-- @treturn integer total
+function Handle:add_rows(spec)
+  local r = self:_call("POST", "/_sandbox/rows", spec)
+  return r.added, r.total
+end
+
+--- Counters: `{token_requests, api_requests, other_requests, by_status = {["200"] = n},
+-- connections, handshakes, throttled, faults_fired, inflight, peak_inflight,
+-- bytes_sent, tokens_issued, uptime}`. `connections` counts TCP connections accepted
+-- on the API port; `handshakes` TLS handshakes that sent SNI (curl does for host names).
+-- @treturn table
+function Handle:stats()
+  local s = self:_call("GET", "/_sandbox/stats")
+  s.by_status = s.by_status or {}
+  return s
+end
+
+--- Zeroes the counters.
+function Handle:reset_stats()
+  self:_call("POST", "/_sandbox/stats/reset")
+end
+
+--- Server state: `{additions = {...}, options = {...}}`.
+-- @treturn table
+function Handle:state()
+  local s = self:_call("GET", "/_sandbox/state")
+  s.additions = s.additions or {}
+  return s
+end
+
+--- The items the server returns now for a query (drift included), computed in this
+-- process. See `sandbox.truth`.
+-- @tparam string op
+-- @param[opt] customerId id string or customer index
+-- @tparam[opt] table params
+-- @treturn table items
+-- @treturn table pagination
+function Handle:truth(op, customerId, params)
+  local additions = self:state().additions
+  local cache = self._truth
+  if not cache or #additions < cache.n then
+    cache = { ds = data.new(self.config), n = 0 }
+    self._truth = cache
+  end
+  for i = cache.n + 1, #additions do cache.ds:replay { additions[i] } end
+  cache.n = #additions
+  return sandbox.query(cache.ds, op, customerId, params)
+end
+
+--- Stops the server process and waits for it; removes the directory if `start`
+-- created it. Idempotent; also called on garbage collection and `<close>`.
+function Handle:stop()
+  if self._stopped then return true end
+  self._stopped = true
+  local proc = self._proc
+  self._proc = nil
+  if proc then
+    local pid = self.pid
+    if pid and alive(pid) then
+      os.execute("kill -TERM " .. math.tointeger(pid) .. " 2>/dev/null")
+      local deadline = monotime() + 5
+      while alive(pid) and proc_state(pid) ~= nil and monotime() < deadline do sleep(0.01) end
+      if proc_state(pid) ~= nil and alive(pid) then
+        os.execute("kill -KILL " .. math.tointeger(pid) .. " 2>/dev/null")
+      end
+    end
+    pcall(proc.close, proc)
+  end
+  if self._own_dir then
+    for _, f in ipairs({ "ca.pem", "sandbox.json", "sandbox.json.tmp", "sandbox.log", "sandbox.pid" }) do
+      os.remove(self.dir .. "/" .. f)
+    end
+    os.remove(self.dir)
+  end
+  return true
+end
+
+Handle.__gc = Handle.stop
+Handle.__close = Handle.stop
+
+-------------------------------------------------------------------------------
+-- start
+
+--- Starts a sandbox server in a child process and waits until it listens.
+-- Raises on a bad option (naming it) or when the server does not start within
+-- `startup_timeout` seconds (with the end of its log).
+-- @tparam[opt] table opts options (see the module description)
+-- @treturn table handle: `port, control_port, pid, dir, ca_file, client_id,
+--   client_secret, base_url, token_url, connect_to, local_base_url, local_token_url,
+--   customers, all_customers, config` and the methods above
+function sandbox.start(opts)
+  if opts ~= nil and type(opts) ~= "table" then
+    error("cxcloud.sandbox.start: options must be a table", 2)
+  end
+  local o = {}
+  for k, v in pairs(opts or {}) do o[k] = v end
+  if o.client_id == nil or o.client_secret == nil then
+    local id, secret = sandbox.credentials()
+    o.client_id = o.client_id or id
+    o.client_secret = o.client_secret or secret
+  end
+  o.admin_key = o.admin_key or random_chars(32)
+  if o.faults then faults.validate(o.faults) end
+  local cfg = config.normalize(o)
+  local root = lua_root()
+  if not root then error("cxcloud.sandbox.start: cannot locate the cxcloud/sandbox module directory", 2) end
+  local own_dir = false
+  if not cfg.dir then
+    local p = io.popen("mktemp -d \"${TMPDIR:-/tmp}/cxcloud-sandbox.XXXXXX\"")
+    local d = p and p:read("l")
+    if p then p:close() end
+    if not d or d == "" then error("cxcloud.sandbox.start: cannot create a temporary directory", 2) end
+    cfg.dir, own_dir = d, true
+  else
+    os.execute("mkdir -p " .. shell_quote(cfg.dir))
+  end
+  local dir = cfg.dir
+  os.remove(dir .. "/sandbox.json")
+  os.remove(dir .. "/sandbox.pid")
+  cfg.watch_stdin = true
+  local cfg_file = os.tmpname() -- created 0600 by mkstemp
+  local f = assert(io.open(cfg_file, "wb"))
+  f:write(json.encode_plain(cfg))
+  f:close()
+  local lpath = root .. "/?.lua;" .. root .. "/?/init.lua;" .. package.path
+  if not lpath:find("/usr/share/lua/5.1/?.lua", 1, true) then
+    lpath = lpath .. ";/usr/share/lua/5.1/?.lua;/usr/share/lua/5.1/?/init.lua"
+  end
+  local cmd = table.concat({
+    "echo $$ >", shell_quote(dir .. "/sandbox.pid"), ";",
+    "LUA_PATH_5_4=" .. shell_quote(lpath), "LUA_CPATH_5_4=" .. shell_quote(package.cpath),
+    "exec", shell_quote(interpreter(cfg)), shell_quote(root .. "/cxcloud/sandbox/child.lua"),
+    shell_quote(cfg_file), ">>" .. shell_quote(dir .. "/sandbox.log"), "2>&1",
+  }, " ")
+  local proc = io.popen(cmd, "w")
+  if not proc then
+    os.remove(cfg_file)
+    error("cxcloud.sandbox.start: cannot run " .. interpreter(cfg), 2)
+  end
+  local sb = setmetatable({
+    dir = dir, _proc = proc, _own_dir = own_dir, _admin_key = cfg.admin_key,
+    client_id = cfg.client_id, client_secret = cfg.client_secret,
+    base_url = sandbox.BASE_URL, token_url = sandbox.TOKEN_URL,
+  }, Handle)
+  -- wait for sandbox.json
+  local deadline = monotime() + cfg.startup_timeout
+  local state
+  while true do
+    local text = read_file(dir .. "/sandbox.json")
+    if text then
+      state = json.decode_plain(text)
+      if state then break end
+    end
+    if not sb.pid then
+      local p = read_file(dir .. "/sandbox.pid")
+      sb.pid = p and math.tointeger(tonumber(p:match("%d+")))
+    end
+    if (sb.pid and not alive(sb.pid)) or monotime() > deadline then
+      local why = sb.pid and not alive(sb.pid) and "the server process exited"
+        or ("no answer within " .. cfg.startup_timeout .. " s")
+      local log = tail(dir .. "/sandbox.log")
+      sb:stop()
+      os.remove(cfg_file)
+      error("cxcloud.sandbox.start: " .. why .. "; log:\n" .. log, 2)
+    end
+    sleep(0.01)
+  end
+  if state.error then
+    local log = tail(dir .. "/sandbox.log")
+    sb:stop()
+    error("cxcloud.sandbox.start: " .. tostring(state.error) .. "\n" .. log, 2)
+  end
+  sb.pid = state.pid or sb.pid
+  sb.port, sb.control_port = state.port, state.control_port
+  sb.ca_file = dir .. "/ca.pem"
+  sb._ca_pem = read_file(sb.ca_file)
+  local p = tostring(sb.port)
+  sb.connect_to = { "apix.cisco.com:443:127.0.0.1:" .. p, "id.cisco.com:443:127.0.0.1:" .. p }
+  sb.local_base_url = "https://localhost:" .. p .. sandbox.API_PREFIX
+  sb.local_token_url = "https://localhost:" .. p .. sandbox.TOKEN_PATH
+  cfg.watch_stdin = nil
+  sb.config = cfg
+  local ds = data.new(cfg)
+  sb.all_customers = ds:customer_ids()
+  sb.customers = {}
+  for i, ci in ipairs(ds:entitled()) do sb.customers[i] = sb.all_customers[ci] end
+  return sb
+end
+
+-------------------------------------------------------------------------------
+-- truth
+
+--- Items for a query on a dataset (see `sandbox.truth`).
+-- @tparam table ds dataset from `cxcloud.sandbox.data`
+-- @tparam string op
+-- @param[opt] customerId
+-- @tparam[opt] table params
+-- @treturn table items
+-- @treturn table pagination
+function sandbox.query(ds, op, customerId, params)
+  local p = {}
+  for k, v in pairs(params or {}) do p[k] = v end
+  if customerId ~= nil then
+    if type(customerId) == "number" then
+      customerId = ds:customer_ids()[customerId]
+        or error("cxcloud.sandbox: no customer with index " .. tostring(customerId), 3)
+    end
+    p.customerId = customerId
+  end
+  return query.items(ds, op, p)
+end
+
+local truth_cache = setmetatable({}, { __mode = "k" })
+
+--- The exact items the server would return for a query, computed in this process by
+-- the same generator: `op` is the contract method name ("hardware", ...),
+-- `customerId` an id string or a customer index (nil for customer-details and the
+-- bulletins), `params` the API's query parameters (filters, `sort`, `fields`; with
+-- `page` and `rows` only that page). JSON nulls are absent; IDs as a client decodes
+-- them (integers; strings of digits beyond int64; strings with `id_type = "string"`).
+-- The drift listed in `config.additions` is applied; for a running sandbox use
+-- `sb:truth(...)`, which includes the drift added since start.
+-- @tparam table cfg options as given to `start` (or `sb.config`)
+-- @tparam string op
+-- @param[opt] customerId
+-- @tparam[opt] table params
+-- @treturn table items
+-- @treturn table pagination `{page, pages, rows, total}`
+function sandbox.truth(cfg, op, customerId, params)
+  local entry = truth_cache[cfg]
+  local adds = cfg.additions or {}
+  if not entry or #adds < entry.n then
+    entry = { ds = data.new(config.normalize(cfg)), n = 0 }
+    truth_cache[cfg] = entry
+  end
+  for i = entry.n + 1, #adds do entry.ds:replay { adds[i] } end
+  entry.n = #adds
+  return sandbox.query(entry.ds, op, customerId, params)
+end
+
+--- Customer ids for options (all customers, in index order).
+-- @tparam table cfg
+-- @treturn table
+function sandbox.customer_ids(cfg)
+  return data.new(config.normalize(cfg)):customer_ids()
+end
+
+return sandbox

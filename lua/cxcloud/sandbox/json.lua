@@ -1,0 +1,165 @@
+--- JSON output for the sandbox.
+--
+-- Rows are written field by field in the operation's documented order (cjson would
+-- use hash order and cannot write integers beyond 2^53 exactly). ID fields are raw
+-- number literals (any number of digits) or, with `id_type = "string"`, JSON strings.
+-- Everything else goes through lua-cjson.
+-- @module cxcloud.sandbox.json
+
+local cjson = require "cjson.safe"
+local data = require "cxcloud.sandbox.data"
+
+local NULL = data.NULL
+local concat, find, gsub, format = table.concat, string.find, string.gsub, string.format
+
+local json = {}
+
+local ESC = { ['"'] = '\\"', ["\\"] = "\\\\", ["\b"] = "\\b", ["\f"] = "\\f", ["\n"] = "\\n",
+  ["\r"] = "\\r", ["\t"] = "\\t" }
+local function esc(c)
+  return ESC[c] or format("\\u%04x", c:byte())
+end
+
+--- A JSON string literal for s (UTF-8 bytes are kept as they are).
+-- @tparam string s
+-- @treturn string
+local function quote(s)
+  if find(s, '[%z\1-\31"\\\127]') then
+    return '"' .. gsub(s, '[%z\1-\31"\\\127]', esc) .. '"'
+  end
+  return '"' .. s .. '"'
+end
+json.quote = quote
+
+--- Encodes any plain Lua value with cjson (tables, strings, numbers, booleans).
+-- @param v
+-- @treturn string
+function json.encode(v)
+  return assert(cjson.encode(v))
+end
+
+--- Encodes a flat object with keys in the given order (strings, integers, numbers,
+-- booleans): `json.object("status", 400, "message", "...")`. Unlike cjson, "/" is
+-- not escaped.
+-- @treturn string
+function json.object(...)
+  local n = select("#", ...)
+  local buf = {}
+  for i = 1, n, 2 do
+    local k, v = select(i, ...)
+    local s
+    if type(v) == "string" then
+      s = quote(v)
+    elseif math.type(v) == "integer" or type(v) == "boolean" then
+      s = tostring(v)
+    elseif type(v) == "number" then
+      s = string.format("%.17g", v)
+    else
+      s = "null"
+    end
+    buf[#buf + 1] = quote(k) .. ":" .. s
+  end
+  return "{" .. concat(buf, ",") .. "}"
+end
+
+--- Decodes JSON text; returns nil, message on error.
+-- @tparam string s
+function json.decode(s)
+  return cjson.decode(s)
+end
+
+json.null = cjson.null
+
+local function plain(v)
+  if v == cjson.null then return nil end
+  local t = type(v)
+  if t == "number" then return math.tointeger(v) or v end
+  if t ~= "table" then return v end
+  local out = {}
+  for k, x in pairs(v) do out[k] = plain(x) end
+  return out
+end
+
+--- Decodes JSON text into plain Lua values: JSON null becomes nil and integral
+-- numbers become Lua integers (lua-cjson 2.1 decodes every number as a float).
+-- Returns nil, message on error.
+-- @tparam string s
+-- @return value
+function json.decode_plain(s)
+  local v, err = cjson.decode(s)
+  if v == nil then return nil, err end
+  return plain(v)
+end
+
+--- Encodes a plain Lua value, turning infinities into -1 first (fault `times`).
+-- @param v
+-- @treturn string
+function json.encode_plain(v)
+  local function fix(x)
+    if x == math.huge then return -1 end
+    if type(x) ~= "table" then return x end
+    local out = {}
+    for k, y in pairs(x) do out[k] = fix(y) end
+    return out
+  end
+  return assert(cjson.encode(fix(v)))
+end
+
+--- Returns a function that encodes one row of `op` as a JSON object.
+-- @tparam table op entry of `cxcloud.sandbox.ops`
+-- @tparam[opt] table fields list of field names to keep (documented order is kept)
+-- @tparam[opt] string id_type "number" (default) or "string"
+-- @treturn function(row) -> string
+function json.row_encoder(op, fields, id_type)
+  local keep
+  if fields then
+    keep = {}
+    for _, f in ipairs(fields) do keep[f] = true end
+  end
+  local names, kinds, prefix = {}, {}, {}
+  for _, f in ipairs(op.fields) do
+    if not keep or keep[f[1]] then
+      local n = #names + 1
+      names[n], kinds[n] = f[1], f[2]
+      prefix[n] = (n == 1 and "{" or ",") .. quote(f[1]) .. ":"
+    end
+  end
+  local n = #names
+  local id_string = id_type == "string"
+  return function(row)
+    if n == 0 then return "{}" end
+    local buf = {}
+    for i = 1, n do
+      local v = row[names[i]]
+      local s
+      if v == nil or v == NULL then
+        s = "null"
+      elseif kinds[i] == "id" then
+        if id_string then
+          s = '"' .. tostring(v) .. '"'
+        else
+          s = tostring(v)
+        end
+      elseif type(v) == "string" then
+        s = quote(v)
+      else
+        s = tostring(v)
+      end
+      buf[i] = prefix[i] .. s
+    end
+    buf[n] = buf[n] .. "}"
+    return concat(buf)
+  end
+end
+
+--- The pagination object as JSON.
+-- @tparam integer page
+-- @tparam integer pages
+-- @tparam integer rows
+-- @tparam integer total
+-- @treturn string
+function json.pagination(page, pages, rows, total)
+  return format('"pagination":{"page":%d,"pages":%d,"rows":%d,"total":%d}', page, pages, rows, total)
+end
+
+return json
