@@ -41,7 +41,10 @@ local ok, err = pcall(function()
   srv = server.new(cfg)
   srv:listen()
   srv:write_ca(dir)
-  if cfg.watch_stdin then srv:watch_stdin() end
+  if cfg.watch_stdin then
+    srv:watch_stdin()
+    srv:watch_parent()
+  end
   srv:watch_signals()
 end)
 if not ok then

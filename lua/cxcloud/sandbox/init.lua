@@ -292,7 +292,7 @@ end
 --- Counters: `{token_requests, api_requests, other_requests, by_status = {["200"] = n},
 -- connections, handshakes, throttled, faults_fired, inflight, peak_inflight,
 -- bytes_sent, tokens_issued, uptime}`. `connections` counts TCP connections accepted
--- on the API port; `handshakes` TLS handshakes that sent SNI (curl does for host names).
+-- on the API port, `handshakes` TLS handshakes on it (control requests use another port).
 -- @treturn table
 function Handle:stats()
   local s = self:_call("GET", "/_sandbox/stats")

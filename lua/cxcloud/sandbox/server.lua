@@ -86,9 +86,9 @@ function Server:listen()
   end)
   local version
   if not cfg.http2 then version = 1.1 end
-  local function open(port, handler)
+  local function open(port, handler, context)
     local srv, err = http_server.listen {
-      host = "127.0.0.1", port = port, tls = true, ctx = ctx, cq = self.cq, version = version,
+      host = "127.0.0.1", port = port, tls = true, ctx = context, cq = self.cq, version = version,
       reuseaddr = true, intra_stream_timeout = cfg.keepalive, connection_setup_timeout = 10,
       onstream = function(_, stream) handler(self, stream) end,
       onerror = onerror(self),
@@ -101,13 +101,14 @@ function Server:listen()
     local _, _, bound = srv:localname()
     return srv, bound
   end
-  self.http, self.port = open(cfg.port, Server.on_stream)
+  self.http, self.port = open(cfg.port, Server.on_stream, ctx)
   local add = self.http.add_socket
   self.http.add_socket = function(srv, sock)
     self.stats.connections = self.stats.connections + 1
     return add(srv, sock)
   end
-  self.ctl, self.control_port = open(cfg.control_port, control.on_stream)
+  local ctl_ctx = tls.server_context(self.certs, false)
+  self.ctl, self.control_port = open(cfg.control_port, control.on_stream, ctl_ctx)
   return self.port, self.control_port
 end
 
@@ -641,6 +642,32 @@ function Server:watch_stdin()
     while true do
       local d = sock:read(1)
       if d == nil then
+        self:stop()
+        return
+      end
+    end
+  end)
+end
+
+-- parent pid from /proc/self/stat (Linux), or nil
+local function ppid()
+  local f = io.open("/proc/self/stat", "r")
+  if not f then return nil end
+  local line = f:read("l")
+  f:close()
+  return line and math.tointeger(tonumber(line:match("%) %a (%d+)")))
+end
+
+--- Makes the server stop when its parent process goes away (Linux: the parent pid
+-- changes when the process is re-parented). Complements `watch_stdin`, whose end of
+-- file can be delayed when other processes inherited the pipe.
+function Server:watch_parent()
+  local first = ppid()
+  if not first then return end
+  self.cq:wrap(function()
+    while not self.stopping do
+      cqueues.sleep(1)
+      if ppid() ~= first then
         self:stop()
         return
       end

@@ -94,7 +94,7 @@ end
 --- A server TLS context for the generated certificate.
 -- @tparam table certs from `generate`
 -- @tparam boolean http2 offer "h2" through ALPN
--- @tparam[opt] function on_handshake called for every ClientHello that carries SNI
+-- @tparam[opt] function on_handshake called once per TLS handshake
 -- @treturn userdata openssl.ssl.context
 function tls.server_context(certs, http2, on_handshake)
   local ctx = http_tls.new_server_context()
@@ -111,9 +111,17 @@ function tls.server_context(certs, http2, on_handshake)
       return nil
     end)
   end
+  if ctx.setGroups then
+    -- X25519 first: curl's and most clients' first key share, so no HelloRetryRequest
+    ctx:setGroups("X25519:P-256:P-384:P-521")
+  end
   if on_handshake then
-    ctx:setHostNameCallback(function()
-      on_handshake()
+    local seen = setmetatable({}, { __mode = "k" })
+    ctx:setHostNameCallback(function(s)
+      if not seen[s] then
+        seen[s] = true
+        on_handshake()
+      end
       return true
     end)
   end

@@ -1,0 +1,560 @@
+-- Spec of the sandbox (cxcloud.sandbox): a fake CX Cloud over real TLS on loopback.
+-- Talks to it with lua-http, verifying the server against the sandbox's CA.
+
+package.path = "lua/?.lua;lua/?/init.lua;" .. package.path
+if not package.path:find("/usr/share/lua/5.1/?.lua", 1, true) then
+  package.path = package.path .. ";/usr/share/lua/5.1/?.lua;/usr/share/lua/5.1/?/init.lua"
+end
+
+local cqueues = require "cqueues"
+local cs = require "cqueues.socket"
+local http_client = require "http.client"
+local http_headers = require "http.headers"
+local cjson = require "cjson.safe"
+
+local sandbox = require "cxcloud.sandbox"
+local tls = require "cxcloud.sandbox.tls"
+local json = require "cxcloud.sandbox.json"
+local ops = require "cxcloud.sandbox.ops"
+
+local HW = "/inventory/hardware"
+
+local function urlencode(s)
+  return (s:gsub("[^%w%-%._~]", function(c) return string.format("%%%02X", c:byte()) end))
+end
+
+local function query_string(params)
+  local keys, parts = {}, {}
+  for k in pairs(params or {}) do keys[#keys + 1] = k end
+  table.sort(keys)
+  for _, k in ipairs(keys) do parts[#parts + 1] = urlencode(k) .. "=" .. urlencode(tostring(params[k])) end
+  return #parts > 0 and ("?" .. table.concat(parts, "&")) or ""
+end
+
+-- a keep-alive HTTPS connection to the sandbox, verifying the certificate for `host`
+local function connect(sb, host)
+  local ctx = tls.client_context(assert(io.open(sb.ca_file)):read("a"))
+  local sock = assert(cs.connect { host = "127.0.0.1", port = sb.port, nodelay = true })
+  local conn = assert(http_client.negotiate(sock, { tls = true, ctx = ctx, host = host or "apix.cisco.com",
+    version = 1.1 }, 10))
+  return conn
+end
+
+-- one request on a connection: status, headers, body
+local function request(conn, method, path, headers, body)
+  local stream = assert(conn:new_stream())
+  local h = http_headers.new()
+  h:append(":method", method)
+  h:append(":scheme", "https")
+  h:append(":authority", "apix.cisco.com")
+  h:append(":path", path)
+  for k, v in pairs(headers or {}) do h:append(k, v) end
+  if body then h:append("content-length", tostring(#body)) end
+  assert(stream:write_headers(h, body == nil, 10))
+  if body then assert(stream:write_chunk(body, true, 10)) end
+  local rh, err = stream:get_headers(10)
+  if not rh then return nil, err end
+  local text, berr = stream:get_body_as_string(30)
+  if not text then return nil, berr, rh end
+  return math.tointeger(tonumber(rh:get(":status"))), rh, text
+end
+
+local function form_token(sb, conn, id, secret, grant)
+  local body = "grant_type=" .. urlencode(grant or "client_credentials")
+    .. "&client_id=" .. urlencode(id or sb.client_id)
+    .. "&client_secret=" .. urlencode(secret or sb.client_secret)
+  return request(conn, "POST", "/oauth2/default/v1/token",
+    { ["content-type"] = "application/x-www-form-urlencoded" }, body)
+end
+
+local function get_token(sb)
+  local conn = connect(sb, "id.cisco.com")
+  local status, _, body = form_token(sb, conn)
+  conn:close()
+  assert(status == 200, body)
+  return cjson.decode(body).access_token
+end
+
+-- GET an API path with the token; returns status, headers, body, decoded
+local function api(conn, token, path, params)
+  local status, h, body = request(conn, "GET", "/cs/api/v2" .. path .. query_string(params),
+    token and { authorization = "Bearer " .. token } or nil)
+  return status, h, body, body and json.decode_plain(body)
+end
+
+describe("cxcloud.sandbox", function()
+  local sb, token, conn, cust
+
+  setup(function()
+    sb = sandbox.start { seed = 7, customers = 3, hardware = { 40, 130, 5 } }
+    token = get_token(sb)
+    conn = connect(sb)
+    cust = sb.customers[1]
+  end)
+
+  teardown(function()
+    if conn then conn:close() end
+    if sb then sb:stop() end
+  end)
+
+  describe("start", function()
+    it("returns URLs, credentials, the CA file and customers", function()
+      assert.is_number(sb.port)
+      assert.equal("https://apix.cisco.com/cs/api/v2", sb.base_url)
+      assert.equal("https://id.cisco.com/oauth2/default/v1/token", sb.token_url)
+      assert.same({ "apix.cisco.com:443:127.0.0.1:" .. sb.port, "id.cisco.com:443:127.0.0.1:" .. sb.port },
+        sb.connect_to)
+      assert.equal("https://localhost:" .. sb.port .. "/cs/api/v2", sb.local_base_url)
+      assert.truthy(assert(io.open(sb.ca_file)):read("a"):find("BEGIN CERTIFICATE", 1, true))
+      assert.equal(3, #sb.customers)
+      assert.same(sb.customers, sb.all_customers)
+      assert.truthy(sb.client_secret:find("&=+% ", 1, true))
+      assert.truthy(sb.client_secret:find("[\128-\255]"))
+      local o = sb:client_options { timeout = 5 }
+      assert.equal(sb.client_secret, o.client_secret)
+      assert.equal(sb.ca_file, o.ca_file)
+      assert.equal(5, o.timeout)
+      assert.falsy(tostring(sb):find(sb.client_secret, 1, true))
+    end)
+
+    it("rejects bad options naming them", function()
+      assert.has_error(function() sandbox.start { customers = 0 } end,
+        "cxcloud.sandbox: bad option 'customers' (0): expected an integer 1..1000")
+      local ok, err = pcall(sandbox.start, { costumers = 2 })
+      assert.is_false(ok)
+      assert.truthy(err:find("unknown option 'costumers'", 1, true))
+      ok, err = pcall(sandbox.start, { faults = { { action = "explode" } } })
+      assert.is_false(ok)
+      assert.truthy(err:find("fault #1: unknown action 'explode'", 1, true))
+    end)
+
+    it("refuses an untrusted certificate", function()
+      local sock = assert(cs.connect { host = "127.0.0.1", port = sb.port })
+      local c, err = http_client.negotiate(sock, { tls = true, host = "apix.cisco.com", version = 1.1 }, 5)
+      assert.is_nil(c)
+      assert.truthy(tostring(err):find("certificate", 1, true))
+    end)
+  end)
+
+  describe("token endpoint", function()
+    it("issues bearer tokens for form credentials (URL-encoded secret)", function()
+      local c = connect(sb, "id.cisco.com")
+      local status, h, body = form_token(sb, c)
+      assert.equal(200, status)
+      assert.equal("application/json", h:get("content-type"))
+      local t = cjson.decode(body)
+      assert.equal("Bearer", t.token_type)
+      assert.equal(3600, t.expires_in)
+      assert.equal("apis:read", t.scope)
+      assert.truthy(#t.access_token >= 32)
+      c:close()
+    end)
+
+    it("accepts HTTP Basic credentials", function()
+      local c = connect(sb, "id.cisco.com")
+      local basic = require("cxcloud.sandbox.auth").b64encode(sb.client_id .. ":" .. sb.client_secret)
+      local status, _, body = request(c, "POST", "/oauth2/default/v1/token",
+        { ["content-type"] = "application/x-www-form-urlencoded", authorization = "Basic " .. basic },
+        "grant_type=client_credentials")
+      assert.equal(200, status, body)
+      local log = sb:log()
+      assert.equal("basic", log[#log].client_auth)
+      c:close()
+    end)
+
+    it("answers 401 invalid_client for a wrong secret and 400 for a wrong grant", function()
+      local c = connect(sb, "id.cisco.com")
+      local status, _, body = form_token(sb, c, nil, sb.client_secret .. "x")
+      assert.equal(401, status)
+      assert.equal("invalid_client", cjson.decode(body).error)
+      status, _, body = form_token(sb, c, nil, nil, "password")
+      assert.equal(400, status)
+      assert.equal("unsupported_grant_type", cjson.decode(body).error)
+      status = request(c, "GET", "/oauth2/default/v1/token")
+      assert.equal(405, status)
+      c:close()
+    end)
+  end)
+
+  describe("API", function()
+    it("paginates exactly, the last page short, past the end empty", function()
+      local pages = {}
+      for page = 1, 4 do
+        local status, h, _, doc = api(conn, token, HW,
+          { customerId = cust, page = page, rows = 12 })
+        assert.equal(200, status)
+        assert.truthy(h:get("x-mashery-message-id"))
+        assert.same({ page = page, pages = 4, rows = 12, total = 40 }, doc.pagination)
+        pages[page] = #doc.data
+      end
+      assert.same({ 12, 12, 12, 4 }, pages)
+      local _, _, _, doc = api(conn, token, HW, { customerId = cust, page = 9, rows = 12 })
+      assert.same({}, doc.data)
+      assert.same({ page = 9, pages = 4, rows = 12, total = 40 }, doc.pagination)
+    end)
+
+    it("serves what sandbox.truth computes, for every operation", function()
+      for _, op in ipairs(ops) do
+        local params = { page = 1, rows = 50 }
+        if op.scope == "customer" then params.customerId = sb.customers[2] end
+        local status, _, body, doc = api(conn, token, op.path, params)
+        assert.equal(200, status, op.name .. ": " .. tostring(body))
+        local items, pag = sb:truth(op.name, params.customerId, { page = 1, rows = 50 })
+        assert.same(items, doc.data, op.name)
+        assert.same(pag, doc.pagination, op.name)
+        assert.truthy(pag.total > 0, op.name .. " has rows")
+      end
+    end)
+
+    it("streams the whole result with chunked encoding when page and rows are absent", function()
+      local status, h, _, doc = api(conn, token, HW, { customerId = sb.customers[2] })
+      assert.equal(200, status)
+      assert.equal("chunked", h:get("transfer-encoding"))
+      assert.is_nil(h:get("content-length"))
+      assert.equal(130, #doc.data)
+      assert.same({ page = 1, pages = 1, rows = 130, total = 130 }, doc.pagination)
+      assert.same(sandbox.truth(sb.config, "hardware", sb.customers[2]), doc.data)
+    end)
+
+    it("rejects bad paging, unknown parameters, paths and methods", function()
+      local function expect(status_want, params, path, method)
+        local status, h, body
+        if method then
+          status, h, body = request(conn, method, "/cs/api/v2" .. path .. query_string(params),
+            { authorization = "Bearer " .. token })
+        else
+          status, h, body = api(conn, token, path or HW, params)
+        end
+        assert.equal(status_want, status, body)
+        assert.equal("application/json", h:get("content-type"))
+        local doc = cjson.decode(body)
+        assert.equal(status_want, doc.status)
+        return doc.message
+      end
+      assert.truthy(expect(400, { customerId = cust, page = 1 }):find("together"))
+      assert.truthy(expect(400, { customerId = cust, rows = 10 }):find("together"))
+      assert.truthy(expect(400, { customerId = cust, page = 0, rows = 10 }):find("positive"))
+      assert.truthy(expect(400, { customerId = cust, page = 1, rows = 1001 }):find("1000"))
+      assert.truthy(expect(400, { customerId = cust, costumerId = "x" }):find("'costumerId'"))
+      assert.truthy(expect(400, {}):find("customerId is required"))
+      assert.truthy(expect(400, { customerId = cust, fields = "serialNumber,nope" }):find("'nope'"))
+      assert.truthy(expect(400, { customerId = cust, sort = "serialNumber" }):find("ASC"))
+      assert.truthy(expect(400, { customerId = cust, sort = "nope:ASC" }):find("'nope'"))
+      assert.truthy(expect(400, { customerId = cust, sort = "a:ASC,b:DESC" }):find("one field"))
+      expect(404, { customerId = cust }, "/inventory/hardwares")
+      expect(405, { customerId = cust }, HW, "POST")
+    end)
+
+    it("applies fields, sort and equality filters", function()
+      local c2 = sb.customers[2]
+      local _, _, _, doc = api(conn, token, HW,
+        { customerId = c2, fields = "serialNumber,productId", sort = "serialNumber:desc" })
+      for i, item in ipairs(doc.data) do
+        assert.same({ "productId", "serialNumber" }, (function()
+          local k = {}
+          for name in pairs(item) do k[#k + 1] = name end
+          table.sort(k)
+          return k
+        end)())
+        if i > 1 then assert.truthy(doc.data[i - 1].serialNumber >= item.serialNumber) end
+      end
+      local _, _, _, chassis = api(conn, token, HW, { customerId = c2, hwType = "Chassis" })
+      assert.truthy(#chassis.data > 0)
+      for _, item in ipairs(chassis.data) do assert.equal("Chassis", item.hwType) end
+      local ne = chassis.data[1].neInstanceId
+      local _, _, _, one = api(conn, token, HW, { customerId = c2, neInstanceId = tostring(ne) })
+      assert.truthy(#one.data >= 1)
+      for _, item in ipairs(one.data) do assert.equal(ne, item.neInstanceId) end
+      assert.same(sandbox.truth(sb.config, "hardware", c2, { neInstanceId = ne }), one.data)
+      -- hidden filter (device host name) on an alert operation
+      local _, _, _, sa = api(conn, token, "/product-alerts/security-advisories", { customerId = c2 })
+      local nes = sandbox.truth(sb.config, "network_elements", c2, { neInstanceId = sa.data[1].neInstanceId })
+      local host = nes[1].hostname
+      local _, _, _, by_host = api(conn, token, "/product-alerts/security-advisories",
+        { customerId = c2, hostname = host })
+      for _, item in ipairs(by_host.data) do assert.equal(sa.data[1].neInstanceId, item.neInstanceId) end
+    end)
+
+    it("requires a valid bearer token", function()
+      local status, h = api(conn, nil, HW, { customerId = cust })
+      assert.equal(401, status)
+      assert.truthy(h:get("www-authenticate"):find("Bearer", 1, true))
+      status, h = api(conn, "not-a-token", HW, { customerId = cust })
+      assert.equal(401, status)
+      assert.truthy(h:get("www-authenticate"):find('error="invalid_token"', 1, true))
+    end)
+
+    it("enforces entitlement", function()
+      sb:set { entitled = { 1, 3 } }
+      local status, _, body = api(conn, token, HW, { customerId = sb.all_customers[2] })
+      assert.equal(403, status, body)
+      local _, _, _, doc = api(conn, token, "/customer-info/customer-details", {})
+      assert.equal(2, #doc.data)
+      assert.same({ sb.all_customers[1], sb.all_customers[3] },
+        { doc.data[1].customerId, doc.data[2].customerId })
+      sb:set { entitled = { 1, 2, 3 } }
+      assert.equal(200, (api(conn, token, HW, { customerId = sb.all_customers[2] })))
+    end)
+
+    it("keeps connections alive (one TLS handshake for many requests)", function()
+      sb:reset_stats()
+      local c = connect(sb)
+      for page = 1, 3 do
+        assert.equal(200, (api(c, token, HW, { customerId = cust, page = page, rows = 5 })))
+      end
+      c:close()
+      local st = sb:stats()
+      assert.equal(1, st.connections)
+      assert.equal(1, st.handshakes)
+      assert.equal(3, st.api_requests)
+      assert.equal(3, st.by_status["200"])
+    end)
+
+    it("logs requests without credentials or tokens", function()
+      sb:clear_log()
+      api(conn, token, HW, { customerId = cust, page = 2, rows = 5,
+        client_secret = sb.client_secret })
+      assert.equal(200, (api(conn, token, HW, { customerId = cust, page = 2, rows = 5 })))
+      local log = sb:log()
+      assert.equal(2, #log)
+      local r = log[2]
+      assert.equal("GET", r.method)
+      assert.equal("/cs/api/v2/inventory/hardware", r.path)
+      assert.equal(200, r.status)
+      assert.equal("hardware", r.op)
+      assert.equal(cust, r.customerId)
+      assert.equal(2, r.page)
+      assert.equal(5, r.rows)
+      assert.is_true(r.token_ok)
+      assert.is_false(r.throttled)
+      assert.is_number(r.t)
+      local text = cjson.encode(log)
+      assert.falsy(text:find(sb.client_secret, 1, true))
+      assert.falsy(text:find(token, 1, true))
+    end)
+  end)
+
+  describe("data", function()
+    local cfg = { seed = 11, customers = 2, hardware = 600 }
+
+    it("is deterministic: same seed, same data; another seed, other data", function()
+      local a = sandbox.truth(cfg, "hardware", 1)
+      local b = sandbox.truth({ seed = 11, customers = 2, hardware = 600 }, "hardware", 1)
+      local c = sandbox.truth({ seed = 12, customers = 2, hardware = 600 }, "hardware", 1)
+      assert.equal(600, #a)
+      assert.same(a, b)
+      assert.are_not.same(a[1].serialNumber, c[1].serialNumber)
+      assert.same(sandbox.customer_ids(cfg), sandbox.customer_ids { seed = 11, customers = 2 })
+    end)
+
+    it("is consistent across operations", function()
+      local hw = sandbox.truth(cfg, "hardware", 1)
+      local serials, hwids, neids_hw = {}, {}, {}
+      for _, r in ipairs(hw) do
+        assert.is_nil(serials[r.serialNumber], "serial numbers are unique")
+        serials[r.serialNumber] = true
+        hwids[r.hwInstanceId] = true
+        neids_hw[r.neInstanceId] = true
+        assert.truthy(r.serialNumber:match("^%u%u%u%d%d%d%d[%dA-Z][%dA-Z][%dA-Z][%dA-Z]$"), r.serialNumber)
+      end
+      local ne = {}
+      for _, r in ipairs(sandbox.truth(cfg, "network_elements", 1)) do
+        ne[r.neInstanceId] = true
+        assert.truthy(neids_hw[r.neInstanceId])
+      end
+      for id in pairs(neids_hw) do
+        assert.truthy(ne[id], "hardware references an existing network element")
+      end
+      -- coverage and not-covered partition the hardware by serial number
+      local seen = {}
+      for _, opname in ipairs({ "coverage", "not_covered" }) do
+        for _, r in ipairs(sandbox.truth(cfg, opname, 1)) do
+          assert.truthy(serials[r.serialNumber], opname .. " references hardware")
+          assert.is_nil(seen[r.serialNumber], "coverage and not_covered are disjoint")
+          seen[r.serialNumber] = opname
+          assert.truthy(ne[r.neInstanceId])
+        end
+      end
+      for s in pairs(serials) do assert.truthy(seen[s], "every serial is covered or not covered") end
+      -- alerts reference existing devices and bulletins
+      local function set(opname, field)
+        local t = {}
+        for _, r in ipairs(sandbox.truth(cfg, opname)) do t[r[field]] = true end
+        return t
+      end
+      local checks = {
+        { "field_notices", "bulletinNumber", set("field_notice_bulletins", "bulletinNumber") },
+        { "hardware_eol", "hwEolInstanceId", set("hardware_eol_bulletins", "hwEolInstanceId") },
+        { "software_eol", "swEolInstanceId", set("software_eol_bulletins", "swEolInstanceId") },
+        { "security_advisories", "securityAdvisoryInstanceId",
+          set("security_advisory_bulletins", "securityAdvisoryInstanceId") },
+      }
+      for _, chk in ipairs(checks) do
+        local rows = sandbox.truth(cfg, chk[1], 1)
+        assert.truthy(#rows > 0, chk[1])
+        for _, r in ipairs(rows) do
+          assert.truthy(ne[r.neInstanceId], chk[1] .. " references a network element")
+          if r.hwInstanceId then assert.truthy(hwids[r.hwInstanceId], chk[1] .. " references hardware") end
+          assert.truthy(chk[3][r[chk[2]]], chk[1] .. " references a bulletin")
+        end
+      end
+      -- some values are JSON null (absent), some the literal string "null"
+      local null_string, json_null = false, false
+      for _, r in ipairs(hw) do
+        if r.swVersion == "null" then null_string = true end
+        if r.hwType ~= "Chassis" and r.productSubtype == nil then json_null = true end
+      end
+      assert.is_true(null_string)
+      assert.is_true(json_null)
+    end)
+
+    it("drifts consistently when rows are added", function()
+      local dcfg = { seed = 3, customers = 1, hardware = 50, additions = {} }
+      local before = #sandbox.truth(dcfg, "network_elements", 1)
+      dcfg.additions[1] = { op = "hardware", customerId = 1, count = 25 }
+      assert.equal(75, #sandbox.truth(dcfg, "hardware", 1))
+      assert.truthy(#sandbox.truth(dcfg, "network_elements", 1) > before)
+      local cov = #sandbox.truth(dcfg, "coverage", 1) + #sandbox.truth(dcfg, "not_covered", 1)
+      assert.equal(75, cov)
+      dcfg.additions[2] = { op = "hardware", customerId = 1, count = 3, at = "start" }
+      local hw = sandbox.truth(dcfg, "hardware", 1)
+      assert.truthy(#hw >= 78)
+      assert.equal("Chassis", hw[1].hwType)
+    end)
+
+    it("writes big IDs as exact JSON number literals, or as strings", function()
+      local big = sandbox.start { big_ids = true, hardware = 3, customers = 1 }
+      local t = get_token(big)
+      local c = connect(big)
+      local status, _, body = api(c, t, HW, { customerId = big.customers[1], page = 1, rows = 3 })
+      assert.equal(200, status)
+      local literal = body:match('"hwInstanceId":(%d+)')
+      assert.truthy(#literal >= 20 and #literal <= 22, literal)
+      local items = big:truth("hardware", 1, { page = 1, rows = 3 })
+      assert.equal(literal, items[1].hwInstanceId)
+      c:close()
+      big:stop()
+      local s = sandbox.truth({ id_type = "string", customers = 1, hardware = 2 }, "hardware", 1)
+      assert.is_string(s[1].neInstanceId)
+    end)
+  end)
+
+  describe("faults and gateway", function()
+    after_each(function()
+      sb:faults {}
+      sb:set { latency = 0, rate_limit = 0 }
+    end)
+
+    it("injects scripted statuses and records them", function()
+      sb:clear_log()
+      sb:faults {
+        { op = "hardware", nth = 2, times = 2, status = 503, headers = { ["Retry-After"] = "1" } },
+        { op = "hardware", page = 3, action = "throttle", status = 429, retry_after = "2" },
+      }
+      local got = {}
+      for page = 1, 4 do
+        local status, h = api(conn, token, HW, { customerId = cust, page = page, rows = 10 })
+        got[page] = status
+        if status == 429 then assert.equal("2", h:get("retry-after")) end
+      end
+      assert.same({ 200, 503, 503, 200 }, got)
+      local status, h = api(conn, token, HW, { customerId = cust, page = 3, rows = 10 })
+      assert.equal(429, status)
+      assert.equal("2", h:get("retry-after"))
+      local log = sb:log()
+      assert.equal("#1 status", log[2].fault)
+      assert.is_true(log[5].throttled)
+    end)
+
+    it("resets a connection mid-body and serves invalid JSON and HTML on demand", function()
+      sb:faults {
+        { op = "hardware", action = "reset", bytes = 100 },
+        { op = "hardware", action = "invalid_json" },
+        { op = "hardware", action = "html" },
+      }
+      local c = connect(sb)
+      local status, err = api(c, token, HW, { customerId = cust, page = 1, rows = 10 })
+      assert.is_nil(status)
+      assert.truthy(err)
+      c:close()
+      local s2, _, body = api(conn, token, HW, { customerId = cust, page = 1, rows = 10 })
+      assert.equal(200, s2)
+      assert.is_nil(cjson.decode(body))
+      local s3, h3 = api(conn, token, HW, { customerId = cust, page = 1, rows = 10 })
+      assert.equal(502, s3)
+      assert.truthy(h3:get("content-type"):find("text/html", 1, true))
+    end)
+
+    it("expires a token mid-pull and adds rows between pages", function()
+      local t = get_token(sb)
+      sb:faults {
+        { op = "hardware", page = 2, action = "expire_token" },
+        { op = "hardware", page = 3, action = "add_rows", count = 7 },
+      }
+      local c3 = sb.customers[3]
+      assert.equal(200, (api(conn, t, HW, { customerId = c3, page = 1, rows = 2 })))
+      assert.equal(401, (api(conn, t, HW, { customerId = c3, page = 2, rows = 2 })))
+      local _, _, _, doc = api(conn, token, HW, { customerId = c3, page = 3, rows = 2 })
+      assert.equal(12, doc.pagination.total)
+      assert.equal(12, #sb:truth("hardware", sb.customers[3]))
+      local added, total = sb:add_rows { op = "hardware", customerId = sb.customers[3], count = 3 }
+      assert.equal(3, added)
+      assert.equal(15, total)
+    end)
+
+    it("adds latency without serialising concurrent requests", function()
+      sb:set { latency = 0.3 }
+      local cq = cqueues.new()
+      local started = cqueues.monotime()
+      local done = 0
+      for _ = 1, 4 do
+        cq:wrap(function()
+          local c = connect(sb)
+          assert.equal(200, (api(c, token, HW, { customerId = cust, page = 1, rows = 5 })))
+          c:close()
+          done = done + 1
+        end)
+      end
+      assert(cq:loop())
+      local elapsed = cqueues.monotime() - started
+      assert.equal(4, done)
+      assert.truthy(elapsed >= 0.3, elapsed)
+      assert.truthy(elapsed < 1.0, elapsed)
+    end)
+
+    it("throttles over the rate limit with the gateway's 403", function()
+      sb:set { rate_limit = 5, rate_burst = 1 }
+      sb:clear_log()
+      local statuses = {}
+      for i = 1, 6 do
+        local status, h = api(conn, token, HW, { customerId = cust, page = 1, rows = 1 })
+        statuses[i] = status
+        if status == 403 then assert.equal("ERR_403_DEVELOPER_OVER_QPS", h:get("x-mashery-error-code")) end
+      end
+      assert.equal(200, statuses[1])
+      assert.equal(403, statuses[2])
+      cqueues.sleep(0.25)
+      assert.equal(200, (api(conn, token, HW, { customerId = cust, page = 1, rows = 1 })))
+      local throttled = 0
+      for _, r in ipairs(sb:log()) do if r.throttled then throttled = throttled + 1 end end
+      assert.truthy(throttled >= 4)
+    end)
+
+    it("escapes nothing for the client: control characters reach it as sent", function()
+      sb:faults { { op = "hardware", action = "control_chars" } }
+      local status, _, body = api(conn, token, HW, { customerId = cust, page = 1, rows = 1 })
+      assert.equal(500, status)
+      assert.truthy(cjson.decode(body).message:find("\27[31m", 1, true))
+    end)
+  end)
+
+  it("stops idempotently and removes its temporary directory", function()
+    local s = sandbox.start { customers = 1, hardware = 1 }
+    local dir = s.dir
+    assert.truthy(io.open(dir .. "/ca.pem"))
+    s:stop()
+    s:stop()
+    assert.is_nil(io.open(dir .. "/ca.pem"))
+    assert.has_error(function() s:stats() end)
+  end)
+end)
