@@ -34,12 +34,17 @@
 --   retry_base * 2^(n-1)); a Retry-After header (seconds or HTTP-date) replaces it; a
 --   Retry-After above retry_after_cap ends the request at once with `retry_after` set.
 --   A throttled answer (429/403 QPS) also holds every other request of the client for
---   that delay.
+--   that delay, and slows the client's rate down (see Rate limit).
 -- * Retry budget: a per-client bucket of `retry_budget` (100) tokens; a retry costs 5,
 --   a successful request returns 1. Empty bucket: retryable failures fail at once
---   ("retry budget exhausted"), so an outage does not become a retry storm.
+--   ("retry budget exhausted"), so an outage does not become a retry storm. Retries of
+--   throttled answers do not draw on it: they are paced by the hold and the slowdown,
+--   and bounded by `max_retries`.
 -- * Rate limit: API requests are spaced 1/rate_limit seconds apart (a token bucket of
---   one), shared by every request of the client, retries included.
+--   one), shared by every request of the client, retries included. A throttled answer
+--   stretches the spacing by 1.5x (at most once a second, up to 8x); each success
+--   shrinks it back by 3%, so a gateway whose limit is lower than `rate_limit` is
+--   matched instead of hit again and again.
 -- * Concurrency: a fixed `concurrency`, or (option not set) automatic: 10, raised up to
 --   32 when the observed latency (a moving average of transfer times) times
 --   `rate_limit` needs more requests in flight to keep the rate limit busy.
@@ -110,11 +115,13 @@ function M.new(core_client, cfg, core)
     -- limits
     interval = (cfg.rate_limit and cfg.rate_limit > 0) and 1 / cfg.rate_limit or 0,
     rl_next = -huge,
+    slow = 1,           -- rate slowdown factor after throttling (1 = none)
+    slowed_at = -huge,
     hold_until = -huge,
     budget = cfg.retry_budget,
     closed = false,
     stats = { requests = 0, retries = 0, throttled = 0, token_requests = 0, auth_retries = 0,
-      budget_exhausted = 0 },
+      budget_exhausted = 0, slowdowns = 0 },
   }, Engine)
   self.redact = function(s) return core_client:redact(s) end
   return self
@@ -274,7 +281,7 @@ function Engine:_dispatch(now)
           wake = wake and min(wake, self.rl_next) or self.rl_next
           break
         end
-        self.rl_next = now + self.interval
+        self.rl_next = now + self.interval * self.slow
       end
       tremove(q, i)
       self:_submit(req, now)
@@ -426,20 +433,20 @@ function Engine:_retry(req, err, retry_after, now)
       .. " (%g s): not waiting", retry_after, self.cfg.retry_after_cap)
     return false
   end
-  if self.budget < options.RETRY_COST then
-    self.stats.budget_exhausted = self.stats.budget_exhausted + 1
-    err.message = err.message .. "; retry budget exhausted (too many failures on this client),"
-      .. " not retrying"
-    return false
+  local throttled = err.kind == "throttled"
+  if not throttled then
+    if self.budget < options.RETRY_COST then
+      self.stats.budget_exhausted = self.stats.budget_exhausted + 1
+      err.message = err.message .. "; retry budget exhausted (too many failures on this client),"
+        .. " not retrying"
+      return false
+    end
+    self.budget = self.budget - options.RETRY_COST
   end
-  self.budget = self.budget - options.RETRY_COST
   self.stats.retries = self.stats.retries + 1
   local delay = retry_after or self:_backoff(req.attempts)
   req.not_before = now + delay
-  if err.kind == "throttled" then
-    self.stats.throttled = self.stats.throttled + 1
-    if now + delay > self.hold_until then self.hold_until = now + delay end
-  end
+  if throttled and now + delay > self.hold_until then self.hold_until = now + delay end
   req.last_err = err
   req.state = "queued"
   if req.token then
@@ -487,8 +494,17 @@ function Engine:_complete(req, r, now)
     if self.budget < self.cfg.retry_budget then
       self.budget = min(self.cfg.retry_budget, self.budget + options.RETRY_REFUND)
     end
+    if self.slow > 1 then self.slow = max(1, self.slow * 0.97) end
     finish(req, body, nil)
     return
+  end
+  if err.kind == "throttled" then
+    self.stats.throttled = self.stats.throttled + 1
+    if self.interval > 0 and now - self.slowed_at >= 1 then
+      self.slow = min(8, self.slow * 1.5)
+      self.slowed_at = now
+      self.stats.slowdowns = self.stats.slowdowns + 1
+    end
   end
   if auth_retry then
     if not req.auth_retried then
@@ -618,12 +634,15 @@ function Engine:token()
 end
 
 --- Counters: requests, retries, throttled, token_requests, auth_retries,
--- budget_exhausted, plus the core's connects and transfers, and the retry budget left.
+-- budget_exhausted, slowdowns, plus the core's connects and transfers, the retry
+-- budget left and the rate in force (`rate`, requests/s; nil when off).
 -- @treturn table
 function Engine:get_stats()
   local s = {}
   for k, v in pairs(self.stats) do s[k] = v end
   s.retry_budget = self.budget
+  s.rate = self.interval > 0 and 1 / (self.interval * self.slow) or nil
+  s.concurrency = self.max_inflight
   if not self.closed then
     local cs = self.c:stats()
     s.connects, s.transfers = cs.connects, cs.requests

@@ -53,7 +53,8 @@ ClientMT.__index = function(_, k)
   return m
 end
 
-ViewMT.__index = function(_, k)
+ViewMT.__index = function(v, k)
+  if k == "customer_id" then return private[v] and private[v].customer_id end
   local m = View[k]
   if m == nil and type(k) == "string" then no_method("cxcloud customer view", k, VIEW_NAMES) end
   return m
@@ -180,7 +181,7 @@ ViewMT.__tostring = function(v)
   return format("cxcloud customer %s (%s)", errors.escape(pv.customer_id), tostring(pv.client))
 end
 
---- The customerId of a view.
+--- The customerId of a view (also `view.customer_id`).
 function View:id()
   return private[self].customer_id
 end

@@ -26,6 +26,10 @@
 --                     when the observed latency needs more to keep `rate_limit` busy
 --                     (latency x rate_limit x 1.2 + 1); an integer 1..100 fixes it
 --    page_size        100 rows per page (integer 1..1000)
+--    prefetch         0 (integer 0..32): pages a query requests beyond the first before the
+--                     first answers (it tells how many pages there are). Saves one round
+--                     trip per pull at high latency; costs up to `prefetch` wasted
+--                     requests (against the gateway's daily quota) when the result is smaller
 --    max_body_size    512 MiB per response
 --    max_header_size  64 KiB per response
 --    max_json_depth   64 levels of JSON nesting
@@ -235,6 +239,7 @@ local SPEC = {
   { "rate_limit", number_check(0, 10000, " of requests per second"), 10 },
   { "concurrency", integer_check(1, 100) },
   { "page_size", integer_check(1, 1000), 100 },
+  { "prefetch", integer_check(0, 32), 0 },
   { "max_body_size", integer_check(1024), 512 * 1024 * 1024 },
   { "max_header_size", integer_check(1024, 16 * 1024 * 1024), 64 * 1024 },
   { "max_json_depth", integer_check(2, 1000), 64 },

@@ -60,6 +60,7 @@ function M.new(engine, cfg, plan, owner)
     _plan = plan,
     _prefix = prefix,
     _drift_mode = cfg.drift,
+    _prefetch = cfg.prefetch or 0,
     _cur = nil,
   }, Query)
 end
@@ -210,6 +211,29 @@ function Cursor:_drift(req, n, reason, pg, ndata)
   return nil
 end
 
+-- before the first page answers: request `prefetch` more pages
+function Cursor:_prefetch(n)
+  self.prefetched = true
+  local upto = n + self.q._prefetch
+  if self.remaining then upto = min(upto, n - 1 + ceil(self.remaining / self.rows)) end
+  for p = n + 1, upto do
+    if not self.pending[p] then self:_fetch(p) end
+  end
+end
+
+-- drop requests for pages beyond the last one (prefetched too far)
+function Cursor:_trim()
+  local last = self.last
+  for p, r in pairs(self.pending) do
+    if p > last then
+      if not r.done then self.engine:cancel(r) end
+      self.pending[p] = nil
+      self.npending = self.npending - 1
+    end
+  end
+  if self.next_req > last + 1 then self.next_req = last + 1 end
+end
+
 -- the last page to fetch, seen from page n (whose items are not yet counted)
 function Cursor:_set_last(pages, n)
   local last = pages
@@ -227,6 +251,7 @@ function Cursor:next_page()
     local n = self.deliver
     if self.last and n > self.last then self:close() return nil end
     if not self.pending[n] then self:_fetch(n) end
+    if not self.last and not self.prefetched then self:_prefetch(n) end
     self:_fill()
     local req = self.engine:wait(self.pending[n])
     self.pending[n] = nil
@@ -253,6 +278,7 @@ function Cursor:next_page()
       if not self.expected then
         self.expected = { total = total, pages = pages, rows = rows }
         self:_set_last(pages, n)
+        self:_trim()
       else
         local exp = self.expected
         if total ~= exp.total or pages ~= exp.pages then
@@ -286,6 +312,7 @@ function Cursor:next_page()
         self.last = n
       end
     end
+    if pg == nil then self:_trim() end
     self:_fill()
     if ndata > 0 or not self.skip_empty then return data, info end
   end
