@@ -39,8 +39,8 @@
 --    refresh_margin   nil = min(60 s, 10% of the token lifetime); seconds before expiry
 --                     at which the token is refreshed
 --    user_agent       nil; a product token appended to "cxcloud/X libcurl/Y"
---    verbose          nil; a function(line) receiving libcurl's trace (secret and tokens
---                     redacted), or true to print it on stderr
+--    verbose          nil; a function(text) receiving libcurl's trace (secret and tokens
+--                     redacted, control characters escaped), or true to print it on stderr
 --    clock            function() -> monotonic seconds   (default core.now)
 --    wall_clock       function() -> epoch seconds        (default core.time)
 --    sleep            function(seconds)                  (default core.sleep)
@@ -55,7 +55,8 @@ local util = require "cxcloud.util"
 
 local M = {}
 
-local format, find, match, sub = string.format, string.find, string.match, string.sub
+local format, find, match, sub, gsub = string.format, string.find, string.match, string.sub,
+  string.gsub
 local mtype = math.type
 
 M.DEFAULT_BASE_URL = "https://apix.cisco.com/cs/api/v2"
@@ -206,12 +207,22 @@ local function drift_check(name, v)
   return v
 end
 
+-- libcurl's trace holds server text: escape control characters (newlines kept)
+local function clean_trace(s)
+  s = gsub(s, "\r\n", "\n")
+  return (gsub(s, "[^\n]+", errors.escape))
+end
+
 local function verbose_check(name, v)
   if v == true then
-    return function(line) io.stderr:write(line, sub(line, -1) == "\n" and "" or "\n") end
+    return function(text)
+      text = clean_trace(text)
+      io.stderr:write(text, sub(text, -1) == "\n" and "" or "\n")
+    end
   end
   if v == false then return nil end
-  return function_check(name, v)
+  local f = function_check(name, v)
+  return function(text) return f(clean_trace(text)) end
 end
 
 local function user_agent_check(name, v)
