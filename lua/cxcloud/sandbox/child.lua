@@ -35,6 +35,7 @@ local function write_state(t)
   assert(os.rename(tmp, dir .. "/sandbox.json"))
 end
 
+collectgarbage("generational")
 local server = require "cxcloud.sandbox.server"
 local srv
 local ok, err = pcall(function()

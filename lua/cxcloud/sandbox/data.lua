@@ -51,9 +51,26 @@ local M_SERIAL = 36 * 36 * 36 * 36 * 416 -- serial bijection modulus: 4 base-36 
 -------------------------------------------------------------------------------
 -- IDs
 
+-- index from the last 15 digits of a big ID ("...%015d" of index + 500000000)
+local function big_inv(prefix)
+  return function(ci, v)
+    local tail = v:match("^" .. prefix .. fmt("%04d", ci) .. "(%d%d%d%d%d%d%d%d%d%d%d%d%d%d%d)$")
+    return tail and math.tointeger(tonumber(tail)) - 500000000 or nil
+  end
+end
+
+-- index from an integer ID: value - base(ci)
+local function int_inv(base)
+  return function(ci, v)
+    local n = v:match("^%d+$") and #v <= 19 and math.tointeger(tonumber(v))
+    return n and n - base(ci) or nil
+  end
+end
+
 local function id_makers(big)
   if big == true then -- 20 to 22 digits: beyond int64, exact digits in JSON
     return {
+      ne_inv = big_inv("1"), hw_inv = big_inv("27"),
       ne = function(ci, j) return fmt("1%04d%015d", ci, j + 500000000) end,
       hw = function(ci, i) return fmt("27%04d%015d", ci, i + 500000000) end,
       hweol = function(b) return fmt("31%020d", b + 1) end,
@@ -62,6 +79,8 @@ local function id_makers(big)
     }
   elseif big == "int64" then -- 17 to 19 digits: exact in int64, not in a double
     return {
+      ne_inv = int_inv(function(ci) return 1000000000000000000 + ci * 1000000000000 + 500000000 end),
+      hw_inv = int_inv(function(ci) return 2000000000000000000 + ci * 1000000000000 + 500000000 end),
       ne = function(ci, j) return 1000000000000000000 + ci * 1000000000000 + 500000000 + j end,
       hw = function(ci, i) return 2000000000000000000 + ci * 1000000000000 + 500000000 + i end,
       hweol = function(b) return 300000000000000001 + b end,
@@ -70,6 +89,8 @@ local function id_makers(big)
     }
   end
   return {
+    ne_inv = int_inv(function(ci) return 200000000000 + ci * 1000000000 + 500000000 end),
+    hw_inv = int_inv(function(ci) return 300000000000 + ci * 1000000000 + 500000000 end),
     ne = function(ci, j) return 200000000000 + ci * 1000000000 + 500000000 + j end,
     hw = function(ci, i) return 300000000000 + ci * 1000000000 + 500000000 + i end,
     hweol = function(b) return 40001 + b end,
@@ -409,7 +430,8 @@ local function build_templates(ds, c)
       st.hwName = comp_name(hwType, n, fam)
       st.slot = comp_slot(hwType, n)
       st.swVersion = hwType == "Chassis" and t.version or "null"
-      comps[#comps + 1] = { pid = p, static = st, hwType = hwType, chassis = hwType == "Chassis" }
+      comps[#comps + 1] = { pid = p, static = st, mt = { __index = st }, hwType = hwType,
+        chassis = hwType == "Chassis" }
     end
     add(pick(r(), fam.chassis), "Chassis", 1)
     if #fam.modules > 0 then
@@ -437,6 +459,7 @@ local function build_templates(ds, c)
       isManagedNe = "Y", userField1 = "", userField2 = "null", userField3 = "", userField4 = "",
       collectorId = t.site.collector,
     }
+    t.ne_mt = { __index = t.ne }
     T[d] = t
   end
   c.templates_by_d = T
@@ -524,13 +547,37 @@ end
 -------------------------------------------------------------------------------
 -- Rows
 
+-- modular inverse of the serial multiplier
+local SERIAL_A = 1000003
+local SERIAL_AINV
+do
+  local t, newt, r, newr = 0, 1, M_SERIAL, SERIAL_A
+  while newr ~= 0 do
+    local q = r // newr
+    t, newt = newt, t - q * newt
+    r, newr = newr, r - q * newr
+  end
+  SERIAL_AINV = t % M_SERIAL
+end
+
 local function serial(c, i, fam)
   local x = (i + 268435456) % M_SERIAL
-  local s = (x * 1000003 + c.serial_b) % M_SERIAL
+  local s = (x * SERIAL_A + c.serial_b) % M_SERIAL
   local week = s % 52 + 1
   local year = s // 52 % 8 + 17
   local prefix = fam.serials[(i % #fam.serials) + 1]
   return fmt("%s%02d%02d%s", prefix, year, week, rng.base36(s // 416, 4))
+end
+
+-- hardware index of a serial number (the candidate: the caller checks the row)
+local function serial_index(c, sn)
+  local yy, ww, b36 = sn:match("^%u%u%u(%d%d)(%d%d)([%dA-Z][%dA-Z][%dA-Z][%dA-Z])$")
+  if not yy then return nil end
+  local year, week = tonumber(yy) - 17, tonumber(ww) - 1
+  if year < 0 or year > 7 or week < 0 or week > 51 then return nil end
+  local s = math.tointeger(tonumber(b36, 36) * 416 + year * 52 + week)
+  local x = ((s - c.serial_b) % M_SERIAL) * SERIAL_AINV % M_SERIAL
+  return x - 268435456
 end
 
 local function hostname(t, j)
@@ -548,8 +595,7 @@ local function hardware_row(ds, c, i)
   local at = c.comp_at[off]
   local t = c.templates_by_d[at.d]
   local j = cyc * c.D + at.d
-  local row = {}
-  for k, v in pairs(at.comp.static) do row[k] = v end
+  local row = setmetatable({}, at.comp.mt) -- static fields through __index, no copy
   local ne = ds.ids.ne(c.index, j)
   row.neInstanceId, row.managedNeInstanceId = ne, ne
   row.hwInstanceId = ds.ids.hw(c.index, i)
@@ -565,8 +611,7 @@ local function device_row(ds, c, j)
   local d = j % D
   local t = c.templates_by_d[d]
   local x = h(ds.seed, S_DEV, c.index, j)
-  local row = {}
-  for k, v in pairs(t.ne) do row[k] = v end
+  local row = setmetatable({}, t.ne_mt)
   local ne = ds.ids.ne(c.index, j)
   row.neInstanceId, row.managedNeInstanceId = ne, ne
   local name = hostname(t, j)
@@ -620,22 +665,16 @@ local function entry_at(c, opname, k)
   return cyc, E.list[k % E.A + 1]
 end
 
-function builders.coverage(ds, c, k)
-  local cyc, e = entry_at(c, "coverage", k)
-  local i = cyc * c.Q + e.off
-  local _, t, ne = device_ref(ds, c, cyc, e)
+-- static part of the coverage rows of one entry (same component, site and contract)
+local function coverage_static(ds, c, e, t)
   local st = e.comp.static
   local k_ = contract(ds, c, e.contract)
-  local x = h(ds.seed, S_ROW, c.index, i)
-  local ship = rng.days(k_.contractStartDate) - 20 - below(x, 700)
   local site = t.site
-  return {
-    serialNumber = serial(c, i, t.fam), productId = st.productId, productFamily = t.fam.short,
+  local s = {
+    productId = st.productId, productFamily = t.fam.short,
     coverageStatus = k_.contractStatus == "Active" and "ACTIVE" or "SIGNED",
     contractInstanceNumber = k_.instance, parentContractInstanceId = k_.instance:sub(1, 6) .. "000",
-    orderShipDate = rng.date(ship), serviceable = "Y",
-    coverageStartDate = k_.contractStartDate, coverageEndDate = k_.contractEndDate,
-    warrantyStartDate = rng.date(ship), warrantyEndDate = rng.date(ship + 364),
+    serviceable = "Y", coverageStartDate = k_.contractStartDate, coverageEndDate = k_.contractEndDate,
     warrantyType = "WARR-1YR-LTD-HW", contractNumber = k_.contractNumber,
     serviceLevel = k_.serviceLevel, slaType = catalog.sla[k_.serviceLevel] or "8x5xNBD",
     serviceProgram = k_.serviceProgram, contractStartDate = k_.contractStartDate,
@@ -652,34 +691,59 @@ function builders.coverage(ds, c, k)
     billtoAddressLine2 = k_.billtoAddressLine2, billtoAddressLine3 = "", billtoAddressLine4 = "",
     billtoCity = c.place[1], billtoState = c.place[2], billtoPostalCode = c.place[4],
     billtoProvince = "", billtoCountry = c.place[3],
-    neInstanceId = ne, billtoPartyId = c.billto_party, installAtGuPartyId = c.gu_party,
-    contractInstanceId = k_.instance, serviceLineId = tostring(990000000 + i % 9999999),
+    billtoPartyId = c.billto_party, installAtGuPartyId = c.gu_party, contractInstanceId = k_.instance,
     serviceLineStatus = k_.contractStatus == "Active" and "ACTIVE" or "SIGNED",
     lineCustomerName = c.name, businessProcessName = "Service Contract",
     entitledParty = c.name, installGUName = c.name,
   }
+  e.mt = { __index = s }
+  e.contract_start = rng.days(k_.contractStartDate)
+  return e.mt
+end
+
+function builders.coverage(ds, c, k)
+  local cyc, e = entry_at(c, "coverage", k)
+  local i = cyc * c.Q + e.off
+  local _, t, ne = device_ref(ds, c, cyc, e)
+  local mt = e.mt or coverage_static(ds, c, e, t)
+  local x = h(ds.seed, S_ROW, c.index, i)
+  local ship = e.contract_start - 20 - below(x, 700)
+  local shipped = rng.date(ship)
+  return setmetatable({
+    serialNumber = serial(c, i, t.fam), orderShipDate = shipped, warrantyStartDate = shipped,
+    warrantyEndDate = rng.date(ship + 364), neInstanceId = ne,
+    serviceLineId = tostring(990000000 + i % 9999999),
+  }, mt)
+end
+
+local function uncovered_static(e, t)
+  local site = t.site
+  local s = {
+    contractInstanceNumber = "", productId = e.comp.static.productId, hwType = e.comp.hwType,
+    installedatSiteId = site.id, installedatSiteName = site.name, installedatAddressLine1 = site.addr,
+    installedatAddressLine2 = "", installedatAddressLine3 = "", installedatAddressLine4 = "",
+    installedatCity = site.city, installedatState = site.state, installedatPostalCode = site.postal,
+    installedatProvince = "", installedatCountry = site.country, billtoPartyId = "",
+  }
+  e.lifetime = e.comp.chassis and t.fam.role:match("sw$") and true or false
+  s.warrantyType = e.lifetime and "WARR-LTD-LIFE-HW" or "WARR-1YR-LTD-HW"
+  e.mt = { __index = s }
+  return e.mt
 end
 
 function builders.not_covered(ds, c, k)
   local cyc, e = entry_at(c, "not_covered", k)
   local i = cyc * c.Q + e.off
   local _, t, ne = device_ref(ds, c, cyc, e)
+  local mt = e.mt or uncovered_static(e, t)
   local x = h(ds.seed, S_ROW, c.index, i)
   local ship = ds.today - 200 - below(x, 3000)
-  local lifetime = e.comp.chassis and t.fam.role:match("sw$")
-  local site = t.site
-  return {
-    contractInstanceNumber = "", serialNumber = serial(c, i, t.fam),
-    productId = e.comp.static.productId, hwType = e.comp.hwType, orderShipDate = rng.date(ship),
-    installedatSiteId = site.id, installedatSiteName = site.name, installedatAddressLine1 = site.addr,
-    installedatAddressLine2 = "", installedatAddressLine3 = "", installedatAddressLine4 = "",
-    installedatCity = site.city, installedatState = site.state, installedatPostalCode = site.postal,
-    installedatProvince = "", installedatCountry = site.country,
-    warrantyType = lifetime and "WARR-LTD-LIFE-HW" or "WARR-1YR-LTD-HW",
-    warrantyStartDate = rng.date(ship),
-    warrantyEndDate = lifetime and rng.date(ship + 365 * 5) or rng.date(ship + 364),
-    neInstanceId = ne, billtoPartyId = "",
-  }
+  local shipped = rng.date(ship)
+  return setmetatable({
+    serialNumber = serial(c, i, t.fam), orderShipDate = shipped, warrantyStartDate = shipped,
+    warrantyEndDate = e.lifetime and rng.date(ship + 365 * 5) or rng.date(ship + 364),
+    neInstanceId = ne,
+  }, mt)
 end
 
 function builders.field_notices(ds, c, k)
@@ -963,6 +1027,51 @@ function Dataset:source(opname, ci)
   local n = count_upto(c, opname, c.hi) - first
   if opname ~= "hardware" and c.E[opname].A == 0 then n = 0 end
   return { count = n, version = c.version, row = function(p) return b(self, c, first + p) end }
+end
+
+local function chassis_index(c, j)
+  return (j // c.D) * c.Q + c.prefix[j % c.D]
+end
+
+local ANCHORED = { hardware = true, network_elements = true, coverage = true, not_covered = true,
+  field_notices = true, hardware_eol = true, software_eol = true, security_advisories = true }
+local BY_SERIAL = { hardware = true, coverage = true, not_covered = true }
+
+--- Positions that may match an equality filter, found without a scan, or nil when
+-- there is no shortcut for that parameter. Every row is anchored on a hardware index,
+-- so a device (neInstanceId), a component (hwInstanceId) or a serial number maps to a
+-- range of rows. The caller still applies the filters to these candidates.
+-- @tparam string opname
+-- @tparam integer ci customer index
+-- @tparam string name parameter
+-- @tparam string value
+-- @treturn table|nil ascending positions
+function Dataset:candidates(opname, ci, name, value)
+  if not ANCHORED[opname] or type(ci) ~= "number" then return nil end
+  local c = customer(self, ci)
+  local a, b
+  if name == "neInstanceId" or name == "managedNeInstanceId" then
+    local j = self.ids.ne_inv(ci, value)
+    if not j then return {} end
+    a, b = chassis_index(c, j), chassis_index(c, j + 1)
+  elseif name == "hwInstanceId" then
+    local i = self.ids.hw_inv(ci, value)
+    if not i then return {} end
+    a, b = i, i + 1
+  elseif name == "serialNumber" and BY_SERIAL[opname] then
+    local i = serial_index(c, value)
+    if not i then return {} end
+    a, b = i, i + 1
+  else
+    return nil
+  end
+  a, b = math.max(a, c.lo), math.min(b, c.hi)
+  local out = {}
+  if a >= b then return out end
+  if opname ~= "hardware" and c.E[opname].A == 0 then return out end
+  local first = count_upto(c, opname, c.lo)
+  for k = count_upto(c, opname, a), count_upto(c, opname, b) - 1 do out[#out + 1] = k - first end
+  return out
 end
 
 -- device boundary at or below hardware index x

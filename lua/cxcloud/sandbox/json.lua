@@ -110,7 +110,26 @@ end
 -- @tparam[opt] table fields list of field names to keep (documented order is kept)
 -- @tparam[opt] string id_type "number" (default) or "string"
 -- @treturn function(row) -> string
+local encoders, n_encoders = {}, 0
+
 function json.row_encoder(op, fields, id_type)
+  -- encoders are cached: their memo and plans are what makes them fast
+  local key = op.name .. "|" .. (fields and concat(fields, ",") or "*") .. "|" .. tostring(id_type)
+  local enc = encoders[key]
+  if enc then return enc end
+  if n_encoders >= 64 then encoders, n_encoders = {}, 0 end
+  enc = json.new_row_encoder(op, fields, id_type)
+  encoders[key] = enc
+  n_encoders = n_encoders + 1
+  return enc
+end
+
+--- Like `row_encoder`, without the cache.
+-- @tparam table op
+-- @tparam[opt] table fields
+-- @tparam[opt] string id_type
+-- @treturn function
+function json.new_row_encoder(op, fields, id_type)
   local keep
   if fields then
     keep = {}
@@ -126,29 +145,77 @@ function json.row_encoder(op, fields, id_type)
   end
   local n = #names
   local id_string = id_type == "string"
+  -- quoted strings are memoised: most values of a row are the same few hundred strings
+  local memo, memo_n = {}, 0
+  local function value(v, kind)
+    if v == nil or v == NULL then return "null" end
+    if kind == "id" then
+      if id_string then return '"' .. tostring(v) .. '"' end
+      return tostring(v)
+    end
+    if type(v) == "string" then
+      local s = memo[v]
+      if not s then
+        s = quote(v)
+        if memo_n >= 20000 then memo, memo_n = {}, 0 end
+        memo[v] = s
+        memo_n = memo_n + 1
+      end
+      return s
+    end
+    return tostring(v)
+  end
+  -- Rows built as setmetatable(dynamic, {__index = static}) (see cxcloud.sandbox.data)
+  -- share their static fields: the runs of static fields between dynamic ones are
+  -- encoded once per static table ("plan": strings, or field indexes to encode).
+  local plans = setmetatable({}, { __mode = "k" })
+  local function plan_for(row, st)
+    local plan, run = {}, nil
+    for i = 1, n do
+      if rawget(row, names[i]) ~= nil then
+        if run then plan[#plan + 1] = table.concat(run) run = nil end
+        plan[#plan + 1] = i
+      else
+        run = run or {}
+        run[#run + 1] = prefix[i] .. value(st[names[i]], kinds[i])
+      end
+    end
+    if run then plan[#plan + 1] = table.concat(run) end
+    plan[#plan + 1] = "}"
+    plans[st] = plan
+    return plan
+  end
+  local buf = {}
   return function(row)
     if n == 0 then return "{}" end
-    local buf = {}
-    for i = 1, n do
-      local v = row[names[i]]
-      local s
-      if v == nil or v == NULL then
-        s = "null"
-      elseif kinds[i] == "id" then
-        if id_string then
-          s = '"' .. tostring(v) .. '"'
+    local mt = getmetatable(row)
+    local st = mt and mt.__index
+    if type(st) == "table" then
+      local plan = plans[st] or plan_for(row, st)
+      local j = 0
+      for k = 1, #plan do
+        local p = plan[k]
+        if type(p) == "string" then
+          j = j + 1
+          buf[j] = p
         else
-          s = tostring(v)
+          buf[j + 1] = prefix[p]
+          local v = rawget(row, names[p])
+          -- dynamic values rarely repeat: quote them without the memo
+          buf[j + 2] = type(v) == "string" and kinds[p] ~= "id" and quote(v) or value(v, kinds[p])
+          j = j + 2
         end
-      elseif type(v) == "string" then
-        s = quote(v)
-      else
-        s = tostring(v)
       end
-      buf[i] = prefix[i] .. s
+      return concat(buf, "", 1, j)
     end
-    buf[n] = buf[n] .. "}"
-    return concat(buf)
+    local j = 0
+    for i = 1, n do
+      buf[j + 1] = prefix[i]
+      buf[j + 2] = value(row[names[i]], kinds[i])
+      j = j + 2
+    end
+    buf[j + 1] = "}"
+    return concat(buf, "", 1, j + 1)
   end
 end
 

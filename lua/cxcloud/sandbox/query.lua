@@ -144,17 +144,93 @@ function query.parse(ds, op, params)
   return q
 end
 
--- comparison of two sort keys of one kind; nil/NULL first
-local function less(a, b)
-  if a == nil or a == NULL then return not (b == nil or b == NULL) end
-  if b == nil or b == NULL then return false end
-  local ta, tb = type(a), type(b)
-  if ta == "number" and tb == "number" then return a < b end
-  if ta == "string" and tb == "string" then
-    if a:match("^%d+$") and b:match("^%d+$") and #a ~= #b then return #a < #b end
-    return a < b
+-- Sort keys as strings whose byte order is the wanted order, so that table.sort runs
+-- without a Lua comparator: "\0" for null (first), else "\1" and the value (integers
+-- as big-endian bytes with the sign flipped, strings of digits left-padded to 40).
+local pack, unpack = string.pack, string.unpack
+local MIN = math.mininteger
+
+local function sort_key(v)
+  if v == nil or v == NULL then return "\0" end
+  if math.type(v) == "integer" then return "\1" .. pack(">I8", v ~ MIN) end
+  if type(v) == "number" then return "\1" .. pack(">d", v) end
+  v = tostring(v)
+  if #v <= 40 and v:find("^%d+$") then return "\2" .. string.rep("0", 40 - #v) .. v end
+  return "\3" .. v
+end
+query.sort_key = sort_key
+
+-- sorts positions by key, stable; desc: keys descending, positions ascending among equals
+local function sort_positions(idx, raw, desc)
+  local n = #idx
+  -- integer keys (IDs) sort as numbers, anything else through sort_key strings; keys are
+  -- converted only now: keeping a million fresh strings alive during the scan is slow
+  local keys, numeric = nil, true
+  for i = 1, n do
+    local v = raw[i]
+    if v ~= NULL and math.type(v) ~= "integer" then numeric = false break end
   end
-  return tostring(a) < tostring(b)
+  if numeric then
+    keys = {}
+    for i = 1, n do
+      local v = raw[i]
+      keys[i] = v == NULL and MIN or v
+    end
+  else
+    keys = {}
+    for i = 1, n do keys[i] = sort_key(raw[i]) end
+  end
+  -- already in key order (IDs grow with the position): no sort
+  local ordered = true
+  for i = 2, n do
+    if keys[i - 1] > keys[i] then ordered = false break end
+  end
+  if ordered then
+    if not desc then return idx end
+    local out, i = {}, n
+    while i >= 1 do -- groups of equal keys from the end, each in position order
+      local j = i
+      while j > 1 and keys[j - 1] == keys[i] do j = j - 1 end
+      for k = j, i do out[#out + 1] = idx[k] end
+      i = j - 1
+    end
+    return out
+  end
+  -- few distinct keys (types, families...): buckets
+  local buckets, distinct = {}, {}
+  for i = 1, n do
+    local k = keys[i]
+    local b = buckets[k]
+    if not b then
+      if #distinct >= 4096 then distinct = nil break end
+      b = {}
+      buckets[k] = b
+      distinct[#distinct + 1] = k
+    end
+    b[#b + 1] = idx[i]
+  end
+  if distinct then
+    sort(distinct)
+    local out = {}
+    for d = desc and #distinct or 1, desc and 1 or #distinct, desc and -1 or 1 do
+      for _, p in ipairs(buckets[distinct[d]]) do out[#out + 1] = p end
+    end
+    return out
+  end
+  -- general case: decorated keys sorted by the C comparison of strings
+  local dec = {}
+  for i = 1, n do
+    local k = numeric and pack(">I8", keys[i] ~ MIN) or keys[i]
+    dec[i] = k .. pack(">I4", desc and (0xffffffff - idx[i]) or idx[i])
+  end
+  sort(dec)
+  local out = {}
+  if desc then
+    for i = 1, n do out[i] = 0xffffffff - unpack(">I4", dec[n + 1 - i], -4) end
+  else
+    for i = 1, n do out[i] = unpack(">I4", dec[i], -4) end
+  end
+  return out
 end
 
 local CACHE_ENTRIES, CACHE_ROWS = 8, 4000000
@@ -206,7 +282,14 @@ function query.result(ds, op, q, yield)
     local keys = {}
     local filters, nf = q.filters, #q.filters
     local sf = q.sort and q.sort[1]
-    for p = 0, src.count - 1 do
+    -- a filter on an ID or a serial number narrows the scan to a few candidates
+    local cand
+    for f = 1, nf do
+      local c = ds:candidates(op.name, q.customer, filters[f][1], filters[f][2])
+      if c and (not cand or #c < #cand) then cand = c end
+    end
+    for s = 0, (cand and #cand or src.count) - 1 do
+      local p = cand and cand[s + 1] or s
       local row = src.row(p)
       local ok = true
       for f = 1, nf do
@@ -219,29 +302,14 @@ function query.result(ds, op, q, yield)
       if ok then
         local n = #idx + 1
         idx[n] = p
-        if sf then keys[n] = row[sf] end
-      end
-      if yield and p % 2000 == 1999 then yield() end
-    end
-    if sf then
-      local desc = q.sort[2]
-      local perm = {}
-      for i = 1, #idx do perm[i] = i end
-      sort(perm, function(a, b)
-        local ka, kb = keys[a], keys[b]
-        if desc then
-          if less(kb, ka) then return true end
-          if less(ka, kb) then return false end
-        else
-          if less(ka, kb) then return true end
-          if less(kb, ka) then return false end
+        if sf then
+          local v = row[sf]
+          keys[n] = v == nil and NULL or v
         end
-        return a < b
-      end)
-      local sorted = {}
-      for i = 1, #perm do sorted[i] = idx[perm[i]] end
-      idx = sorted
+      end
+      if yield and s % 2000 == 1999 then yield() end
     end
+    if sf then idx = sort_positions(idx, keys, q.sort[2]) end
     if op.name ~= "customers" then cache_put(ds, key, idx) end
   end
   return { total = #idx, row = function(p) return src.row(idx[p + 1]) end }

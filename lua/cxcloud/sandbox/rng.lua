@@ -129,22 +129,29 @@ local function civil(z)
   return y, m, d
 end
 
+local date_memo, date_n = {}, 0
+
 --- "YYYY-MM-DD" for a day number (days since 1970-01-01).
 -- @tparam integer days
 -- @treturn string
-function rng.date(days)
+local function date(days)
+  local s = date_memo[days]
+  if s then return s end
   local y, m, d = civil(days)
-  return string.format("%04d-%02d-%02d", y, m, d)
+  s = string.format("%04d-%02d-%02d", y, m, d)
+  if date_n >= 100000 then date_memo, date_n = {}, 0 end
+  date_memo[days] = s
+  date_n = date_n + 1
+  return s
 end
+rng.date = date
 
 --- "YYYY-MM-DDTHH:MM:SS" for a day number and a second of the day.
 -- @tparam integer days
 -- @tparam integer secs
 -- @treturn string
 function rng.datetime(days, secs)
-  local y, m, d = civil(days)
-  return string.format("%04d-%02d-%02dT%02d:%02d:%02d", y, m, d,
-    secs // 3600 % 24, secs // 60 % 60, secs % 60)
+  return string.format("%sT%02d:%02d:%02d", date(days), secs // 3600 % 24, secs // 60 % 60, secs % 60)
 end
 
 --- Day number of a "YYYY-MM-DD" string, or nil.
