@@ -165,19 +165,18 @@ local function sort_positions(idx, raw, desc)
   local n = #idx
   -- integer keys (IDs) sort as numbers, anything else through sort_key strings; keys are
   -- converted only now: keeping a million fresh strings alive during the scan is slow
-  local keys, numeric = nil, true
+  local numeric = true
   for i = 1, n do
     local v = raw[i]
     if v ~= NULL and math.type(v) ~= "integer" then numeric = false break end
   end
+  local keys = {}
   if numeric then
-    keys = {}
     for i = 1, n do
       local v = raw[i]
       keys[i] = v == NULL and MIN or v
     end
   else
-    keys = {}
     for i = 1, n do keys[i] = sort_key(raw[i]) end
   end
   -- already in key order (IDs grow with the position): no sort
