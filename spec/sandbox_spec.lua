@@ -540,12 +540,56 @@ describe("cxcloud.sandbox", function()
       assert.truthy(throttled >= 4)
     end)
 
+    it("can answer like the gateway: 403 without a token, 429 throttling, a daily quota", function()
+      sb:set { unauthenticated_status = 403, rate_limit = 1, rate_burst = 1, throttle_status = 429 }
+      local status, h = api(conn, nil, HW, { customerId = cust, page = 1, rows = 1 })
+      assert.equal(403, status)
+      assert.equal("ERR_403_NOT_AUTHORIZED", h:get("x-mashery-error-code"))
+      assert.equal(200, (api(conn, token, HW, { customerId = cust, page = 1, rows = 1 })))
+      status, h = api(conn, token, HW, { customerId = cust, page = 1, rows = 1 })
+      assert.equal(429, status)
+      assert.equal("1", h:get("retry-after"))
+      sb:set { unauthenticated_status = 401, rate_limit = 0, throttle_status = 403, daily_quota = 2 }
+      assert.equal(200, (api(conn, token, HW, { customerId = cust, page = 1, rows = 1 })))
+      assert.equal(200, (api(conn, token, HW, { customerId = cust, page = 1, rows = 1 })))
+      status, h = api(conn, token, HW, { customerId = cust, page = 1, rows = 1 })
+      assert.equal(403, status)
+      assert.equal("ERR_403_DEVELOPER_OVER_RATE", h:get("x-mashery-error-code"))
+      sb:set { daily_quota = 0 }
+    end)
+
     it("escapes nothing for the client: control characters reach it as sent", function()
       sb:faults { { op = "hardware", action = "control_chars" } }
       local status, _, body = api(conn, token, HW, { customerId = cust, page = 1, rows = 1 })
       assert.equal(500, status)
       assert.truthy(cjson.decode(body).message:find("\27[31m", 1, true))
     end)
+  end)
+
+  it("runs from the command line", function()
+    local p = io.popen("exec lua5.4 bin/cxcloud sandbox --json --customers 2 --hardware 3 --seed 7 2>&1")
+    local info = json.decode_plain(p:read("l"))
+    assert.is_number(info.port)
+    assert.equal(2, #info.customers)
+    assert.same(sandbox.customer_ids { seed = 7, customers = 2 }, info.customers)
+    local c = connect { port = info.port, ca_file = info.ca_file }
+    local body = "grant_type=client_credentials&client_id=" .. urlencode(info.client_id)
+      .. "&client_secret=" .. urlencode(info.client_secret)
+    local status = request(c, "POST", "/oauth2/default/v1/token",
+      { ["content-type"] = "application/x-www-form-urlencoded" }, body)
+    assert.equal(200, status)
+    c:close()
+    os.execute("kill -TERM " .. math.tointeger(info.pid))
+    p:read("a")
+    p:close()
+    assert.is_nil(io.open(info.ca_file))
+    local help = io.popen("lua5.4 bin/cxcloud sandbox --help")
+    local text = help:read("a")
+    help:close()
+    for flag in pairs { ["--port"] = 1, ["--seed"] = 1, ["--hardware"] = 1, ["--latency"] = 1,
+      ["--rate-limit"] = 1, ["--throttle-status"] = 1, ["--big-ids"] = 1, ["--http2"] = 1 } do
+      assert.truthy(text:find(flag, 1, true), flag)
+    end
   end)
 
   it("stops idempotently and removes its temporary directory", function()
