@@ -158,6 +158,11 @@ function Engine:_token_done(req, body, sent_mono, sent_wall)
     return errors.new("auth", "token response has no access_token", { method = "POST",
       url = req.url, status = 200 })
   end
+  if not find(tok, "^[!-~]+$") then
+    -- it goes into a header: no spaces, control or non-ASCII characters
+    return errors.new("auth", "token response has an access_token with characters a bearer"
+      .. " token cannot hold", { method = "POST", url = req.url, status = 200 })
+  end
   local ttype = body.token_type
   if type(ttype) ~= "string" or ttype == "" or find(ttype, "[%s%c]") then ttype = "Bearer" end
   local life = tonumber(body.expires_in)
@@ -474,7 +479,7 @@ function Engine:_complete(req, r, now)
     if body ~= nil then
       err = self:_token_done(req, body, req.sent_mono, req.sent_wall)
       if not err then
-        finish(req, body, nil)
+        finish(req, true, nil) -- the response (with the token) is not kept
         return
       end
     end
