@@ -29,284 +29,25 @@ local rng = require "cxcloud.sandbox.rng"
 local catalog = require "cxcloud.sandbox.catalog"
 local ops = require "cxcloud.sandbox.ops"
 local config = require "cxcloud.sandbox.config"
+local values = require "cxcloud.sandbox.values"
+local bulletins = require "cxcloud.sandbox.bulletins"
 
 local h, below, pick, unit, chars = rng.h, rng.below, rng.pick, rng.unit, rng.chars
-local fmt, concat = string.format, table.concat
+local fmt = string.format
 
 local data = {}
 
---- Sentinel for a JSON null value in a generated row.
-local NULL = setmetatable({}, {
-  __name = "cxcloud.sandbox.null",
-  __tostring = function() return "null" end,
-})
+--- Sentinel for a JSON null value in a generated row (`cxcloud.sandbox.values.NULL`).
+local NULL = values.NULL
 data.NULL = NULL
 
+local word_title, sweol_of, advisories_of = bulletins.word_title, bulletins.sweol_of,
+  bulletins.advisories_of
+
 -- hash salts, one per purpose
-local S_CUST, S_TPL, S_COV, S_SERIAL, S_DEV, S_ROW, S_CONTRACT, S_FN, S_SA, S_PID =
-  101, 102, 103, 104, 105, 106, 107, 108, 109, 110
+local S_CUST, S_TPL, S_COV, S_SERIAL, S_DEV, S_ROW, S_CONTRACT = 101, 102, 103, 104, 105, 106, 107
 
 local M_SERIAL = 36 * 36 * 36 * 36 * 416 -- serial bijection modulus: 4 base-36 chars, 8 years x 52 weeks
-
--------------------------------------------------------------------------------
--- IDs
-
--- index from the last 15 digits of a big ID ("...%015d" of index + 500000000)
-local function big_inv(prefix)
-  return function(ci, v)
-    local tail = v:match("^" .. prefix .. fmt("%04d", ci) .. "(%d%d%d%d%d%d%d%d%d%d%d%d%d%d%d)$")
-    return tail and math.tointeger(tonumber(tail)) - 500000000 or nil
-  end
-end
-
--- index from an integer ID: value - base(ci)
-local function int_inv(base)
-  return function(ci, v)
-    local n = v:match("^%d+$") and #v <= 19 and math.tointeger(tonumber(v))
-    return n and n - base(ci) or nil
-  end
-end
-
-local function id_makers(big)
-  if big == true then -- 20 to 22 digits: beyond int64, exact digits in JSON
-    return {
-      ne_inv = big_inv("1"), hw_inv = big_inv("27"),
-      ne = function(ci, j) return fmt("1%04d%015d", ci, j + 500000000) end,
-      hw = function(ci, i) return fmt("27%04d%015d", ci, i + 500000000) end,
-      hweol = function(b) return fmt("31%020d", b + 1) end,
-      sweol = function(b) return fmt("32%019d", b + 1) end,
-      sa = function(k) return fmt("4%019d", k + 104000) end,
-    }
-  elseif big == "int64" then -- 17 to 19 digits: exact in int64, not in a double
-    return {
-      ne_inv = int_inv(function(ci) return 1000000000000000000 + ci * 1000000000000 + 500000000 end),
-      hw_inv = int_inv(function(ci) return 2000000000000000000 + ci * 1000000000000 + 500000000 end),
-      ne = function(ci, j) return 1000000000000000000 + ci * 1000000000000 + 500000000 + j end,
-      hw = function(ci, i) return 2000000000000000000 + ci * 1000000000000 + 500000000 + i end,
-      hweol = function(b) return 300000000000000001 + b end,
-      sweol = function(b) return 40000000000000001 + b end,
-      sa = function(k) return 9000000000000104000 + k end,
-    }
-  end
-  return {
-    ne_inv = int_inv(function(ci) return 200000000000 + ci * 1000000000 + 500000000 end),
-    hw_inv = int_inv(function(ci) return 300000000000 + ci * 1000000000 + 500000000 end),
-    ne = function(ci, j) return 200000000000 + ci * 1000000000 + 500000000 + j end,
-    hw = function(ci, i) return 300000000000 + ci * 1000000000 + 500000000 + i end,
-    hweol = function(b) return 40001 + b end,
-    sweol = function(b) return 33001 + b end,
-    sa = function(k) return 104001 + k end,
-  }
-end
-
--------------------------------------------------------------------------------
--- Global catalogue: PIDs, EoL bulletins, field notices, advisories
-
-local function word_title(name) -- "Cisco Catalyst 9300 Series Switches" -> "Catalyst 9300"
-  return (name:gsub("^Cisco ", ""):gsub(" Series.*$", ""))
-end
-
-local HW_MILESTONES = {
-  { "EoSale", "eoSaleDate" }, { "LastShip", "lastShipDate" },
-  { "EoSWM", "eoSwMaintenanceReleasesDate" }, { "EoRFA", "eoRoutineFailureAnalysisDate" },
-  { "EoNSA", "eoNewServiceAttachmentDate" }, { "EoVSS", "eoVulnerabilitySecuritySupport" },
-  { "EoSCR", "eoServiceContractRenewalDate" }, { "LDoS", "lastDateOfSupport" },
-}
-local SW_MILESTONES = {
-  { "EoSale", "eoSaleDate" }, { "EoSWM", "eoSwMaintenanceReleasesDate" },
-  { "EoVSS", "eoVulnerabilitySecuritySupport" }, { "LDoS", "lastDateOfSupport" },
-}
-
--- current (latest passed) and next milestones of a bulletin, comma-joined when several
--- fall on the same date; absent ones are JSON null
-local function milestones(b, list, today)
-  local cur_d, nxt_d
-  for _, m in ipairs(list) do
-    local d = rng.days(b[m[2]])
-    if d <= today then
-      if not cur_d or d > cur_d then cur_d = d end
-    elseif not nxt_d or d < nxt_d then
-      nxt_d = d
-    end
-  end
-  local cur, nxt = {}, {}
-  for _, m in ipairs(list) do
-    local d = rng.days(b[m[2]])
-    if d == cur_d then cur[#cur + 1] = m[1] end
-    if d == nxt_d then nxt[#nxt + 1] = m[1] end
-  end
-  b.current = cur[1] and concat(cur, ",") or NULL
-  b.current_date = cur_d and rng.date(cur_d) or NULL
-  b.next = nxt[1] and concat(nxt, ",") or NULL
-  b.next_date = nxt_d and rng.date(nxt_d) or NULL
-end
-
-local function hw_eol_dates(b, announce)
-  local a = rng.days(announce)
-  local eos = a + 180
-  local ldos = eos + 5 * 365
-  b.eoLifeAnnouncementDate = rng.date(a)
-  b.eoSaleDate = rng.date(eos)
-  b.lastShipDate = rng.date(eos + 90)
-  b.eoSwMaintenanceReleasesDate = rng.date(eos + 365)
-  b.eoRoutineFailureAnalysisDate = rng.date(eos + 365)
-  b.eoNewServiceAttachmentDate = rng.date(eos + 365)
-  b.eoServiceContractRenewalDate = rng.date(ldos - 90)
-  b.lastDateOfSupport = rng.date(ldos)
-  b.eoVulnerabilitySecuritySupport = rng.date(eos + 3 * 365)
-end
-
-local function sw_eol_dates(b, announce)
-  local a = rng.days(announce)
-  local eos = a + 180
-  b.eoLifeAnnouncementDate = rng.date(a)
-  b.eoSaleDate = rng.date(eos)
-  b.eoSwMaintenanceReleasesDate = rng.date(eos + 2 * 365)
-  b.eoVulnerabilitySecuritySupport = rng.date(eos + 3 * 365)
-  b.lastDateOfSupport = rng.date(eos + 4 * 365)
-end
-
-local function pid_static(ds, fam, pid, hwType)
-  local x = h(ds.seed, S_PID, rng.hash_string(pid))
-  local chassis = hwType == "Chassis"
-  local lower = pid:lower():gsub("[^%w%-]", "")
-  local rel = rng.days(fam.eol or "2021-06-01") - 2000 - below(x, 900)
-  local s = {
-    productFamily = fam.name, productId = pid, productType = fam.type, hwType = hwType,
-    productSubtype = chassis and fam.subtype or NULL,
-    productName = word_title(fam.name) .. " " .. pid,
-    dimensionsFormat = "Dimensions (H x W x D)",
-    dimensions = chassis and fmt("%.2f x 17.5 x %.1f in.", fam.ru == "2 RU" and 3.45 or 1.73,
-      12 + below(x, 80) / 10) or fmt("%.1f x %.1f x %.1f in.", 1 + below(x, 20) / 10,
-      3 + below(x >> 8, 50) / 10, 5 + below(x >> 16, 60) / 10),
-    weight = fmt("%.1f lb", chassis and 8 + below(x, 200) / 10 or 0.5 + below(x, 40) / 10),
-    formFactor = chassis and fam.ru or "Field Replaceable Unit",
-    supportPage = "https://www.cisco.com/c/en/us/support/" .. fam.slug .. "/series.html",
-    visioStencilUrl = chassis and "" or NULL,
-    smallImageUrl = "https://www.cisco.com/c/dam/assets/prod/" .. lower .. "-small.jpg",
-    largeImageUrl = "https://www.cisco.com/c/dam/assets/prod/" .. lower .. "-large.jpg",
-    baseProductId = (pid:gsub("/K9$", ""):gsub("%-[AEB]$", "")),
-    productReleaseDate = rng.date(rel),
-    hwRevision = fmt("V%02d", 1 + below(x >> 3, 6)),
-    tan = fmt("%d-%06d-%02d", chassis and 68 or 73, 100000 + below(x >> 5, 900000), 1 + below(x, 9)),
-    tanRevision = fmt("%s%d", pick(x >> 9, { "A", "B", "C" }), below(x >> 13, 3)),
-    installedMemory = chassis and fam.memory or "",
-    installedFlash = chassis and fam.flash or "",
-    inventoryName = "null",
-    serialNumberStatus = "VALID",
-    collectedProductId = pid,
-  }
-  local kind = chassis and "chassis" or hwType == "Module" and "network module"
-    or hwType == "Power Supply" and "AC power supply" or "fan tray"
-  s.productDescription = s.productName .. ", " .. kind
-  return s
-end
-
-local function build_catalogue(ds)
-  local seed = ds.seed
-  local pids, hweol = {}, {}
-  for _, fam in ipairs(catalog.families) do
-    local function add(list, hwType)
-      for _, pid in ipairs(list) do
-        if not pids[pid] then
-          local p = { pid = pid, fam = fam, hwType = hwType, static = pid_static(ds, fam, pid, hwType) }
-          pids[pid] = p
-          -- field notices affecting this PID: 0, 1 or 2
-          local x = h(seed, S_FN, rng.hash_string(pid))
-          local n = below(x, 10)
-          p.fns = {}
-          n = n < 6 and 0 or n < 9 and 1 or 2
-          for q = 1, n do
-            local k = below(rng.mix(x + q), ds.bulletins)
-            if k ~= p.fns[1] then p.fns[#p.fns + 1] = k end
-          end
-        end
-      end
-    end
-    add(fam.chassis, "Chassis")
-    add(fam.modules, "Module")
-    add(fam.psus, "Power Supply")
-    add(fam.fans, "Fan")
-  end
-  -- hardware EoL bulletins: one per end-of-life PID
-  local today = ds.today
-  for _, fam in ipairs(catalog.families) do
-    if fam.eol then
-      for _, pid in ipairs(fam.eol_pids or fam.chassis) do
-        local b = { pid = pid, fam = fam }
-        hw_eol_dates(b, fam.eol)
-        milestones(b, HW_MILESTONES, today)
-        b.index = #hweol
-        b.number = fmt("EOL%d", 10000 + rng.below(h(seed, S_PID, b.index), 5000) * 2 + b.index % 2)
-        b.title = "End-of-Sale and End-of-Life Announcement for the " .. fam.name .. " (" .. pid .. ")"
-        b.url = "https://www.cisco.com/c/en/us/products/collateral/" .. fam.slug
-          .. "/eos-eol-notice-c51-" .. (740000 + b.index * 37) .. ".html"
-        hweol[#hweol + 1] = b
-        pids[pid].eol = b.index
-      end
-    end
-  end
-  -- software EoL bulletins
-  local sweol = {}
-  for i, e in ipairs(catalog.sw_eol) do
-    local b = { sw = e.sw, train = e.train, title = e.title, index = i - 1 }
-    sw_eol_dates(b, e.announce)
-    milestones(b, SW_MILESTONES, today)
-    b.number = fmt("EOL%d", 14000 + i * 17)
-    local latest = e.train
-    for _, fam in ipairs(catalog.families) do
-      if fam.sw == e.sw then
-        for _, v in ipairs(fam.versions) do
-          if v:sub(1, #e.train) == e.train and v > latest then latest = v end
-        end
-      end
-    end
-    b.maintenance = latest
-    sweol[i] = b
-  end
-  ds.pids, ds.hweol, ds.sweol = pids, hweol, sweol
-  ds.sa_memo = {}
-end
-
-local function sweol_of(ds, sw, version)
-  for _, b in ipairs(ds.sweol) do
-    if b.sw == sw and version:sub(1, #b.train) == b.train then
-      local nxt = version:sub(#b.train + 1, #b.train + 1)
-      if nxt == "" or nxt == "." or nxt == "(" or b.train:sub(-1) == "E" then return b.index end
-    end
-  end
-  return nil
-end
-
--- advisory k affects software type sw_types[k % #sw_types + 1]
-local function advisories_of(ds, sw, version)
-  local key = sw .. " " .. version
-  local memo = ds.sa_memo[key]
-  if memo then return memo end
-  local m, S = #catalog.sw_types, ds.bulletins
-  local residues = {}
-  for r, t in ipairs(catalog.sw_types) do
-    if t == sw and r - 1 < S then residues[#residues + 1] = r - 1 end
-  end
-  local list, seen = {}, {}
-  if #residues > 0 then
-    local x = h(ds.seed, S_SA, rng.hash_string(key))
-    local n = below(x, 5)
-    for q = 1, n do
-      local y = rng.mix(x + q * 7919)
-      local res = residues[below(y, #residues) + 1]
-      local span = (S - 1 - res) // m + 1
-      local k = res + m * below(y >> 7, span)
-      if not seen[k] then
-        seen[k] = true
-        list[#list + 1] = k
-      end
-    end
-    table.sort(list)
-  end
-  ds.sa_memo[key] = list
-  return list
-end
 
 -------------------------------------------------------------------------------
 -- Customers
@@ -454,7 +195,7 @@ local function build_templates(ds, c)
       neType = fam.role == "ap" and "COMPOSED" or #comps > 3 and "COMPOSITE" or "STANDALONE",
       sysDescr = fmt("Cisco %s Software, %s, Version %s", fam.sw, word_title(fam.name), t.version),
       sysLocation = t.site.name, sysContact = t.site.contact, sysObjectId = fam.oid,
-      configRegister = "0x2102", lastConfigRegister = "0x2102",
+      configRegister = "0x2102", lastConfigRegister = "0x2102", configAvailability = "Yes",
       imageName = fmt(fam.image, t.version), bootstrapVersion = t.version:match("^[%d%.]+") .. "r",
       isManagedNe = "Y", userField1 = "", userField2 = "null", userField3 = "", userField4 = "",
       collectorId = t.site.collector,
@@ -807,115 +548,6 @@ function builders.contracts(ds, c, m)
   return row
 end
 
--- catalogue rows -------------------------------------------------------------
-
-local function fn_number(_, k)
-  return 70000 + k * 5 + (k * 7 + 3) % 5
-end
-
-local FN_CAVEAT = {
-  "Serial number ranges are checked automatically where available.",
-  "Automated detection is based on the product ID only; verify the affected serial numbers.",
-  "This field notice is not checked automatically; review the conditions manually.",
-}
-
-local function fn_row(ds, k)
-  local x = h(ds.seed, S_FN, k, 1)
-  local fam = catalog.families[below(x, #catalog.families) + 1]
-  local issue = pick(x >> 7, catalog.fn_issues)
-  local first = ds.today - 30 - below(x >> 12, 2500)
-  local num = fn_number(ds, k)
-  return {
-    bulletinFirstPublished = rng.date(first), bulletinNumber = num, fieldNoticeType = issue[1],
-    bulletinTitle = fmt("FN%d - %s: %s", num, word_title(fam.name), issue[2]),
-    bulletinLastUpdated = rng.date(first + below(x >> 20, 400)),
-    alertAutomationCaveat = pick(x >> 24, FN_CAVEAT),
-    url = fmt("https://www.cisco.com/c/en/us/support/docs/field-notices/%d/fn%d.html", num // 100, num),
-    bulletinSummary = fmt("A limited number of %s products are affected: %s.", word_title(fam.name),
-      issue[2]:lower()),
-  }
-end
-
-local function sa_row(ds, k)
-  local x = h(ds.seed, S_SA, k, 1)
-  local sw = catalog.sw_types[k % #catalog.sw_types + 1]
-  local prod = catalog.psirt_products[sw]
-  local vuln = pick(x, catalog.vulns)
-  local imp = pick(x >> 5, catalog.impact)
-  local first = ds.today - 20 - below(x >> 10, 2200)
-  local score = imp[2] + below(x >> 16, imp[3] - imp[2] + 1)
-  local year = rng.date(first):sub(1, 4)
-  local adv = fmt("cisco-sa-%s-%s-%s", prod.slug, vuln[1], chars(x >> 3, 8))
-  local ncve = 1 + below(x >> 22, 3) // 2
-  local cves, bugs = {}, {}
-  for q = 1, ncve do
-    cves[q] = fmt("CVE-%s-%d", year, 20000 + below(rng.mix(x + q), 9000))
-    bugs[q] = "CSCw" .. chars(rng.mix(x - q), 1, "abcdefghijklmnopqrstuvwxyz")
-      .. fmt("%05d", below(rng.mix(x + 31 * q), 100000))
-  end
-  local version = 1 + below(x >> 26, 3)
-  return {
-    securityAdvisoryInstanceId = ds.ids.sa(k),
-    url = "https://sec.cloudapps.cisco.com/security/center/content/CiscoSecurityAdvisory/" .. adv,
-    bulletinVersion = fmt("%d.%d", version, below(x >> 28, 4)),
-    advisoryId = adv, bulletinTitle = prod.name .. " " .. vuln[2],
-    bulletinFirstPublished = rng.datetime(first, 16 * 3600),
-    bulletinLastUpdated = rng.datetime(first + (version - 1) * below(x >> 30, 60), 17 * 3600),
-    securityImpactRating = imp[1],
-    bulletinSummary = fmt("A vulnerability in %s could allow an attacker to cause harm (%s).",
-      prod.name, vuln[2]:lower()),
-    alertAutomationCaveat = below(x >> 33, 2) == 0 and ""
-      or "Configuration-dependent; verify whether the affected feature is enabled.",
-    cveId = concat(cves, ","),
-    cvssBaseScore = imp[1] == "Informational" and "0.0" or fmt("%.1f", score / 10),
-    cvssTemporalScore = below(x >> 35, 2) == 0 and "" or fmt("%.1f", math.max(0, score - 5) / 10),
-    ciscoBugIds = concat(bugs, ","),
-  }
-end
-
-local function hweol_row(ds, b)
-  local e = ds.hweol[b + 1]
-  local row = {}
-  if not e then -- an added bulletin: a retired PID nobody owns
-    e = { pid = fmt("RETIRED-%d", b), fam = catalog.families[b % #catalog.families + 1] }
-    hw_eol_dates(e, rng.date(rng.days("2015-01-15") + (b * 37) % 2500))
-    e.number = fmt("EOL%d", 20000 + b)
-    e.title = "End-of-Sale and End-of-Life Announcement for the " .. e.fam.name .. " (" .. e.pid .. ")"
-    e.url = "https://www.cisco.com/c/en/us/products/collateral/" .. e.fam.slug
-      .. "/eos-eol-notice-c51-" .. (760000 + b) .. ".html"
-  end
-  for _, m in ipairs(HW_MILESTONES) do row[m[2]] = e[m[2]] end
-  row.hwEolInstanceId = ds.ids.hweol(b)
-  row.bulletinProductId = e.pid
-  row.bulletinNumber = e.number
-  row.bulletinTitle = e.title
-  row.eoLifeAnnouncementDate = e.eoLifeAnnouncementDate
-  row.url = e.url
-  return row
-end
-
-local function sweol_row(ds, b)
-  local e = ds.sweol[b + 1]
-  if not e then
-    local base = catalog.sw_eol[b % #catalog.sw_eol + 1]
-    e = { sw = base.sw, train = base.train .. "." .. b, title = base.title .. " (" .. b .. ")",
-      maintenance = base.train .. "." .. b .. ".1", number = fmt("EOL%d", 30000 + b) }
-    sw_eol_dates(e, rng.date(rng.days("2014-03-01") + (b * 41) % 2800))
-  end
-  return {
-    swEolInstanceId = ds.ids.sweol(b), bulletinNumber = e.number,
-    bulletinTitle = "End-of-Sale and End-of-Life Announcement for " .. e.title,
-    swMajorVersion = e.train:match("^[%d%.]+"):gsub("%.$", ""), swMaintenanceVersion = e.maintenance,
-    swTrain = e.train, swType = e.sw,
-    eoLifeAnnouncementDate = e.eoLifeAnnouncementDate, eoSaleDate = e.eoSaleDate,
-    eoSwMaintenanceReleasesDate = e.eoSwMaintenanceReleasesDate,
-    eoVulnerabilitySecuritySupport = e.eoVulnerabilitySecuritySupport,
-    lastDateOfSupport = e.lastDateOfSupport,
-    url = fmt("https://www.cisco.com/c/en/us/products/collateral/ios-nx-os-software/"
-      .. "eos-eol-notice-c51-%d.html", 750000 + b),
-  }
-end
-
 local function customer_row(ds, ci)
   local c = customer(ds, ci)
   return {
@@ -937,14 +569,14 @@ Dataset.__index = Dataset
 function data.new(cfg)
   local ds = setmetatable({
     cfg = cfg, seed = cfg.seed, bulletins = cfg.bulletins, models = cfg.models,
-    coverage = cfg.coverage, today = rng.days(cfg.today), ids = id_makers(cfg.big_ids),
+    coverage = cfg.coverage, today = rng.days(cfg.today), ids = values.ids(cfg.big_ids),
     custs = {}, extra = {}, additions = {},
   }, Dataset)
-  build_catalogue(ds)
+  bulletins.build(ds)
   return ds
 end
 
-Dataset.fn_number = fn_number
+Dataset.fn_number = bulletins.fn_number
 
 --- Customer ids of every customer, in index order.
 -- @treturn table array of strings
@@ -989,16 +621,7 @@ local function count_upto(c, opname, x)
   return (x // c.Q) * E.A + E.cum[x % c.Q]
 end
 
-local catalogue_base = {
-  field_notice_bulletins = function(ds) return ds.bulletins end,
-  security_advisory_bulletins = function(ds) return ds.bulletins end,
-  hardware_eol_bulletins = function(ds) return #ds.hweol end,
-  software_eol_bulletins = function(ds) return #ds.sweol end,
-}
-local catalogue_row = {
-  field_notice_bulletins = fn_row, security_advisory_bulletins = sa_row,
-  hardware_eol_bulletins = hweol_row, software_eol_bulletins = sweol_row,
-}
+local catalogue_base, catalogue_row = bulletins.base, bulletins.rows
 
 --- A row source for an operation: `{count = n, version = v, row = function(p)}` where
 -- `p` is a 0-based position and rows are tables keyed by field name (hidden filter
