@@ -95,7 +95,8 @@ function M.new(core_client, cfg, core)
     cfg = cfg,
     clock = clock,
     wall = cfg.wall_clock or core.time,
-    sleep = cfg.sleep or core.sleep,
+    -- the default sleep naps at most 1 s at a time (Ctrl-C is seen between naps)
+    sleep = cfg.sleep or function(s) core.sleep(s > 1 and 1 or s) end,
     random = cfg.random or math.random,
     decode = core.decode,
     max_inflight = cfg.concurrency or M.AUTO_MIN,
@@ -425,6 +426,7 @@ end
 
 -- a retryable failure: schedule a retry or give up; returns true when retried
 function Engine:_retry(req, err, retry_after, now)
+  if retry_after then err.retry_after = retry_after end
   if req.attempts > self.max_retries then
     if self.max_retries > 0 then
       err.message = err.message .. format(" (gave up after %d %s)", self.max_retries,
@@ -432,7 +434,6 @@ function Engine:_retry(req, err, retry_after, now)
     end
     return false
   end
-  if retry_after then err.retry_after = retry_after end
   if retry_after and retry_after > self.cfg.retry_after_cap then
     err.message = err.message .. format("; the server asked to wait %g s, more than retry_after_cap"
       .. " (%g s): not waiting", retry_after, self.cfg.retry_after_cap)
@@ -574,7 +575,8 @@ function Engine:step(max_wait)
   if pending then
     local wait = max_wait
     if wake then wait = min(wait, max(0, wake - now)) end
-    if wait == huge then wait = 3600 end
+    -- at most 1 s inside C at a time, so that Ctrl-C at the REPL is seen soon
+    if wait > 1 then wait = 1 end
     local results = self.c:poll(wait)
     if #results > 0 then
       now = self.clock()
