@@ -60,14 +60,19 @@ function M.escape(s)
   return s
 end
 
--- query keys whose values are never shown
-local SECRET_KEYS = { "token", "secret", "password", "passwd", "pwd", "key",
-  "signature", "sig", "auth", "credential", "session", "code", "assertion" }
+-- query keys whose values are never shown (compared lower-case, without '_' and '-')
+local SECRET_KEYS = {
+  token = true, secret = true, password = true, passwd = true, pwd = true, key = true,
+  signature = true, sig = true, auth = true, authorization = true, credential = true,
+  credentials = true, code = true, assertion = true, session = true, sessionid = true,
+}
+local SECRET_SUFFIXES = { "token$", "secret$", "password$", "apikey$", "assertion$" }
 
 local function secret_key(k)
-  k = lower(k)
-  for i = 1, #SECRET_KEYS do
-    if find(k, SECRET_KEYS[i], 1, true) then return true end
+  k = gsub(lower(k), "[_%-]", "")
+  if SECRET_KEYS[k] then return true end
+  for i = 1, #SECRET_SUFFIXES do
+    if find(k, SECRET_SUFFIXES[i]) then return true end
   end
   return false
 end
