@@ -225,9 +225,11 @@ function Handle:fault_state()
   return self:_call("GET", "/_sandbox/faults")
 end
 
---- Request records, oldest first: `{seq, t, method, path, query, status, op, customerId,
--- page, rows, token_ok, throttled, fault, request_id, bytes, duration, total,
--- returned, client_auth, error}`. No credential or token values.
+--- Request records in arrival order: `{seq, t, method, path, query, status, op,
+-- customerId, page, rows, token_ok, throttled, fault, request_id, bytes, duration, total,
+-- returned, client_auth, error}`. `t` is the arrival time in seconds since the server
+-- started; a request still in progress has no `status`/`duration` yet. No credential or
+-- token values.
 -- @tparam[opt] integer since only records with seq > since
 -- @treturn table
 function Handle:log(since)

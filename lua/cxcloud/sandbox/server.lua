@@ -173,11 +173,15 @@ end
 -------------------------------------------------------------------------------
 -- Responses
 
+-- unique per server (random prefix) and per request (counter)
 local function request_id(self)
   self.seq = self.seq + 1
+  if not self.rid_prefix then
+    local b = require("openssl.rand").bytes(6)
+    self.rid_prefix = fmt("%02x%02x%02x%02x-%02x%02x", b:byte(1, 6))
+  end
   local r = math.random
-  return fmt("%08x-%04x-4%03x-%04x-%012x", r(0, 0x7fffffff), r(0, 0xffff), r(0, 0xfff),
-    0x8000 | r(0, 0x3fff), (self.seq * 7919 + r(0, 0xffffff)) & 0xffffffffffff)
+  return fmt("%s-4%03x-%04x-%012x", self.rid_prefix, r(0, 0xfff), 0x8000 | r(0, 0x3fff), self.seq)
 end
 
 local function base_headers(status, rec, ctype)
@@ -561,6 +565,8 @@ function Server:on_stream(stream)
   local path, qs = raw:match("^([^?#]*)%??([^#]*)")
   local rec = { t = started - self.t0, method = method, path = redact_value(self, auth.url_decode(path)),
     token_ok = false, throttled = false, request_id = request_id(self) }
+  -- logged on arrival (sequence = arrival order); fields fill in as the request proceeds
+  self:push_log(rec)
   local ok, err = pcall(function()
     local is_token = path == TOKEN_PATH
     rec.is_token = is_token or nil
@@ -610,7 +616,6 @@ function Server:on_stream(stream)
   rec.fault_obj = nil
   rec.is_token = nil
   stats.inflight = stats.inflight - 1
-  self:push_log(rec)
 end
 
 -------------------------------------------------------------------------------
