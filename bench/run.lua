@@ -1,0 +1,727 @@
+--- cxcloud benchmark: cxcloud against the tools people use today, on one sandbox.
+--
+--    lua5.4 bench/run.lua [--quick] [--memory] [options]      (`make bench`)
+--
+-- Starts one sandbox (the bundled fake CX Cloud, HTTPS on loopback) and runs every
+-- client as a separate process under /usr/bin/time (wall time, user+sys CPU, peak RSS):
+--
+-- 1. Throughput: one customer of 10,000 hardware rows pulled in 100 pages of 100 rows,
+--    the sandbox enforcing 10 requests/s the way the API gateway does (403 +
+--    X-Mashery-Error-Code ERR_403_DEVELOPER_OVER_QPS), with 200 ms and then 1,000 ms
+--    latency per API response. Clients: cxcloud with its defaults (automatic
+--    concurrency), cxcloud with concurrency = 1, a sequential Python `requests` script,
+--    a sequential Node.js axios script (when axios can be installed) and a bash loop with
+--    one curl process per page. Each verifies its row count and that no row came twice;
+--    the sandbox's counters tell how many responses were throttled.
+-- 2. CPU: no latency, no rate limit; client CPU per 10,000 rows (JSON decode included)
+--    from pulls of 10,000 and 100,000 rows, for cxcloud, Python and Node.
+-- 3. Memory (`--memory` alone, or part of the full run): cxcloud pulls 1,000,000 rows
+--    (pages of 1,000) and 10,000 rows; peak RSS of both, and RSS along the large pull.
+--
+-- Options:
+--   --quick            short smoke run: 2,000 rows, 200 ms only, one CPU repeat, no memory
+--   --memory           only the memory check
+--   --no-memory        skip the memory check
+--   --latencies=MS,..  latencies of the throughput runs (default 200,1000)
+--   --rows=N           rows of the throughput customer (default 10000)
+--   --rate-limit=N     requests/s the sandbox enforces (default 10)
+--   --token-latency=MS latency of the token endpoint (default 0: it is another service)
+--   --clients=a,b      only these clients (cxcloud, cxcloud-c1, python, node, curl)
+--   --http2            the sandbox offers HTTP/2 (default: HTTP/1.1 only)
+--   --out=FILE         Markdown report (default bench/results/latest.md)
+--   --no-install       do not apt-get / npm install what is missing
+--
+-- Exit status: 0 when every run succeeded (the goals are reported, not enforced),
+-- 1 when a run failed (wrong row count, duplicates, a client error).
+
+-------------------------------------------------------------------------------
+-- paths: run from anywhere, with or without LUA_PATH set by the Makefile
+
+local function script_dir()
+  local src = debug.getinfo(1, "S").source:gsub("^@", "")
+  local dir = src:match("^(.*)/[^/]*$") or "."
+  if dir:sub(1, 1) ~= "/" then
+    local p = io.popen("pwd")
+    local cwd = p:read("l")
+    p:close()
+    dir = cwd .. "/" .. dir
+  end
+  return (dir:gsub("/%./", "/"):gsub("/%.$", ""))
+end
+
+local BENCH = script_dir()
+local ROOT = BENCH:match("^(.*)/bench$") or (BENCH .. "/..")
+local LUA_PATH = ROOT .. "/lua/?.lua;" .. ROOT .. "/lua/?/init.lua;"
+  .. "/usr/share/lua/5.1/?.lua;/usr/share/lua/5.1/?/init.lua;;"
+local LUA_CPATH = ROOT .. "/?.so;;"
+package.path = ROOT .. "/lua/?.lua;" .. ROOT .. "/lua/?/init.lua;" .. package.path
+  .. ";/usr/share/lua/5.1/?.lua;/usr/share/lua/5.1/?/init.lua"
+package.cpath = ROOT .. "/?.so;" .. package.cpath
+
+local have_core, core = pcall(require, "cxcloud.core")
+if not have_core then
+  io.stderr:write("bench: cannot load the C core (cxcloud/core.so): run `make` first\n", tostring(core), "\n")
+  os.exit(2)
+end
+local cxcloud = require "cxcloud"
+local sandbox = require "cxcloud.sandbox"
+
+local format, concat = string.format, table.concat
+
+-------------------------------------------------------------------------------
+-- options
+
+local opt = {
+  quick = false, memory_only = false, memory = true, latencies = { 200, 1000 }, rows = 10000,
+  page_size = 100, rate_limit = 10, token_latency = 0, clients = nil, http2 = false,
+  out = BENCH .. "/results/latest.md", install = true,
+  cpu_rows = { 10000, 100000 }, cpu_repeat = 3, mem_rows = 1000000, mem_small = 10000,
+  mem_page_size = 1000, timeout = 900,
+}
+
+local function usage(msg)
+  if msg then io.stderr:write("bench: ", msg, "\n") end
+  local f = assert(io.open(BENCH .. "/run.lua", "r"))
+  for line in f:lines() do
+    if not line:match("^%-%-") then break end
+    io.stderr:write((line:gsub("^%-%-%-? ?", "")), "\n")
+  end
+  f:close()
+  os.exit(msg and 2 or 0)
+end
+
+local function numbers(s)
+  local t = {}
+  for x in s:gmatch("[^,]+") do
+    local n = tonumber(x)
+    if not n or n < 0 then usage("not a number: " .. x) end
+    t[#t + 1] = n
+  end
+  return t
+end
+
+local explicit = {}
+for _, a in ipairs(arg) do
+  local k, v = a:match("^%-%-([%w-]+)=(.*)$")
+  k = k or a:match("^%-%-([%w-]+)$")
+  if not k then usage("unknown argument " .. a) end
+  explicit[k] = true
+  if k == "quick" then opt.quick = true
+  elseif k == "memory" then opt.memory_only = true
+  elseif k == "no-memory" then opt.memory = false
+  elseif k == "latencies" and v then opt.latencies = numbers(v)
+  elseif k == "rows" and v then opt.rows = math.tointeger(numbers(v)[1]) or usage("--rows: an integer")
+  elseif k == "rate-limit" and v then opt.rate_limit = numbers(v)[1]
+  elseif k == "token-latency" and v then opt.token_latency = numbers(v)[1]
+  elseif k == "clients" and v then
+    opt.clients = {}
+    for c in v:gmatch("[^,]+") do opt.clients[c] = true end
+  elseif k == "http2" then opt.http2 = true
+  elseif k == "out" and v then opt.out = v
+  elseif k == "no-install" then opt.install = false
+  elseif k == "help" then usage()
+  else usage("unknown option --" .. k .. (v and "=" .. v or "")) end
+end
+if opt.quick then
+  if not explicit.rows then opt.rows = 2000 end
+  if not explicit.latencies then opt.latencies = { 200 } end
+  opt.cpu_rows = { 2000, 20000 }
+  opt.cpu_repeat = 1
+  if not opt.memory_only then opt.memory = false end
+end
+
+-------------------------------------------------------------------------------
+-- small helpers
+
+local function sh_quote(s)
+  return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
+end
+
+local function read_file(path)
+  local f = io.open(path, "rb")
+  if not f then return nil end
+  local s = f:read("a")
+  f:close()
+  return s
+end
+
+local function write_file(path, s)
+  local f = assert(io.open(path, "wb"))
+  f:write(s)
+  f:close()
+end
+
+local function capture(cmd)
+  local p = io.popen(cmd .. " 2>/dev/null")
+  if not p then return nil end
+  local s = p:read("a")
+  p:close()
+  s = s and s:gsub("%s+$", "")
+  if s == "" then return nil end
+  return s
+end
+
+local function exists(path)
+  local f = io.open(path, "rb")
+  if f then f:close() return true end
+  return false
+end
+
+local function say(...)
+  io.stdout:write(...)
+  io.stdout:write("\n")
+  io.stdout:flush()
+end
+
+local function is_root()
+  return capture("id -u") == "0"
+end
+
+local apt_updated = false
+local function apt_install(pkg)
+  if not opt.install then return false end
+  local sudo = is_root() and "" or "sudo "
+  say(format("bench: installing the Debian package %s", pkg))
+  if not apt_updated then
+    os.execute(sudo .. "env DEBIAN_FRONTEND=noninteractive apt-get update -qq >/dev/null 2>&1")
+    apt_updated = true
+  end
+  local ok = os.execute(sudo .. "env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "
+    .. "--no-install-recommends " .. pkg .. " >/dev/null 2>&1")
+  return ok == true
+end
+
+local TMP = capture("mktemp -d \"${TMPDIR:-/tmp}/cxcloud-bench.XXXXXX\"") or error("mktemp failed")
+
+-------------------------------------------------------------------------------
+-- tools and clients
+
+local notes = {}   -- lines for the report
+local function note(s)
+  notes[#notes + 1] = s
+  say("bench: note: ", s)
+end
+
+local TIME = "/usr/bin/time"
+if not exists(TIME) and not apt_install("time") then
+  io.stderr:write("bench: /usr/bin/time is missing (Debian package `time`)\n")
+  os.exit(2)
+end
+local LUA = "lua5.4"
+do
+  local i = -1
+  while arg[i - 1] do i = i - 1 end
+  if arg[i] and arg[i]:match("lua") then LUA = arg[i] end
+end
+local PY = "/usr/bin/python3"
+
+local CLIENTS = {
+  { id = "cxcloud", name = "cxcloud (defaults)", kind = "lua" },
+  { id = "cxcloud-c1", name = "cxcloud concurrency=1", kind = "lua", concurrency = 1 },
+  { id = "python", name = "Python requests (sequential)", kind = "python" },
+  { id = "node", name = "Node.js axios (sequential)", kind = "node" },
+  { id = "curl", name = "bash + curl per page", kind = "curl" },
+}
+local BY_ID = {}
+for _, c in ipairs(CLIENTS) do BY_ID[c.id] = c end
+
+local function wanted(id)
+  return not opt.clients or opt.clients[id]
+end
+
+local available = {}
+local versions = {}
+
+local function check_python()
+  local v = capture(PY .. " -c 'import sys, requests; print(sys.version.split()[0], requests.__version__)'")
+  if not v and exists(PY) and apt_install("python3-requests") then
+    v = capture(PY .. " -c 'import sys, requests; print(sys.version.split()[0], requests.__version__)'")
+  end
+  if not v then
+    note("Python client skipped: " .. PY .. " with python3-requests is not available")
+    return false
+  end
+  local py, rq = v:match("^(%S+) (%S+)$")
+  versions.python = format("Python %s, requests %s (Debian)", py, rq)
+  return true
+end
+
+local function check_node()
+  if not capture("command -v node") then
+    note("Node.js client skipped: node is not installed")
+    return false
+  end
+  local pj = BENCH .. "/node_modules/axios/package.json"
+  if not exists(pj) then
+    if not opt.install then
+      note("Node.js client skipped: axios is not installed in bench/node_modules (--no-install)")
+      return false
+    end
+    say("bench: installing axios into bench/node_modules (npm)")
+    os.execute("cd " .. sh_quote(BENCH) .. " && npm install --no-package-lock --no-audit --no-fund "
+      .. "--loglevel=error >" .. sh_quote(TMP .. "/npm.log") .. " 2>&1")
+    if not exists(pj) then
+      note("Node.js client skipped: `npm install` of axios failed: "
+        .. ((read_file(TMP .. "/npm.log") or ""):gsub("%s+", " "):sub(1, 200)))
+      return false
+    end
+  end
+  local av = (read_file(pj) or ""):match('"version"%s*:%s*"([^"]+)"') or "?"
+  versions.node = format("Node.js %s, axios %s", capture("node --version") or "?", av)
+  return true
+end
+
+local function check_curl()
+  if not capture("command -v curl") then
+    note("curl client skipped: curl is not installed")
+    return false
+  end
+  if not capture("command -v jq") and not apt_install("jq") then
+    note("curl client skipped: jq is not installed")
+    return false
+  end
+  versions.curl = (capture("curl --version") or "curl ?"):match("^[^\n]*"):match("^(curl %S+)")
+    .. ", " .. (capture("jq --version") or "jq ?")
+  return true
+end
+
+if not opt.memory_only then
+  if wanted("python") then available.python = check_python() end
+  if wanted("node") then available.node = check_node() end
+  if wanted("curl") then available.curl = check_curl() end
+end
+available.cxcloud, available["cxcloud-c1"] = true, true
+versions.cxcloud = format("%s, %s, %s", cxcloud._VERSION, core.curl_version(), _VERSION)
+
+-------------------------------------------------------------------------------
+-- machine
+
+local function machine()
+  local cpu = (read_file("/proc/cpuinfo") or ""):match("model name%s*:%s*([^\n]+)") or "?"
+  local mem = tonumber((read_file("/proc/meminfo") or ""):match("MemTotal:%s*(%d+)"))
+  local os_name = (read_file("/etc/os-release") or ""):match('PRETTY_NAME="([^"]+)"') or "?"
+  return {
+    nproc = capture("nproc") or "?",
+    cpu = cpu,
+    ram = mem and format("%.1f GiB", mem / 1048576) or "?",
+    os = os_name,
+    kernel = capture("uname -r") or "?",
+  }
+end
+
+-------------------------------------------------------------------------------
+-- running one client
+
+local sb -- the sandbox
+local run_seq = 0
+
+local function client_command(c, env, outdir)
+  if c.kind == "lua" then
+    env.LUA_PATH, env.LUA_CPATH = LUA_PATH, LUA_CPATH
+    if c.concurrency then env.BENCH_CONCURRENCY = c.concurrency end
+    return sh_quote(LUA) .. " " .. sh_quote(BENCH .. "/clients/cxcloud_pull.lua")
+  elseif c.kind == "python" then
+    return sh_quote(PY) .. " " .. sh_quote(BENCH .. "/clients/requests_pull.py")
+  elseif c.kind == "node" then
+    env.NODE_PATH = BENCH .. "/node_modules"
+    return "node " .. sh_quote(BENCH .. "/clients/axios_pull.js")
+  elseif c.kind == "curl" then
+    env.BENCH_OUTDIR = outdir
+    return "bash " .. sh_quote(BENCH .. "/clients/curl_pull.sh")
+  end
+  error("unknown client kind " .. tostring(c.kind))
+end
+
+--- Runs client `c` against customer index `ci`, expecting `expect` rows.
+-- extra: BENCH_* variables. Returns a result table.
+local function run_client(c, ci, expect, extra)
+  run_seq = run_seq + 1
+  local base = format("%s/run-%03d", TMP, run_seq)
+  local outdir = base .. "-pages"
+  local env = {}
+  for k, v in pairs(sb:env()) do env[k] = v end
+  env.BENCH_CUSTOMER = sb.all_customers[ci]
+  for k, v in pairs(extra or {}) do env[k] = v end
+  local cmd = client_command(c, env, outdir)
+  -- REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE (set on some machines) would override the
+  -- Python script's Session.verify (a known requests behaviour): not what a user has
+  local parts = { "cd", sh_quote(TMP), "&&", "env", "-u", "REQUESTS_CA_BUNDLE", "-u", "CURL_CA_BUNDLE" }
+  local keys = {}
+  for k in pairs(env) do keys[#keys + 1] = k end
+  table.sort(keys)
+  for _, k in ipairs(keys) do parts[#parts + 1] = sh_quote(k .. "=" .. tostring(env[k])) end
+  parts[#parts + 1] = format("timeout -k 10 %d %s -f '%%e %%U %%S %%M' -o %s %s >%s 2>%s", opt.timeout,
+    TIME, sh_quote(base .. ".time"), cmd, sh_quote(base .. ".out"), sh_quote(base .. ".err"))
+  sb:reset_stats()
+  sb:clear_log()
+  local t0 = core.now()
+  local ok, how, code = os.execute(concat(parts, " "))
+  local elapsed = core.now() - t0
+  local st = sb:stats()
+  local log = sb:log()
+  local r = { client = c, ok = ok == true, exit = code, how = how, elapsed = elapsed }
+  local tl = (read_file(base .. ".time") or ""):match("([%d.]+ [%d.]+ [%d.]+ %d+)%s*$")
+  if tl then
+    local e, u, s, m = tl:match("(%S+) (%S+) (%S+) (%S+)")
+    r.wall, r.user, r.sys, r.rss = tonumber(e), tonumber(u), tonumber(s), tonumber(m) / 1024
+    r.cpu = r.user + r.sys
+  else
+    r.ok = false
+    r.wall = elapsed
+  end
+  local out = read_file(base .. ".out") or ""
+  local line = out:match("RESULT ([^\n]*)")
+  r.fields = {}
+  if line then
+    for k, v in line:gmatch("(%w+)=(%S+)") do r.fields[k] = tonumber(v) or v end
+  end
+  r.rows, r.dups = r.fields.rows, r.fields.dups
+  r.err = (read_file(base .. ".err") or ""):gsub("%s+$", "")
+  r.rss_samples = {}
+  for rows, kib in r.err:gmatch("RSS rows=(%d+) kib=(%d+)") do
+    r.rss_samples[#r.rss_samples + 1] = { rows = tonumber(rows), mib = tonumber(kib) / 1024 }
+  end
+  -- the sandbox's view of the run
+  r.api_requests = st.api_requests
+  r.throttled = st.throttled
+  r.handshakes = st.handshakes
+  r.peak_inflight = st.peak_inflight
+  local nthrottled = 0
+  for _, rec in ipairs(log) do
+    if rec.throttled then nthrottled = nthrottled + 1 end
+  end
+  r.log_throttled = nthrottled
+  local why
+  if not r.ok then
+    why = format("exit status %s", tostring(code))
+  elseif r.rows ~= expect then
+    why = format("%s rows, expected %d", tostring(r.rows), expect)
+  elseif r.dups ~= 0 then
+    why = format("%s duplicate rows", tostring(r.dups))
+  end
+  if why then
+    r.ok = false
+    r.why = why
+    local tail = r.err:gsub("RSS rows=%d+ kib=%d+\n?", ""):sub(-400)
+    say(format("bench: %s FAILED: %s%s", c.name, why, tail ~= "" and ("\n  " .. tail) or ""))
+  end
+  os.execute("rm -rf " .. sh_quote(outdir))
+  return r
+end
+
+-------------------------------------------------------------------------------
+-- formatting
+
+local function fmt_num(v, pat)
+  if v == nil then return "-" end
+  return format(pat or "%.2f", v)
+end
+
+local function md_table(head, rows, align)
+  local w = {}
+  for i, h in ipairs(head) do w[i] = #h end
+  for _, row in ipairs(rows) do
+    for i, cell in ipairs(row) do w[i] = math.max(w[i], #cell) end
+  end
+  local function line(cells)
+    local out = {}
+    for i, cell in ipairs(cells) do
+      local pad = string.rep(" ", w[i] - #cell)
+      out[i] = (align and align:sub(i, i) == "r") and (pad .. cell) or (cell .. pad)
+    end
+    return "| " .. concat(out, " | ") .. " |"
+  end
+  local lines = { line(head) }
+  local sep = {}
+  for i = 1, #head do
+    local right = align and align:sub(i, i) == "r"
+    sep[i] = right and (string.rep("-", w[i] - 1) .. ":") or string.rep("-", w[i])
+  end
+  lines[2] = "| " .. concat(sep, " | ") .. " |"
+  for _, row in ipairs(rows) do lines[#lines + 1] = line(row) end
+  return concat(lines, "\n")
+end
+
+-------------------------------------------------------------------------------
+-- the phases
+
+local report = {}
+local function out(s) report[#report + 1] = s end
+local failures = 0
+
+local function pause(s) core.sleep(s) end
+
+local function throughput()
+  local pages = math.ceil(opt.rows / opt.page_size)
+  local results = {}
+  for _, ms in ipairs(opt.latencies) do
+    local lat = ms / 1000
+    sb:set { latency = lat, token_latency = opt.token_latency / 1000, rate_limit = opt.rate_limit }
+    say(format("\n== throughput: %d rows in %d pages of %d, %g ms latency, %g requests/s enforced",
+      opt.rows, pages, opt.page_size, ms, opt.rate_limit))
+    local by = {}
+    for _, c in ipairs(CLIENTS) do
+      if wanted(c.id) and available[c.id] then
+        pause(1.5) -- the sandbox's bucket refills; connections of the last run are gone
+        io.stdout:write(format("  %-30s ", c.name))
+        io.stdout:flush()
+        local r = run_client(c, 1, opt.rows, { BENCH_PAGE_SIZE = opt.page_size })
+        r.latency, r.pages = lat, pages
+        local conc = 1
+        if c.kind == "lua" then conc = c.concurrency or r.fields.concurrency or 10 end
+        r.concurrency = conc
+        local rl = opt.rate_limit > 0 and pages / opt.rate_limit or 0
+        r.bound = math.max(rl, pages * lat / conc)
+        if not r.ok then failures = failures + 1 end
+        say(format("%s wall %6.2f s  cpu %5.2f s  rss %6.1f MiB  throttled %d  requests %d  handshakes %d",
+          r.ok and "ok    " or "FAILED", r.wall or -1, r.cpu or -1, r.rss or -1, r.throttled or -1,
+          r.api_requests or -1, r.handshakes or -1))
+        by[c.id] = r
+        results[#results + 1] = r
+      end
+    end
+    local ref = by.cxcloud
+    for _, r in pairs(by) do
+      r.ratio = (ref and ref.ok and r.ok and r.wall) and r.wall / ref.wall or nil
+    end
+  end
+  return results
+end
+
+local function cpu_phase()
+  -- no latency, no limit; the client-side limit is turned off for cxcloud too
+  sb:set { latency = 0, token_latency = 0, rate_limit = 0 }
+  local clients = {}
+  for _, id in ipairs { "cxcloud", "cxcloud-c1", "python", "node" } do
+    if wanted(id) and available[id] then clients[#clients + 1] = BY_ID[id] end
+  end
+  local small, large = opt.cpu_rows[1], opt.cpu_rows[2]
+  say(format("\n== CPU: no latency, no rate limit; pulls of %d and %d rows in pages of %d, best of %d",
+    small, large, opt.page_size, opt.cpu_repeat))
+  local res = {}
+  for _, c in ipairs(clients) do
+    local row = { client = c }
+    for k, n in ipairs { small, large } do
+      local best
+      for _ = 1, opt.cpu_repeat do
+        pause(0.5)
+        local r = run_client(c, k == 1 and 1 or 2, n,
+          { BENCH_PAGE_SIZE = opt.page_size, BENCH_RATE_LIMIT = 0 })
+        if not r.ok then failures = failures + 1 end
+        if r.ok and (not best or r.cpu < best.cpu) then best = r end
+      end
+      row[k] = best
+    end
+    local a, b = row[1], row[2]
+    if a and b then
+      row.per10k = b.cpu / (large / 10000)
+      row.marginal = (b.cpu - a.cpu) / ((large - small) / 10000)
+      row.fixed = a.cpu - row.marginal * small / 10000
+    end
+    say(format("  %-30s cpu %s s / %s s  -> %s s per 10,000 rows (marginal %s s)", c.name,
+      fmt_num(a and a.cpu), fmt_num(b and b.cpu), fmt_num(row.per10k, "%.3f"), fmt_num(row.marginal, "%.3f")))
+    res[#res + 1] = row
+  end
+  return res, small, large
+end
+
+local function memory_phase()
+  sb:set { latency = 0, token_latency = 0, rate_limit = 0, max_rows = math.max(opt.mem_page_size, 1000) }
+  local c = BY_ID.cxcloud
+  say(format("\n== memory: cxcloud (defaults, no rate limit), pages of %d rows: %d rows, then %d rows",
+    opt.mem_page_size, opt.mem_small, opt.mem_rows))
+  local extra = { BENCH_PAGE_SIZE = opt.mem_page_size, BENCH_RATE_LIMIT = 0, BENCH_CHECK = "order" }
+  local small = run_client(c, 1, opt.mem_small, extra)
+  say(format("  %d rows: peak RSS %.1f MiB, wall %.2f s, cpu %.2f s", opt.mem_small, small.rss or -1,
+    small.wall or -1, small.cpu or -1))
+  local e2 = {}
+  for k, v in pairs(extra) do e2[k] = v end
+  e2.BENCH_RSS_EVERY = math.max(1, opt.mem_rows // 10)
+  local big = run_client(c, 3, opt.mem_rows, e2)
+  say(format("  %d rows: peak RSS %.1f MiB, wall %.2f s, cpu %.2f s", opt.mem_rows, big.rss or -1,
+    big.wall or -1, big.cpu or -1))
+  if not small.ok then failures = failures + 1 end
+  if not big.ok then failures = failures + 1 end
+  return small, big
+end
+
+-------------------------------------------------------------------------------
+-- main
+
+local m = machine()
+say(format("bench: %s CPUs (%s), %s RAM, %s", m.nproc, m.cpu, m.ram, m.os))
+local hardware = { opt.rows, opt.cpu_rows[2], (opt.memory or opt.memory_only) and opt.mem_rows or 10 }
+local sb_opts = {
+  seed = 1, customers = 3, hardware = hardware, rate_limit = opt.rate_limit,
+  throttle_status = 403, http2 = opt.http2, max_rows = 1000, log_limit = 200000,
+}
+sb = sandbox.start(sb_opts)
+say(format("bench: sandbox pid %s on port %s (HTTP/%s)", tostring(sb.pid), tostring(sb.port),
+  opt.http2 and "2 offered" or "1.1"))
+
+local ok_run, perr = pcall(function()
+  local started = os.date("!%Y-%m-%d %H:%M UTC")
+  local tp, cpu, cpu_small, cpu_large, mem_small, mem_big
+  if not opt.memory_only then
+    tp = throughput()
+    cpu, cpu_small, cpu_large = cpu_phase()
+  end
+  if opt.memory or opt.memory_only then
+    mem_small, mem_big = memory_phase()
+  end
+
+  -- report
+  out("# cxcloud benchmark")
+  out("")
+  out(format("Run %s with `lua5.4 bench/run.lua%s%s`.", started, #arg > 0 and " " or "", concat(arg, " ")))
+  out("")
+  out(format("- Machine: %s CPUs, %s, %s RAM; %s, Linux %s", m.nproc, m.cpu, m.ram, m.os, m.kernel))
+  out(format("- cxcloud: %s", versions.cxcloud))
+  for _, k in ipairs { "python", "node", "curl" } do
+    if versions[k] then out(format("- %s", versions[k])) end
+  end
+  out(format("- Sandbox: `cxcloud.sandbox` in its own process on the same machine, HTTP/%s, gateway-style"
+    .. " throttling (403 + `X-Mashery-Error-Code: ERR_403_DEVELOPER_OVER_QPS`, bucket of %g),"
+    .. " token endpoint latency %g ms", opt.http2 and "2 offered" or "1.1", sb.config.rate_burst or 2,
+    opt.token_latency))
+  out("- Each client is a separate process; wall, CPU (user+sys) and peak RSS from `/usr/bin/time`;"
+    .. " throttled responses and handshakes from the sandbox's counters for that run.")
+  out("")
+  if tp then
+    local pages = math.ceil(opt.rows / opt.page_size)
+    out(format("## Pulling %d hardware rows (%d pages of %d) at %g requests/s", opt.rows, pages,
+      opt.page_size, opt.rate_limit))
+    out("")
+    out("Lower bound = max(pages / rate_limit, pages x latency / concurrency), with the concurrency"
+      .. " the client used (1 for the sequential clients).")
+    out("")
+    local rows = {}
+    for _, r in ipairs(tp) do
+      rows[#rows + 1] = {
+        r.client.name, format("%d ms", math.floor(r.latency * 1000 + 0.5)),
+        r.ok and fmt_num(r.wall) or ("FAILED: " .. (r.why or "?")), fmt_num(r.cpu), fmt_num(r.rss, "%.1f"),
+        tostring(r.throttled or "-"), tostring(r.api_requests or "-"), tostring(r.handshakes or "-"),
+        tostring(r.concurrency), fmt_num(r.ratio, "%.2fx"), fmt_num(r.bound, "%.1f"),
+        r.ok and fmt_num(r.wall / r.bound, "%.2fx") or "-",
+      }
+    end
+    out(md_table({ "client", "latency", "wall s", "CPU s", "peak RSS MiB", "throttled", "requests",
+      "TLS handshakes", "concurrency", "wall / cxcloud", "lower bound s", "wall / bound" }, rows,
+      "lrrrrrrrrrrr"))
+    out("")
+  end
+  if cpu then
+    out(format("## Client CPU per 10,000 rows (no latency, no rate limit, pages of %d)", opt.page_size))
+    out("")
+    out(format("CPU (user+sys) of the client process only, best of %d. Per 10,000 rows = CPU of the %d-row"
+      .. " pull / %g; marginal = (CPU(%d rows) - CPU(%d rows)) / %g, i.e. without start-up.",
+      opt.cpu_repeat, cpu_large, cpu_large / 10000, cpu_large, cpu_small, (cpu_large - cpu_small) / 10000))
+    out("")
+    local rows = {}
+    local py
+    for _, row in ipairs(cpu) do
+      if row.client.id == "python" then py = row end
+    end
+    for _, row in ipairs(cpu) do
+      local a, b = row[1], row[2]
+      rows[#rows + 1] = {
+        row.client.name, fmt_num(a and a.cpu), fmt_num(b and b.cpu), fmt_num(b and b.wall),
+        fmt_num(b and b.rss, "%.1f"), fmt_num(row.per10k, "%.3f"), fmt_num(row.marginal, "%.3f"),
+        fmt_num(row.fixed, "%.3f"),
+        (py and py.per10k and row.per10k) and format("%.2fx", row.per10k / py.per10k) or "-",
+      }
+    end
+    out(md_table({ "client", format("CPU s, %d rows", cpu_small), format("CPU s, %d rows", cpu_large),
+      format("wall s, %d rows", cpu_large), "peak RSS MiB", "CPU s / 10,000 rows", "marginal s / 10,000 rows",
+      "start-up CPU s", "vs Python" }, rows, "lrrrrrrrr"))
+    out("")
+  end
+  if mem_big then
+    out(format("## Memory: cxcloud pulling %d rows (pages of %d, defaults, no rate limit)", opt.mem_rows,
+      opt.mem_page_size))
+    out("")
+    local rows = {
+      { format("%d rows", opt.mem_small), fmt_num(mem_small.rss, "%.1f"), fmt_num(mem_small.wall),
+        fmt_num(mem_small.cpu), mem_small.ok and "ok" or ("FAILED: " .. (mem_small.why or "?")) },
+      { format("%d rows", opt.mem_rows), fmt_num(mem_big.rss, "%.1f"), fmt_num(mem_big.wall),
+        fmt_num(mem_big.cpu), mem_big.ok and "ok" or ("FAILED: " .. (mem_big.why or "?")) },
+    }
+    out(md_table({ "pull", "peak RSS MiB", "wall s", "CPU s", "check" }, rows, "lrrrl"))
+    out("")
+    if #mem_big.rss_samples > 0 then
+      local s = {}
+      for _, x in ipairs(mem_big.rss_samples) do s[#s + 1] = format("%dk: %.1f", x.rows // 1000, x.mib) end
+      out("RSS (MiB) along the large pull, by rows read: " .. concat(s, ", ") .. ".")
+      out("")
+    end
+    if mem_small.rss and mem_big.rss then
+      out(format("Growth: %.1f MiB for %dx the rows.", mem_big.rss - mem_small.rss,
+        opt.mem_rows // opt.mem_small))
+      out("")
+    end
+  end
+
+  -- goals
+  out("## Goals")
+  out("")
+  local function verdict(b) return b and "**met**" or "**missed**" end
+  if tp then
+    for _, ms in ipairs(opt.latencies) do
+      local ref, py
+      for _, r in ipairs(tp) do
+        if math.floor(r.latency * 1000 + 0.5) == ms then
+          if r.client.id == "cxcloud" then ref = r elseif r.client.id == "python" then py = r end
+        end
+      end
+      if ref and ref.ok then
+        local q = ref.wall / ref.bound
+        out(format("- %g ms: cxcloud defaults %.2f s vs lower bound %.1f s = %.2fx (goal <= 1.2x): %s", ms,
+          ref.wall, ref.bound, q, verdict(q <= 1.2)))
+        out(format("- %g ms: throttled responses at default settings: %d (goal 0): %s", ms, ref.throttled,
+          verdict(ref.throttled == 0)))
+        if py and py.ok then
+          out(format("- %g ms: Python requests / cxcloud = %.2fx (expected about %s)", ms, py.wall / ref.wall,
+            ms == 200 and "2x" or ms == 1000 and "8x" or format("%gx", py.bound / ref.bound)))
+        end
+      else
+        out(format("- %g ms: the cxcloud defaults run failed", ms))
+      end
+    end
+  end
+  if cpu then
+    local cx, py
+    for _, row in ipairs(cpu) do
+      if row.client.id == "cxcloud" then cx = row elseif row.client.id == "python" then py = row end
+    end
+    if cx and py and cx.per10k and py.per10k then
+      out(format("- CPU per 10,000 rows: cxcloud %.3f s vs Python %.3f s = %.2fx (goal <= 0.5x): %s;"
+        .. " marginal %.3f s vs %.3f s = %.2fx", cx.per10k, py.per10k, cx.per10k / py.per10k,
+        verdict(cx.per10k <= 0.5 * py.per10k), cx.marginal, py.marginal, cx.marginal / py.marginal))
+    end
+  end
+  if mem_big and mem_small.rss and mem_big.rss then
+    local g = mem_big.rss - mem_small.rss
+    out(format("- Memory: %d rows peak %.1f MiB vs %d rows %.1f MiB, growth %.1f MiB (goal: a few MiB,"
+      .. " taken as <= 5 MiB): %s", opt.mem_rows, mem_big.rss, opt.mem_small, mem_small.rss, g,
+      verdict(g <= 5)))
+  end
+  if #notes > 0 then
+    out("")
+    out("## Notes")
+    out("")
+    for _, n in ipairs(notes) do out("- " .. n) end
+  end
+end)
+
+sb:stop()
+os.execute("rm -rf " .. sh_quote(TMP))
+if not ok_run then
+  io.stderr:write("bench: ", tostring(perr), "\n")
+  os.exit(1)
+end
+local text = concat(report, "\n") .. "\n"
+say("\n" .. text)
+os.execute("mkdir -p " .. sh_quote((opt.out:match("^(.*)/[^/]*$") or ".")))
+write_file(opt.out, text)
+say("bench: report written to " .. opt.out)
+os.exit(failures == 0 and 0 or 1)
