@@ -502,6 +502,26 @@ describe("cxcloud.sandbox", function()
       assert.equal(15, total)
     end)
 
+    it("stalls before the headers, and logs a request in progress", function()
+      sb:faults { { op = "hardware", action = "stall", before = 0.4 } }
+      local cq = cqueues.new()
+      local status, mid
+      cq:wrap(function()
+        status = api(conn, token, HW, { customerId = cust, page = 1, rows = 1 })
+      end)
+      cq:wrap(function()
+        cqueues.sleep(0.15)
+        local log = sb:log()
+        mid = log[#log]
+      end)
+      local started = cqueues.monotime()
+      assert(cq:loop())
+      assert.equal(200, status)
+      assert.truthy(cqueues.monotime() - started >= 0.4)
+      assert.equal("#1 stall", mid.fault)
+      assert.is_nil(mid.status)
+    end)
+
     it("adds latency without serialising concurrent requests", function()
       sb:set { latency = 0.3 }
       local cq = cqueues.new()

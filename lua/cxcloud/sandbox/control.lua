@@ -30,7 +30,10 @@ local json = require "cxcloud.sandbox.json"
 local control = {}
 
 local function reply(stream, status, value)
-  local body = cjson.encode(value)
+  local body, err = cjson.encode(value)
+  if not body then
+    status, body = 500, cjson.encode { error = "cannot encode the answer: " .. tostring(err) }
+  end
   local h = http_headers.new()
   h:append(":status", tostring(status))
   h:append("content-type", "application/json")

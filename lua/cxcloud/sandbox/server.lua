@@ -161,7 +161,13 @@ end
 -- @treturn table
 function Server:records(since)
   local out = {}
-  for i = math.max(self.log_first, (since or 0) + 1), self.log_next - 1 do out[#out + 1] = self.log[i] end
+  for i = math.max(self.log_first, (since or 0) + 1), self.log_next - 1 do
+    local r = {}
+    for k, v in pairs(self.log[i]) do
+      if k:sub(1, 1) ~= "_" then r[k] = v end -- "_" fields are internal (fault, ...)
+    end
+    out[#out + 1] = r
+  end
   return out
 end
 
@@ -216,7 +222,7 @@ local function close_abruptly(stream)
 end
 
 function Server:delay(rec)
-  local spec = rec.is_token and self.cfg.token_latency or self.cfg.latency
+  local spec = rec._token and self.cfg.token_latency or self.cfg.latency
   local d = self.gate:delay(spec)
   if d > 0 then cqueues.sleep(d) end
 end
@@ -231,7 +237,7 @@ end
 -- (reset, truncate, stall during, invalid_json).
 function Server:send(stream, rec, status, body, extra, ctype)
   self:delay(rec)
-  local f = rec.fault_obj
+  local f = rec._fault
   local a = f and f.action
   if a == "invalid_json" and status < 400 then
     local cut = math.max(1, #body // 2)
@@ -488,7 +494,7 @@ function Server:api(stream, headers, method, rec, op, params, dup)
   local authz = headers:get("authorization")
   if not authz then return self:unauthenticated(stream, rec) end
   local tok = authz:match("^%s*[Bb][Ee][Aa][Rr][Ee][Rr]%s+(%S+)%s*$")
-  local f = rec.fault_obj
+  local f = rec._fault
   if tok and f and f.action == "expire_token" then self.tokens:expire(tok) end
   if tok and f and f.action == "revoke_token" then self.tokens:revoke(tok) end
   local trec, reason = self.tokens:check(tok)
@@ -569,7 +575,7 @@ function Server:on_stream(stream)
   self:push_log(rec)
   local ok, err = pcall(function()
     local is_token = path == TOKEN_PATH
-    rec.is_token = is_token or nil
+    rec._token = is_token or nil
     local op, params, dup
     if not is_token then
       params, dup = auth.parse_form(qs)
@@ -586,7 +592,7 @@ function Server:on_stream(stream)
       customerId = rec.customerId, method = method })
     if f then
       rec.fault = fmt("#%d %s", f.index, f.action)
-      rec.fault_obj = f
+      rec._fault = f
       stats.faults_fired = stats.faults_fired + 1
       if f.action == "stall" and f.before then cqueues.sleep(f.before) end
       if self:fault_response(stream, rec, f) then return end
@@ -613,8 +619,6 @@ function Server:on_stream(stream)
     end
   end
   rec.duration = monotime() - started
-  rec.fault_obj = nil
-  rec.is_token = nil
   stats.inflight = stats.inflight - 1
 end
 
