@@ -1,4 +1,4 @@
---- Entry script of the sandbox server process started by `cxcloud.sandbox.start`.
+-- Entry script of the sandbox server process started by `cxcloud.sandbox.start`.
 --
 -- Usage: `lua5.4 .../cxcloud/sandbox/child.lua CONFIG_FILE`. Reads the options
 -- (JSON) from CONFIG_FILE and deletes it, starts the server, writes `ca.pem` and then

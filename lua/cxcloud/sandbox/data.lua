@@ -49,7 +49,7 @@ local S_CUST, S_TPL, S_COV, S_SERIAL, S_DEV, S_ROW, S_CONTRACT = 101, 102, 103, 
 
 local M_SERIAL = 36 * 36 * 36 * 36 * 416 -- serial bijection modulus: 4 base-36 chars, 8 years x 52 weeks
 
--------------------------------------------------------------------------------
+-- -----------------------------------------------------------------------------
 -- Customers
 
 local function customer_static(ds, ci)
@@ -285,7 +285,7 @@ local function customer(ds, ci)
   return c
 end
 
--------------------------------------------------------------------------------
+-- -----------------------------------------------------------------------------
 -- Rows
 
 -- modular inverse of the serial multiplier
@@ -557,7 +557,7 @@ local function customer_row(ds, ci)
   }
 end
 
--------------------------------------------------------------------------------
+-- -----------------------------------------------------------------------------
 -- Dataset object
 
 local Dataset = {}

@@ -105,13 +105,14 @@ function json.encode_plain(v)
   return assert(cjson.encode(fix(v)))
 end
 
---- Returns a function that encodes one row of `op` as a JSON object.
+local encoders, n_encoders = {}, 0
+
+--- Returns a function that encodes one row of `op` as a JSON object (cached per
+-- operation, field list and ID style).
 -- @tparam table op entry of `cxcloud.sandbox.ops`
 -- @tparam[opt] table fields list of field names to keep (documented order is kept)
 -- @tparam[opt] string id_type "number" (default) or "string"
 -- @treturn function(row) -> string
-local encoders, n_encoders = {}, 0
-
 function json.row_encoder(op, fields, id_type)
   -- encoders are cached: their memo and plans are what makes them fast
   local key = op.name .. "|" .. (fields and concat(fields, ",") or "*") .. "|" .. tostring(id_type)

@@ -118,7 +118,7 @@ function Server:now()
   return monotime() - self.t0
 end
 
--------------------------------------------------------------------------------
+-- -----------------------------------------------------------------------------
 -- Log
 
 local function redact_value(self, v)
@@ -176,7 +176,7 @@ function Server:clear_log()
   self.log, self.log_first = {}, self.log_next
 end
 
--------------------------------------------------------------------------------
+-- -----------------------------------------------------------------------------
 -- Responses
 
 -- unique per server (random prefix) and per request (counter)
@@ -295,7 +295,7 @@ function Server:throttle(stream, rec, status, code, retry_after, message)
   return self:fail(stream, rec, status, msg, extra)
 end
 
--------------------------------------------------------------------------------
+-- -----------------------------------------------------------------------------
 -- Fault actions that answer on their own
 
 local HTML = [[<!DOCTYPE html>
@@ -344,7 +344,7 @@ function Server:fault_response(stream, rec, f)
   return false
 end
 
--------------------------------------------------------------------------------
+-- -----------------------------------------------------------------------------
 -- Token endpoint
 
 local function read_body(stream, limit)
@@ -432,7 +432,7 @@ function Server:token_endpoint(stream, headers, method, rec)
   return self:send(stream, rec, 200, body_out, { ["cache-control"] = "no-store", pragma = "no-cache" })
 end
 
--------------------------------------------------------------------------------
+-- -----------------------------------------------------------------------------
 -- API
 
 function Server:unauthenticated(stream, rec)
@@ -554,7 +554,7 @@ function Server:api(stream, headers, method, rec, op, params, dup)
   return self:stream_all(stream, rec, res, enc)
 end
 
--------------------------------------------------------------------------------
+-- -----------------------------------------------------------------------------
 -- Dispatch
 
 --- Handles one request on the API listener.
@@ -622,7 +622,7 @@ function Server:on_stream(stream)
   stats.inflight = stats.inflight - 1
 end
 
--------------------------------------------------------------------------------
+-- -----------------------------------------------------------------------------
 -- Main loop
 
 --- Asks the main loop to stop.
