@@ -52,9 +52,19 @@ local spec = {
 }
 config.spec = spec
 
+local function show(v)
+  if type(v) == "string" then return string.format("%q", v) end
+  if type(v) ~= "table" then return tostring(v) end
+  local parts = {}
+  for k, x in pairs(v) do
+    parts[#parts + 1] = (math.type(k) == "integer" and "" or tostring(k) .. " = ") .. show(x)
+    if #parts >= 8 then parts[#parts + 1] = "..." break end
+  end
+  return "{" .. table.concat(parts, ", ") .. "}"
+end
+
 local function fail(name, value, msg)
-  error(string.format("cxcloud.sandbox: bad option '%s' (%s): expected %s", name,
-    type(value) == "string" and string.format("%q", value) or tostring(value),
+  error(string.format("cxcloud.sandbox: bad option '%s' (%s): expected %s", name, show(value),
     msg or spec[name].desc), 0)
 end
 
@@ -83,6 +93,11 @@ local function size_list(name, v, max)
   end
   fail(name, v)
 end
+
+-- options whose value is an integer (JSON decoding gives floats such as 3.0)
+local INTEGERS = { port = true, control_port = true, seed = true, customers = true, bulletins = true,
+  models = true, throttle_status = true, daily_quota = true, max_rows = true,
+  unauthenticated_status = true, log_limit = true, chunk_rows = true }
 
 local checks = {
   port = function(v) return is_int(v) and v >= 0 and v <= 65535 end,
@@ -150,12 +165,7 @@ function config.check(name, value)
     return out
   end
   if not checks[name](value) then fail(name, value) end
-  if type(value) == "number" and is_int(value) and math.type(value) == "float"
-      and name ~= "coverage" and name ~= "latency" and name ~= "token_latency"
-      and name ~= "rate_limit" and name ~= "rate_burst" and name ~= "token_lifetime"
-      and name ~= "keepalive" and name ~= "startup_timeout" then
-    value = math.tointeger(value)
-  end
+  if INTEGERS[name] then value = math.tointeger(value) end
   return value
 end
 

@@ -399,9 +399,14 @@ function sandbox.start(opts)
     if not d or d == "" then error("cxcloud.sandbox.start: cannot create a temporary directory", 2) end
     cfg.dir, own_dir = d, true
   else
-    os.execute("mkdir -p " .. shell_quote(cfg.dir))
+    os.execute("mkdir -p " .. shell_quote(cfg.dir) .. " 2>/dev/null")
   end
   local dir = cfg.dir
+  local probe = io.open(dir .. "/sandbox.log", "ab")
+  if not probe then
+    error("cxcloud.sandbox.start: bad option 'dir' (" .. dir .. "): expected a writable directory", 2)
+  end
+  probe:close()
   os.remove(dir .. "/sandbox.json")
   os.remove(dir .. "/sandbox.pid")
   cfg.watch_stdin = true
