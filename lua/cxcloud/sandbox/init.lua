@@ -55,6 +55,30 @@
 -- Runtime-changeable with `sb:set{}`: entitled, token_lifetime, latency, token_latency,
 -- rate_limit, rate_burst, throttle_status, retry_after, daily_quota, max_rows,
 -- bulletins_require_customer, unauthenticated_status, log_limit, chunk_rows.
+--
+-- Behaviour (where the real API is unknown, the choice made is stated):
+--
+--   * POST /oauth2/default/v1/token: form fields or HTTP Basic; 401 invalid_client,
+--     400 unsupported_grant_type / invalid_request / invalid_scope; 200 with
+--     access_token (opaque), token_type "Bearer", expires_in, scope "apis:read".
+--   * GET /cs/api/v2/<operation>: 401 + WWW-Authenticate for a missing (default),
+--     unknown, expired or revoked token; 400 for a missing customerId, an unknown
+--     parameter, `page` without `rows` or the reverse, a non-positive page/rows, rows >
+--     max_rows, an unknown `fields` name, a bad `sort`; 403 for a customer the
+--     credentials are not entitled to; 404 for an unknown path; 405 for a method other
+--     than GET. Errors are `{"status": n, "message": "..."}`; every response has
+--     X-Mashery-Message-ID and Content-Type application/json.
+--   * Filters are exact, case-sensitive equality on every documented parameter
+--     (no wildcards); an ID matches its decimal digits. `sort` takes one field,
+--     ASC/DESC in any case, is stable, and puts JSON nulls first (ASC). `fields`
+--     keeps the documented field order.
+--   * With page and rows: `{"data": [...], "pagination": {page, pages = ceil(total /
+--     rows), rows, total}}` (Content-Length); a page past the end has empty data and the
+--     same pagination. Without them: the whole result streamed with chunked transfer
+--     encoding and `pagination = {page = 1, pages = 1 (0 when empty), rows = total,
+--     total}`.
+--   * Bulletin operations serve a global catalogue; customerId is optional there (when
+--     given it must be entitled) unless `bulletins_require_customer`.
 -- @module cxcloud.sandbox
 
 local config = require "cxcloud.sandbox.config"
