@@ -2,6 +2,7 @@
 -- record of every string the suite produced (errors, tostring) so that the last spec can
 -- check that no secret or token leaked anywhere.
 local cxcloud = require "cxcloud"
+local core = require "cxcloud.core"
 local sandbox = require "cxcloud.sandbox"
 
 local helper = {}
@@ -9,9 +10,34 @@ local helper = {}
 --- True when the suite runs under valgrind (slow): heavy specs shrink.
 helper.memcheck = os.getenv("CXCLOUD_MEMCHECK") == "1"
 
+local function append(path, strings)
+  if not path or #strings == 0 then return end
+  local f = assert(io.open(path, "a"))
+  for _, s in ipairs(strings) do f:write((s:gsub("\n", "\\n")), "\n") end
+  f:close()
+end
+
+-- For the whole-suite leak check (`make test`, spec/leakcheck.lua): every credential a
+-- sandbox issued goes to CXCLOUD_SECRETS_FILE when it stops.
+local function record_secrets(sb)
+  local list = { sb.client_secret, core.urlencode(sb.client_secret) }
+  local ok, tokens = pcall(sb.tokens, sb)
+  for _, t in ipairs(ok and tokens or {}) do list[#list + 1] = t.access_token end
+  append(os.getenv("CXCLOUD_SECRETS_FILE"), list)
+end
+
 --- Starts a sandbox; the spec file stops it in `teardown`.
 function helper.sandbox(opts)
-  return sandbox.start(opts or {})
+  local sb = sandbox.start(opts or {})
+  local stop = sb.stop
+  sb.stop = function(self)
+    if not self.stopped_by_helper then
+      self.stopped_by_helper = true
+      record_secrets(self)
+    end
+    return stop(self)
+  end
+  return sb
 end
 
 --- A client on sandbox `sb`, with extra options.
@@ -47,12 +73,14 @@ helper.seen = seen
 --- Records `tostring(v)` and every string field of an error object; returns the string.
 function helper.show(v)
   local s = tostring(v)
-  seen[#seen + 1] = s
+  local shown = { s }
   if type(v) == "table" then
     for _, field in pairs(v) do
-      if type(field) == "string" then seen[#seen + 1] = field end
+      if type(field) == "string" then shown[#shown + 1] = field end
     end
   end
+  for _, x in ipairs(shown) do seen[#seen + 1] = x end
+  append(os.getenv("CXCLOUD_OUTPUT_FILE"), shown)
   return s
 end
 
