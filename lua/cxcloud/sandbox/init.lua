@@ -15,7 +15,8 @@
 -- Options (all optional; defaults in brackets):
 --
 --   port [0 = any free]          API port (127.0.0.1 only); control_port [0]
---   dir [new temporary dir]      where ca.pem, sandbox.json, sandbox.log go
+--   dir [new temporary dir]      where ca.pem, sandbox.json, sandbox.log go (one
+--                                sandbox per directory)
 --   seed [1]                     data seed: same seed, same data
 --   customers [3]                customers that exist; entitled [all] = indexes the
 --                                credentials may see (customer-details lists those)
