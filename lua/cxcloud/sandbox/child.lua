@@ -55,4 +55,12 @@ if not ok then
 end
 write_state { port = srv.port, control_port = srv.control_port, pid = server.pid() }
 srv:loop()
+if cfg.cleanup_dir then
+  -- the directory is start()'s own temporary one: leave nothing behind, even when the
+  -- parent exited without stopping the sandbox
+  for _, name in ipairs({ "ca.pem", "sandbox.json", "sandbox.json.tmp", "sandbox.log", "sandbox.pid" }) do
+    os.remove(dir .. "/" .. name)
+  end
+  os.remove(dir)
+end
 os.exit(0)

@@ -47,6 +47,7 @@ local spec = {
   additions = { desc = "an array of {op=, customerId=, count=, at=} (drift already applied)" },
   startup_timeout = { default = 30, desc = "seconds to wait for the server to start, > 0" },
   watch_stdin = { default = false, desc = "a boolean (server exits when stdin closes)" },
+  cleanup_dir = { default = false, desc = "a boolean (the server removes dir when it exits)" },
   quiet = { default = true, desc = "a boolean" },
   lua = { desc = "the Lua 5.4 interpreter to run the server with" },
 }
@@ -133,6 +134,7 @@ local checks = {
   additions = function(v) return type(v) == "table" end,
   startup_timeout = function(v) return type(v) == "number" and v > 0 end,
   watch_stdin = function(v) return type(v) == "boolean" end,
+  cleanup_dir = function(v) return type(v) == "boolean" end,
   quiet = function(v) return type(v) == "boolean" end,
   lua = function(v) return type(v) == "string" and v ~= "" end,
 }

@@ -435,6 +435,7 @@ function sandbox.start(opts)
   os.remove(dir .. "/sandbox.json")
   os.remove(dir .. "/sandbox.pid")
   cfg.watch_stdin = true
+  cfg.cleanup_dir = own_dir
   local cfg_file = os.tmpname() -- created 0600 by mkstemp
   local f = assert(io.open(cfg_file, "wb"))
   f:write(json.encode_plain(cfg))
@@ -495,7 +496,7 @@ function sandbox.start(opts)
   sb.connect_to = { "apix.cisco.com:443:127.0.0.1:" .. p, "id.cisco.com:443:127.0.0.1:" .. p }
   sb.local_base_url = "https://localhost:" .. p .. sandbox.API_PREFIX
   sb.local_token_url = "https://localhost:" .. p .. sandbox.TOKEN_PATH
-  cfg.watch_stdin = nil
+  cfg.watch_stdin, cfg.cleanup_dir = nil, nil
   sb.config = cfg
   local ds = data.new(cfg)
   sb.all_customers = ds:customer_ids()
