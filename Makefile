@@ -88,6 +88,11 @@ test-asan:
 demo: deps all
 	$(LUA_ENV) $(LUA) examples/demo.lua
 
+# The benchmark of issue 5 (not part of `make test`): cxcloud against Python requests, a curl
+# loop and Node axios on one sandbox. BENCH_ARGS=--quick for a short run.
+bench: deps all
+	$(LUA_ENV) $(LUA) bench/run.lua $(BENCH_ARGS)
+
 sandbox: all
 	$(LUA_ENV) $(LUA) bin/cxcloud sandbox
 

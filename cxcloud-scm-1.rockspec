@@ -13,20 +13,12 @@ with lazy, concurrent, rate-limited, retrying pagination, plus a local HTTPS san
 -- On Debian the dependencies come from apt (lua-cjson, lua-http, lua-cqueues, lua-luaossl):
 --   luarocks make --local --deps-mode=none cxcloud-scm-1.rockspec
 dependencies = { "lua >= 5.4, < 5.5", "lua-cjson" }
-external_dependencies = { CURL = { header = "curl/curl.h", library = "curl" } }
+-- The Makefile builds the C core and installs every module: one list of files, not two.
 build = {
-   type = "builtin",
-   modules = {
-      ["cxcloud.core"] = {
-         sources = { "src/buffer.c", "src/client.c", "src/core.c", "src/headers.c", "src/json.c",
-                     "src/redact.c", "src/transport.c", "src/urlencode.c" },
-         libraries = { "curl" },
-         incdirs = { "$(CURL_INCDIR)" },
-         libdirs = { "$(CURL_LIBDIR)" },
-         defines = { "_DEFAULT_SOURCE" },
-      },
-      ["cxcloud"] = "lua/cxcloud/init.lua",
+   type = "make",
+   build_variables = { CFLAGS = "$(CFLAGS)", LUA = "$(LUA)" },
+   install_variables = {
+      PREFIX = "$(PREFIX)", LUA_LMOD = "$(LUADIR)", LUA_CMOD = "$(LIBDIR)", BIN_DIR = "$(BINDIR)",
    },
    copy_directories = { "examples" },
-   install = { bin = { cxcloud = "bin/cxcloud" } },
 }
