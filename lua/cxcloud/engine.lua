@@ -67,7 +67,7 @@ local min, max, huge = math.min, math.max, math.huge
 local Engine = {}
 Engine.__index = Engine
 
---- Automatic concurrency bounds.
+-- Automatic concurrency bounds.
 M.AUTO_MIN, M.AUTO_MAX = 10, 32
 
 local REASONS = {
@@ -128,7 +128,7 @@ function M.new(core_client, cfg, core)
   return self
 end
 
-------------------------------------------------------------------------------
+-- ---------------------------------------------------------------------------
 -- token state
 
 -- "ok": usable, no refresh due; "refresh": usable but due for refresh; nil: unusable

@@ -14,7 +14,7 @@ local options = require "cxcloud.options"
 local operations = require "cxcloud.operations"
 local params = require "cxcloud.params"
 local engine_mod = require "cxcloud.engine"
-local query = require "cxcloud.query"
+local query_mod = require "cxcloud.query"
 local util = require "cxcloud.util"
 
 local format = string.format
@@ -117,18 +117,18 @@ end
 -- @tparam string path e.g. "/customer-info/customer-details"
 -- @tparam[opt] table query
 -- @return the decoded JSON body, or nil, err
-function Client:get(path, q)
+function Client:get(path, query)
   local st = state(self, "get")
   if type(path) ~= "string" or path:sub(1, 1) ~= "/" or path:find("[%s%c#]") then
     errors.raise("usage", format("get: path must be a string starting with '/', without spaces,"
       .. " e.g. \"/inventory/hardware\" (got %s)", type(path) == "string"
         and ("'" .. errors.escape(path) .. "'") or util.describe(path, true)), nil, 2)
   end
-  if q ~= nil and type(q) ~= "table" then
+  if query ~= nil and type(query) ~= "table" then
     errors.raise("usage", format("get: query must be a table of parameters (got %s)",
-      util.describe(q, true)), nil, 2)
+      util.describe(query, true)), nil, 2)
   end
-  local qs = params.encode(q)
+  local qs = params.encode(query)
   local url = st.cfg.base_url .. path
   if qs ~= "" then url = url .. (path:find("?", 1, true) and "&" or "?") .. qs end
   return st.engine:get(url)
@@ -191,7 +191,7 @@ for _, op in ipairs(operations) do
   local name = op.name
   Client[name] = function(self, p)
     local st = state(self, name)
-    return query.new(st.engine, st.cfg, params.check(op, p, st.cfg), self)
+    return query_mod.new(st.engine, st.cfg, params.check(op, p, st.cfg), self)
   end
   View[name] = function(self, p)
     local pv = private[self]
@@ -200,7 +200,7 @@ for _, op in ipairs(operations) do
         name, name), nil, 2)
     end
     local st = state(pv.client, name)
-    return query.new(st.engine, st.cfg, params.check(op, p, st.cfg, pv.customer_id), pv.client)
+    return query_mod.new(st.engine, st.cfg, params.check(op, p, st.cfg, pv.customer_id), pv.client)
   end
 end
 
