@@ -155,13 +155,14 @@ describe("client foundation", function()
       assert.equal(302, err.status)
     end)
 
-    it("sends a User-Agent of cxcloud/VERSION libcurl/VERSION", function()
+    it("sends a User-Agent of cxcloud/VERSION libcurl/VERSION and accepts gzip", function()
       local cx <close> = helper.client(sb)
+      local mark = helper.mark(sb)
       assert.is_table(cx:get("/customer-info/customer-details"))
-      local log = sb:log()
-      local ua = log[#log].user_agent
-      if ua then
-        assert.equal("cxcloud/" .. core.VERSION .. " " .. core.curl_version(), ua)
+      local log = helper.since(sb, mark)
+      for _, r in ipairs(log) do
+        assert.equal("cxcloud/" .. core.VERSION .. " " .. core.curl_version(), r.user_agent)
+        assert.truthy(r.accept_encoding:find("gzip", 1, true))
       end
       assert.equal("cxcloud " .. core.VERSION, cxcloud._VERSION)
     end)

@@ -192,6 +192,16 @@ describe("resilience", function()
       assert.equal(1, err.attempts)
     end)
 
+    it("on headers over max_header_size (not retried)", function()
+      sb:faults { { op = "hardware", status = 200, headers = { ["x-padding"] = string.rep("a", 8000) },
+                    body = '{"data":[]}', times = -1 } }
+      local cx <close> = client { max_header_size = 4096 }
+      local body, err = cx:get("/inventory/hardware", { customerId = customer_id })
+      assert.is_nil(body)
+      assert.truthy(tostring(err):find("max_header_size", 1, true))
+      assert.equal(1, err.attempts)
+    end)
+
     it("on JSON nested deeper than max_json_depth (decode)", function()
       local deep = string.rep("[", 100) .. string.rep("]", 100)
       sb:faults { { op = "hardware", status = 200, body = '{"data":' .. deep .. '}', times = -1 } }

@@ -570,7 +570,8 @@ function Server:on_stream(stream)
   local raw = headers:get(":path") or "/"
   local path, qs = raw:match("^([^?#]*)%??([^#]*)")
   local rec = { t = started - self.t0, method = method, path = redact_value(self, auth.url_decode(path)),
-    token_ok = false, throttled = false, request_id = request_id(self) }
+    token_ok = false, throttled = false, request_id = request_id(self),
+    user_agent = headers:get("user-agent"), accept_encoding = headers:get("accept-encoding") }
   -- logged on arrival (sequence = arrival order); fields fill in as the request proceeds
   self:push_log(rec)
   local ok, err = pcall(function()
