@@ -11,6 +11,9 @@
 --                      "order": check that hwInstanceId strictly increases (O(1) memory,
 --                      for the memory check, where a set would be what is measured)
 --   BENCH_RSS_EVERY    print VmRSS every N rows on stderr (0 = never)
+--   BENCH_MAX_ITEMS    stop after N rows (the query option max_items)
+--   BENCH_PREFETCH     the client option prefetch (default: the client's, 0)
+--   BENCH_GC           "generational" or "incremental": this process's GC mode (experiments)
 --
 -- Prints one line: `RESULT rows=N dups=D concurrency=C requests=R throttled=T ...`.
 
@@ -35,13 +38,19 @@ local conc = env("BENCH_CONCURRENCY")
 if conc then opts.concurrency = math.tointeger(tonumber(conc)) end
 local rate = env("BENCH_RATE_LIMIT")
 if rate then opts.rate_limit = tonumber(rate) end
+local prefetch = env("BENCH_PREFETCH")
+if prefetch then opts.prefetch = math.tointeger(tonumber(prefetch)) end
+local gc = env("BENCH_GC")
+if gc then collectgarbage(gc) end
+local max_items = env("BENCH_MAX_ITEMS")
 local page_size = env("BENCH_PAGE_SIZE")
 local customer = assert(env("BENCH_CUSTOMER"), "BENCH_CUSTOMER is not set")
 local check = env("BENCH_CHECK", "set")
 local rss_every = math.tointeger(tonumber(env("BENCH_RSS_EVERY", "0"))) or 0
 
 local cx <close> = cxcloud.new(opts)
-local q = cx:hardware { customerId = customer, page_size = page_size and math.tointeger(tonumber(page_size)) }
+local q = cx:hardware { customerId = customer, page_size = page_size and math.tointeger(tonumber(page_size)),
+  max_items = max_items and math.tointeger(tonumber(max_items)) }
 
 local rows, dups, last = 0, 0, nil
 local seen = {}
