@@ -30,6 +30,7 @@
 --   --token-latency=MS latency of the token endpoint (default 0: it is another service)
 --   --clients=a,b      only these clients (cxcloud, cxcloud-c1, python, node, curl)
 --   --http2            the sandbox offers HTTP/2 (default: HTTP/1.1 only)
+--   --prefetch=N       add a throughput row: cxcloud defaults with the option prefetch = N
 --   --out=FILE         Markdown report (default bench/results/latest.md)
 --   --no-install       do not apt-get / npm install what is missing
 --
@@ -121,6 +122,8 @@ for _, a in ipairs(arg) do
     opt.clients = {}
     for c in v:gmatch("[^,]+") do opt.clients[c] = true end
   elseif k == "http2" then opt.http2 = true
+  elseif k == "prefetch" and v then
+    opt.prefetch = math.tointeger(numbers(v)[1]) or usage("--prefetch: an integer")
   elseif k == "out" and v then opt.out = v
   elseif k == "no-install" then opt.install = false
   elseif k == "help" then usage()
@@ -230,6 +233,10 @@ local CLIENTS = {
   { id = "node", name = "Node.js axios (sequential)", kind = "node" },
   { id = "curl", name = "bash + curl per page", kind = "curl" },
 }
+if opt.prefetch then
+  table.insert(CLIENTS, 2, { id = "cxcloud-prefetch", name = format("cxcloud prefetch=%d", opt.prefetch),
+    kind = "lua", prefetch = opt.prefetch })
+end
 local BY_ID = {}
 for _, c in ipairs(CLIENTS) do BY_ID[c.id] = c end
 
@@ -298,7 +305,7 @@ if phase("throughput") or phase("cpu") then
   if wanted("node") then available.node = check_node() end
   if wanted("curl") then available.curl = check_curl() end
 end
-available.cxcloud, available["cxcloud-c1"] = true, true
+available.cxcloud, available["cxcloud-c1"], available["cxcloud-prefetch"] = true, true, true
 versions.cxcloud = format("%s, %s, %s", cxcloud._VERSION, core.curl_version(), _VERSION)
 
 -------------------------------------------------------------------------------
@@ -327,6 +334,7 @@ local function client_command(c, env, outdir)
   if c.kind == "lua" then
     env.LUA_PATH, env.LUA_CPATH = LUA_PATH, LUA_CPATH
     if c.concurrency then env.BENCH_CONCURRENCY = c.concurrency end
+    if c.prefetch then env.BENCH_PREFETCH = c.prefetch end
     return sh_quote(LUA) .. " " .. sh_quote(BENCH .. "/clients/cxcloud_pull.lua")
   elseif c.kind == "python" then
     return sh_quote(PY) .. " " .. sh_quote(BENCH .. "/clients/requests_pull.py")
@@ -496,6 +504,49 @@ local function throughput()
   return results
 end
 
+-- one raw page (rows = page_size) of customer 1, through the C core
+local function raw_page()
+  local c <close> = core.new { client_id = sb.client_id, client_secret = sb.client_secret,
+    token_url = sb.local_token_url, ca_file = sb.ca_file, timeout = 30, connect_timeout = 10 }
+  local function fetch(t)
+    c:submit(t)
+    while true do
+      local res = c:poll(1)
+      if res[1] then return res[1] end
+    end
+  end
+  local tr = fetch { token = true }
+  local tok = tr.status == 200 and core.decode(tr.body)
+  if not tok then return nil end
+  c:set_token(tok.access_token, "Bearer")
+  local r = fetch { url = format("%s/inventory/hardware?customerId=%s&page=1&rows=%d", sb.local_base_url,
+    sb.all_customers[1], opt.page_size) }
+  return r.status == 200 and r.body or nil
+end
+
+-- JSON decode alone, per 10,000 rows: cxcloud's core.decode (in this process) and
+-- Python's json.loads, on the same page
+local function decode_costs()
+  local body = raw_page()
+  if not body then return nil end
+  local path = TMP .. "/page.json"
+  write_file(path, body)
+  local n = 300
+  for _ = 1, 20 do core.decode(body) end
+  collectgarbage()
+  local t0 = os.clock()
+  for _ = 1, n do core.decode(body) end
+  local lua_s = (os.clock() - t0) / n
+  local py = capture(PY .. " -c " .. sh_quote("import json, sys, time\n"
+    .. "b = open(sys.argv[1], 'rb').read()\n"
+    .. "for _ in range(20): json.loads(b)\n"
+    .. "t = time.process_time()\n"
+    .. "for _ in range(" .. n .. "): json.loads(b)\n"
+    .. "print((time.process_time() - t) / " .. n .. ")") .. " " .. sh_quote(path))
+  local per = 10000 / opt.page_size
+  return { bytes = #body, cxcloud = lua_s * per, python = tonumber(py) and tonumber(py) * per }
+end
+
 local function cpu_phase()
   -- no latency, no limit; the client-side limit is turned off for cxcloud too
   sb:set { latency = 0, token_latency = 0, rate_limit = 0 }
@@ -530,6 +581,12 @@ local function cpu_phase()
       fmt_num(a and a.cpu), fmt_num(b and b.cpu), fmt_num(row.per10k, "%.3f"), fmt_num(row.marginal, "%.3f")))
     res[#res + 1] = row
   end
+  local dc = decode_costs()
+  if dc then
+    say(format("  JSON decode alone per 10,000 rows: cxcloud core.decode %.3f s, Python json.loads %s s",
+      dc.cxcloud, fmt_num(dc.python, "%.3f")))
+  end
+  res.decode = dc
   return res, small, large
 end
 
@@ -653,6 +710,13 @@ local ok_run, perr = pcall(function()
       format("wall s, %d rows", cpu_large), "peak RSS MiB", "CPU s / 10,000 rows", "marginal s / 10,000 rows",
       "start-up CPU s", "vs Python" }, rows, "lrrrrrrrr"))
     out("")
+    local dc = cpu.decode
+    if dc then
+      out(format("JSON decode alone, same %d-row page (%.0f KiB) decoded over and over, per 10,000 rows:"
+        .. " cxcloud `core.decode` %.3f s, Python `json.loads` %s s.", opt.page_size, dc.bytes / 1024,
+        dc.cxcloud, fmt_num(dc.python, "%.3f")))
+      out("")
+    end
   end
   if mem then
     out(format("## Memory: cxcloud pulling up to %d rows (pages of %d, defaults, no rate limit)",
