@@ -252,9 +252,9 @@ end
 
 --- Request records in arrival order: `{seq, t, method, path, query, status, op,
 -- customerId, page, rows, token_ok, throttled, fault, request_id, bytes, duration, total,
--- returned, client_auth, error}`. `t` is the arrival time in seconds since the server
--- started; a request still in progress has no `status`/`duration` yet. No credential or
--- token values.
+-- returned, client_auth, user_agent, accept_encoding, http_version ("1.1" or "2"), error}`.
+-- `t` is the arrival time in seconds since the server started; a request still in
+-- progress has no `status`/`duration` yet. No credential or token values.
 -- @tparam[opt] integer since only records with seq > since
 -- @treturn table
 function Handle:log(since)

@@ -2,7 +2,8 @@
 -- emulation, fault injection, request log and statistics.
 --
 -- Runs on cqueues + lua-http, HTTP/1.1 over TLS (HTTP/2 offered through ALPN only
--- with `http2 = true`), keep-alive, bound to 127.0.0.1. A second listener (the
+-- with `http2 = true`; HTTP/2 header blocks are encoded by `cxcloud.sandbox.hpack`, since
+-- lua-http's encoder breaks connections), keep-alive, bound to 127.0.0.1. A second listener (the
 -- control port) serves `/_sandbox/...` for the test harness (see
 -- `cxcloud.sandbox.control`), so control traffic never shows in the API statistics.
 -- @module cxcloud.sandbox.server
@@ -22,6 +23,7 @@ local auth = require "cxcloud.sandbox.auth"
 local gateway = require "cxcloud.sandbox.gateway"
 local faults = require "cxcloud.sandbox.faults"
 local control = require "cxcloud.sandbox.control"
+local hpack = require "cxcloud.sandbox.hpack"
 
 local monotime = cqueues.monotime
 local fmt, concat = string.format, table.concat
@@ -81,6 +83,8 @@ end
 -- @treturn integer control port
 function Server:listen()
   local cfg = self.cfg
+  -- lua-http's HPACK encoder breaks HTTP/2 connections (see cxcloud.sandbox.hpack)
+  hpack.install()
   local ctx = tls.server_context(self.certs, cfg.http2, function()
     self.stats.handshakes = self.stats.handshakes + 1
   end)
@@ -571,7 +575,8 @@ function Server:on_stream(stream)
   local path, qs = raw:match("^([^?#]*)%??([^#]*)")
   local rec = { t = started - self.t0, method = method, path = redact_value(self, auth.url_decode(path)),
     token_ok = false, throttled = false, request_id = request_id(self),
-    user_agent = headers:get("user-agent"), accept_encoding = headers:get("accept-encoding") }
+    user_agent = headers:get("user-agent"), accept_encoding = headers:get("accept-encoding"),
+    http_version = stream.connection and tostring(stream.connection.version) or nil }
   -- logged on arrival (sequence = arrival order); fields fill in as the request proceeds
   self:push_log(rec)
   local ok, err = pcall(function()
