@@ -27,6 +27,7 @@
 --   --latencies=MS,..  latencies of the throughput runs (default 200,1000)
 --   --rows=N           rows of the throughput customer (default 10000)
 --   --rate-limit=N     requests/s the sandbox enforces (default 10)
+--   --rate-burst=N     the sandbox's token bucket size (default 2)
 --   --token-latency=MS latency of the token endpoint (default 0: it is another service)
 --   --clients=a,b      only these clients (cxcloud, cxcloud-c1, python, node, curl)
 --   --http2            the sandbox offers HTTP/2 (default: HTTP/1.1 only)
@@ -117,6 +118,7 @@ for _, a in ipairs(arg) do
   elseif k == "latencies" and v then opt.latencies = numbers(v)
   elseif k == "rows" and v then opt.rows = math.tointeger(numbers(v)[1]) or usage("--rows: an integer")
   elseif k == "rate-limit" and v then opt.rate_limit = numbers(v)[1]
+  elseif k == "rate-burst" and v then opt.rate_burst = numbers(v)[1]
   elseif k == "token-latency" and v then opt.token_latency = numbers(v)[1]
   elseif k == "clients" and v then
     opt.clients = {}
@@ -631,7 +633,7 @@ say(format("bench: %s CPUs (%s), %s RAM, %s", mach.nproc, mach.cpu, mach.ram, ma
 local hardware = { opt.rows, opt.cpu_rows[2], phase("memory") and opt.mem_rows or 10 }
 local sb_opts = {
   seed = 1, customers = 3, hardware = hardware, rate_limit = opt.rate_limit,
-  throttle_status = 403, http2 = opt.http2, max_rows = 1000, log_limit = 200000,
+  throttle_status = 403, http2 = opt.http2, rate_burst = opt.rate_burst, max_rows = 1000, log_limit = 200000,
 }
 sb = sandbox.start(sb_opts)
 say(format("bench: sandbox pid %s on port %s (HTTP/%s)", tostring(sb.pid), tostring(sb.port),
