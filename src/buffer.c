@@ -37,6 +37,36 @@ void cx_buf_init(cx_buf *b, size_t limit)
     b->len = b->cap = 0;
     b->limit = limit;
     b->overflow = 0;
+    b->sensitive = 0;
+}
+
+int cx_buf_reserve(cx_buf *b, size_t cap)
+{
+    char *d;
+    if (cap <= b->cap)
+        return 0;
+    if (cap - 1 > b->limit) {
+        b->overflow = 1;
+        return -1;
+    }
+    if (!b->sensitive) {
+        d = realloc(b->data, cap);
+    } else {
+        /* Never leave a copy of a secret behind in memory given back to the allocator. */
+        d = malloc(cap);
+        if (d && b->data) {
+            memcpy(d, b->data, b->len);
+            cx_wipe(b->data, b->len);
+            free(b->data);
+        }
+    }
+    if (!d) {
+        b->overflow = 1;
+        return -1;
+    }
+    b->data = d;
+    b->cap = cap;
+    return 0;
 }
 
 int cx_buf_append(cx_buf *b, const char *p, size_t n)
@@ -47,22 +77,10 @@ int cx_buf_append(cx_buf *b, const char *p, size_t n)
     }
     if (b->len + n + 1 > b->cap) {
         size_t cap = b->cap ? b->cap : 1024;
-        char *d;
         while (cap < b->len + n + 1)
             cap *= 2;
-        /* A response body may hold a token: never leave a copy behind in freed memory. */
-        d = malloc(cap);
-        if (!d) {
-            b->overflow = 1;
+        if (cx_buf_reserve(b, cap) != 0)
             return -1;
-        }
-        if (b->data) {
-            memcpy(d, b->data, b->len);
-            cx_wipe(b->data, b->len);
-            free(b->data);
-        }
-        b->data = d;
-        b->cap = cap;
     }
     memcpy(b->data + b->len, p, n);
     b->len += n;
@@ -73,7 +91,8 @@ int cx_buf_append(cx_buf *b, const char *p, size_t n)
 void cx_buf_free(cx_buf *b)
 {
     if (b->data) {
-        cx_wipe(b->data, b->len);
+        if (b->sensitive)
+            cx_wipe(b->data, b->len);
         free(b->data);
     }
     b->data = NULL;

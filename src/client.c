@@ -242,6 +242,7 @@ int cx_client_new(lua_State *L)
     c->verbose_ref = LUA_NOREF;
     c->closed = 1; /* until fully built: __gc then frees what exists */
     cx_buf_init(&c->trace, 1 << 20);
+    c->trace.sensitive = 1;
     luaL_setmetatable(L, CX_CLIENT_MT);
     c->closed = 0;
 

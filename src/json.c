@@ -27,29 +27,39 @@ static int in_number(char c)
     return (c >= '0' && c <= '9') || c == '-' || c == '+' || c == '.' || c == 'e' || c == 'E';
 }
 
-/* Writes the rewritten text to out (when not NULL); returns its length. */
+/* End of the string literal that opens at in[start] (index of its closing quote, or len). */
+static size_t string_end(const char *in, size_t len, size_t start)
+{
+    size_t from = start + 1;
+    for (;;) {
+        const char *q = memchr(in + from, '"', len - from);
+        size_t k, backslashes = 0;
+        if (!q)
+            return len;
+        k = (size_t)(q - in);
+        while (k - backslashes > start + 1 && in[k - backslashes - 1] == '\\')
+            backslashes++;
+        if (backslashes % 2 == 0)
+            return k;
+        from = k + 1;
+    }
+}
+
+/* Writes the rewritten text to out (when not NULL); returns its length. Strings are
+   skipped with memchr: they are most of a response. */
 size_t cx_json_protect(const char *in, size_t len, char *out)
 {
     size_t i = 0, o = 0;
-    int in_string = 0;
     while (i < len) {
         char c = in[i];
-        if (in_string) {
-            if (c == '\\' && i + 1 < len) {
-                if (out) {
-                    out[o] = c;
-                    out[o + 1] = in[i + 1];
-                }
-                o += 2;
-                i += 2;
-                continue;
-            }
-            if (c == '"')
-                in_string = 0;
-        } else if (c == '"') {
-            in_string = 1;
+        if (c == '"') {
+            size_t e = string_end(in, len, i), n = (e < len ? e + 1 : len) - i;
+            if (out)
+                memcpy(out + o, in + i, n);
+            o += n;
+            i += n;
         } else if (starts_number(c)) {
-            size_t j = i, digits = 0, k;
+            size_t j = i, digits = 0;
             int integral = 1;
             while (j < len && in_number(in[j])) {
                 if (in[j] >= '0' && in[j] <= '9')
@@ -67,17 +77,16 @@ size_t cx_json_protect(const char *in, size_t len, char *out)
                 o += MARK_LEN + (j - i) + 1;
             } else {
                 if (out)
-                    for (k = i; k < j; k++)
-                        out[o + k - i] = in[k];
+                    memcpy(out + o, in + i, j - i);
                 o += j - i;
             }
             i = j;
-            continue;
+        } else {
+            if (out)
+                out[o] = c;
+            o++;
+            i++;
         }
-        if (out)
-            out[o] = c;
-        o++;
-        i++;
     }
     return o;
 }

@@ -15,6 +15,13 @@
 static size_t on_body(char *p, size_t size, size_t n, void *ud)
 {
     cx_transfer *t = ud;
+    if (t->body.cap == 0) {
+        /* One allocation for the whole body when its length is announced. */
+        curl_off_t length = -1;
+        curl_easy_getinfo(t->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &length);
+        if (length > 0 && (curl_off_t)(size * n) <= length && (uint64_t)length < t->body.limit)
+            cx_buf_reserve(&t->body, (size_t)length + 1);
+    }
     /* Returning less than given aborts the transfer with CURLE_WRITE_ERROR. */
     return cx_buf_append(&t->body, p, size * n) == 0 ? size * n : 0;
 }
@@ -233,6 +240,7 @@ int cx_client_submit(lua_State *L)
     t->errbuf[0] = '\0';
     cx_buf_init(&t->body, (size_t)c->max_body);
     cx_buf_init(&t->headers, c->max_header);
+    t->body.sensitive = token; /* the token response holds the access token */
     failed |= add_header(t, "Accept: application/json");
     if (token) {
         t->post_body = token_form(c);
