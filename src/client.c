@@ -240,11 +240,10 @@ int cx_client_new(lua_State *L)
     c = lua_newuserdatauv(L, sizeof *c, 0);
     memset(c, 0, sizeof *c);
     c->verbose_ref = LUA_NOREF;
-    c->closed = 1; /* until fully built: __gc then frees what exists */
     cx_buf_init(&c->trace, 1 << 20);
     c->trace.sensitive = 1;
+    /* From here an error raised while building leaves a half-built client: __gc frees it. */
     luaL_setmetatable(L, CX_CLIENT_MT);
-    c->closed = 0;
 
     c->client_id = must_dup(L, opt_string(L, 1, "client_id", 1));
     secret = opt_string(L, 1, "client_secret", 1);

@@ -6,14 +6,16 @@
 
 #define MASK "[REDACTED]"
 
-/* Length of the longest needle matching at s[i..], 0 if none. */
+/* Length of the longest needle matching at s[i..], 0 if none. Needle lengths are
+   measured once per call of cx_redact: this runs at every byte of a whole body. */
 static size_t match_at(const char *s, size_t len, size_t i, const char *const *needles,
-                       size_t nneedles)
+                       const size_t *lengths, size_t nneedles)
 {
     size_t k, best = 0;
     for (k = 0; k < nneedles; k++) {
-        size_t n = needles[k] ? strlen(needles[k]) : 0;
-        if (n && n <= len - i && n > best && memcmp(s + i, needles[k], n) == 0)
+        size_t n = lengths[k];
+        if (n > best && n <= len - i && s[i] == needles[k][0] &&
+            memcmp(s + i, needles[k], n) == 0)
             best = n;
     }
     return best;
@@ -23,26 +25,32 @@ char *cx_redact(const char *s, size_t len, const char *const *needles, size_t nn
                 size_t *out_len)
 {
     cx_buf b;
-    size_t i = 0, run = 0;
-    cx_buf_init(&b, (size_t)-1 / 2);
-    if (cx_buf_append(&b, "", 0) != 0)
+    size_t i = 0, run = 0, k;
+    size_t *lengths = malloc((nneedles ? nneedles : 1) * sizeof *lengths);
+    if (!lengths)
         return NULL;
+    for (k = 0; k < nneedles; k++)
+        lengths[k] = needles[k] ? strlen(needles[k]) : 0;
+    cx_buf_init(&b, (size_t)-1 / 2);
+    if (cx_buf_append(&b, "", 0) != 0) {
+        free(lengths);
+        return NULL;
+    }
     while (i < len) {
-        size_t m = match_at(s, len, i, needles, nneedles);
+        size_t m = match_at(s, len, i, needles, lengths, nneedles);
         if (!m) {
             i++;
             run++;
             continue;
         }
         if (cx_buf_append(&b, s + i - run, run) != 0 ||
-            cx_buf_append(&b, MASK, sizeof(MASK) - 1) != 0) {
-            cx_buf_free(&b);
-            return NULL;
-        }
+            cx_buf_append(&b, MASK, sizeof(MASK) - 1) != 0)
+            break;
         i += m;
         run = 0;
     }
-    if (cx_buf_append(&b, s + i - run, run) != 0) {
+    free(lengths);
+    if (b.overflow || cx_buf_append(&b, s + i - run, run) != 0) {
         cx_buf_free(&b);
         return NULL;
     }
