@@ -186,7 +186,38 @@ function View:id()
   return private[self].customer_id
 end
 
--- one method per operation, on the client and on the customer view
+local function view_state(v, name)
+  local pv = private[v]
+  if not pv then
+    errors.raise("usage", format("%s must be called as a method: view:%s(...), with a colon",
+      name, name), nil, 3)
+  end
+  return state(pv.client, name), pv
+end
+
+--- A query object over any GET path under `base_url`: for an operation our table
+-- lacks or describes wrongly. `params` go out as given (strings, numbers, booleans,
+-- lists joined with commas), except the options `fields`, `sort`, `page_size`,
+-- `max_items`, `start_page`, checked as for the named operations (`page` and `rows`
+-- are the query's own). Pagination, retries, drift detection and every idiom work as
+-- for the named operations, which are built on the same plan.
+-- @tparam string path e.g. "/inventory/hardware": no '..', '//', scheme, '?' or '#'
+-- @tparam[opt] table params
+-- @treturn table query
+function Client:query(path, p)
+  local st = state(self, "query")
+  return query_mod.new(st.engine, st.cfg, params.free(params.path(path), p, st.cfg), self)
+end
+
+--- `cx:query(path, params)` with `customerId` filled in.
+function View:query(path, p)
+  local st, pv = view_state(self, "query")
+  return query_mod.new(st.engine, st.cfg, params.free(params.path(path), p, st.cfg, pv.customer_id),
+    pv.client)
+end
+
+-- one method per operation, on the client and on the customer view: its path and its
+-- checked params, as a plan for the same query object cx:query makes
 for _, op in ipairs(operations) do
   local name = op.name
   Client[name] = function(self, p)
@@ -194,12 +225,7 @@ for _, op in ipairs(operations) do
     return query_mod.new(st.engine, st.cfg, params.check(op, p, st.cfg), self)
   end
   View[name] = function(self, p)
-    local pv = private[self]
-    if not pv then
-      errors.raise("usage", format("%s must be called as a method: view:%s(...), with a colon",
-        name, name), nil, 2)
-    end
-    local st = state(pv.client, name)
+    local st, pv = view_state(self, name)
     return query_mod.new(st.engine, st.cfg, params.check(op, p, st.cfg, pv.customer_id), pv.client)
   end
 end
