@@ -186,6 +186,10 @@ function View:id()
   return private[self].customer_id
 end
 
+-- the named operation at a path, so that cx:query on it describes the items alike
+local OP_AT = {}
+for _, op in ipairs(operations) do OP_AT[op.path] = op end
+
 local function view_state(v, name)
   local pv = private[v]
   if not pv then
@@ -206,13 +210,15 @@ end
 -- @treturn table query
 function Client:query(path, p)
   local st = state(self, "query")
-  return query_mod.new(st.engine, st.cfg, params.free(params.path(path), p, st.cfg), self)
+  path = params.path(path)
+  return query_mod.new(st.engine, st.cfg, params.free(path, p, st.cfg, nil, OP_AT[path]), self)
 end
 
 --- `cx:query(path, params)` with `customerId` filled in.
 function View:query(path, p)
   local st, pv = view_state(self, "query")
-  return query_mod.new(st.engine, st.cfg, params.free(params.path(path), p, st.cfg, pv.customer_id),
+  path = params.path(path)
+  return query_mod.new(st.engine, st.cfg, params.free(path, p, st.cfg, pv.customer_id, OP_AT[path]),
     pv.client)
 end
 

@@ -343,11 +343,14 @@ end
 -- @tparam table|nil p the user's params
 -- @tparam table defaults `{ page_size = n }`
 -- @tparam[opt] string customer customerId fixed by a customer view
--- @treturn table plan, as `M.check` gives it (without `op`)
-function M.free(path, p, defaults, customer)
+-- @tparam[opt] table op the named operation at this path, if any: it describes the
+--   items (their identifier fields) as for that operation; the params stay unchecked
+-- @treturn table plan, as `M.check` gives it
+function M.free(path, p, defaults, customer, op)
   local label = "query " .. path
   p = params_table(label, p, format("cx:query(\"%s\", { customerId = \"abc123def\" })", path))
   local plan = new_plan(path, path, defaults)
+  plan.op = op
   local q = build(label, plan, p, customer, function(k, v) return free_value(label, k, v) end)
   return finish(plan, q)
 end
