@@ -260,7 +260,8 @@ describe("cx:query(path, params)", function()
   it("detects drift as the named operations do", function()
     sb:faults { { path = HW, page = 2, action = "add_rows", count = 1, at = "start" } }
     local cx <close> = client { concurrency = 1 }
-    local list, err = cx:query(HW, { customerId = customer_id }):all()
+    -- on the other customer: the rows added stay, and the other specs count the first's
+    local list, err = cx:query(HW, { customerId = sb.customers[2] }):all()
     assert.is_nil(list)
     assert.equal("drift", err.kind)
     assert.equal(2, err.page)
@@ -274,20 +275,25 @@ describe("cx:query(path, params)", function()
     for _, idiom in ipairs { "call", "items", "pages" } do
       local mark = helper.mark(sb)
       local q = cx:query(HW, { customerId = customer_id })
-      local it = idiom == "call" and q or (idiom == "items" and q:items() or q:pages())
       local n = 0
-      for _ in it do
-        n = n + 1
-        if n == (idiom == "pages" and 2 or 4) then break end -- two pages of 3
+      if idiom == "call" then
+        for _ in q do n = n + 1 if n == 4 then break end end -- into the second page of 3
+        q:close()
+      elseif idiom == "items" then
+        for _ in q:items() do n = n + 1 if n == 4 then break end end
+      else
+        for _ in q:pages() do n = n + 1 if n == 2 then break end end
       end
-      q:close()
       assert.equal(0, cx:stats().inflight or 0)
-      -- the two pages read, then at most the window: not all 16 pages
-      assert.is_true(#api_requests(sb, mark) <= 2 + 4, idiom)
-      -- driving the client again sends only the new request, nothing left from the loop
-      local later = helper.mark(sb)
+      -- drive the client again: requests of the loop still in flight at the break may
+      -- reach the server now, but none beyond the two pages read and the window of 4
       assert.equal(47, (cx:query(HW, { customerId = customer_id }):count()))
-      assert.equal(1, #api_requests(sb, later))
+      local loop = {}
+      for _, r in ipairs(api_requests(sb, mark)) do
+        if r.rows == 3 then loop[#loop + 1] = r.page end
+      end
+      table.sort(loop)
+      assert.is_true(#loop <= 2 + 4 and loop[#loop] <= 2 + 4, idiom .. ": " .. table.concat(loop, ","))
     end
   end)
 
