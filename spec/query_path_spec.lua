@@ -269,8 +269,10 @@ describe("cx:query(path, params)", function()
     helper.show(err)
   end)
 
-  it("sends nothing more after a break", function()
-    local cx <close> = client { page_size = 3, concurrency = 4, rate_limit = 0 }
+  it("sends nothing more after a break, by any idiom", function()
+    -- rate-limited (on the fake clock): the window's requests wait in the client's queue,
+    -- so only a break that cancels them keeps them from being sent later
+    local cx <close> = client { page_size = 3, concurrency = 4, rate_limit = 1 }
     assert.is_string((cx:token()))
     for _, idiom in ipairs { "call", "items", "pages" } do
       local mark = helper.mark(sb)
@@ -285,15 +287,14 @@ describe("cx:query(path, params)", function()
         for _ in q:pages() do n = n + 1 if n == 2 then break end end
       end
       assert.equal(0, cx:stats().inflight or 0)
-      -- drive the client again: requests of the loop still in flight at the break may
-      -- reach the server now, but none beyond the two pages read and the window of 4
+      -- drive the client again: nothing of the loop beyond the two pages it read is sent
       assert.equal(47, (cx:query(HW, { customerId = customer_id }):count()))
       local loop = {}
       for _, r in ipairs(api_requests(sb, mark)) do
         if r.rows == 3 then loop[#loop + 1] = r.page end
       end
       table.sort(loop)
-      assert.is_true(#loop <= 2 + 4 and loop[#loop] <= 2 + 4, idiom .. ": " .. table.concat(loop, ","))
+      assert.same({ 1, 2 }, loop, idiom)
     end
   end)
 
