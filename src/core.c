@@ -44,9 +44,9 @@ static int l_urlencode(lua_State *L)
 {
     size_t n;
     const char *s = luaL_checklstring(L, 1, &n);
-    luaL_Buffer b;
-    char *out = luaL_buffinitsize(L, &b, 3 * n + 1);
-    luaL_pushresultsize(&b, cx_urlencode(s, n, out));
+    /* Userdata, not malloc: if pushing the string raises, the GC still frees it. */
+    char *out = lua_newuserdatauv(L, 3 * n + 1, 0);
+    lua_pushlstring(L, out, cx_urlencode(s, n, out));
     return 1;
 }
 

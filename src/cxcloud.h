@@ -5,6 +5,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <lua.h>
+#include "compat.h"
 
 #define CX_VERSION "0.1.0"
 #define CX_CLIENT_MT "cxcloud.core.client"

@@ -82,6 +82,9 @@
 --     given it must be entitled) unless `bulletins_require_customer`.
 -- @module cxcloud.sandbox
 
+-- The data generator needs 64-bit integers: older Lua runs the sandbox through a 5.4 process.
+if not math.type then return require("cxcloud.sandbox.bridge").module() end
+
 local config = require "cxcloud.sandbox.config"
 local data = require "cxcloud.sandbox.data"
 local query = require "cxcloud.sandbox.query"
