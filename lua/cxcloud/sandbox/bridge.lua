@@ -14,7 +14,7 @@
 local M = {}
 
 local format, concat = string.format, table.concat
-local loader = loadstring or load -- luacheck: ignore 113 (loadstring: 5.1)
+local loader = rawget(_G, "loadstring") or load
 
 ------------------------------------------------------------------------------
 -- values as Lua literals
@@ -71,7 +71,8 @@ end
 -- @return value
 function M.decode(s)
   local f = assert(loader("return " .. s, "=sandbox bridge", "t", {}))
-  if setfenv then setfenv(f, {}) end -- luacheck: ignore 113 (setfenv: 5.1)
+  local setfenv = rawget(_G, "setfenv")
+  if setfenv then setfenv(f, {}) end
   return f()
 end
 
@@ -162,7 +163,7 @@ local function update(h, fields)
   for k, v in pairs(fields or {}) do rawset(h, k, v) end
 end
 
-Handle.__index = function(h, name)
+Handle.__index = function(_, name)
   local local_method = Handle[name]
   if local_method then return local_method end
   if type(name) ~= "string" or name:sub(1, 2) == "__" then return nil end
