@@ -133,3 +133,4 @@ fuzz: deps
 
 clean:
 	rm -rf build cxcloud
+include mk/embed.mk

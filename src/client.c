@@ -258,7 +258,7 @@ int cx_client_new(lua_State *L)
     c->user_agent = must_dup(L, opt_string(L, 1, "user_agent", 0));
     if (!c->user_agent) {
         const char *ua = lua_pushfstring(L, "cxcloud/%s libcurl/%s", CX_VERSION,
-                                         curl_version_info(CURLVERSION_NOW)->version);
+                                         cx_curl_version());
         c->user_agent = must_dup(L, ua);
         lua_pop(L, 1);
     }

@@ -1,5 +1,6 @@
 /* luaopen_cxcloud_core: the module table of cxcloud.core. */
 #include <math.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -63,7 +64,7 @@ static int l_parse_retry_after(lua_State *L)
 
 static int l_curl_version(lua_State *L)
 {
-    lua_pushfstring(L, "libcurl/%s", curl_version_info(CURLVERSION_NOW)->version);
+    lua_pushfstring(L, "libcurl/%s", cx_curl_version());
     return 1;
 }
 
@@ -78,12 +79,34 @@ static const luaL_Reg functions[] = {
     {NULL, NULL},
 };
 
+/* Pushes the lua-cjson module: package.loaded.cjson, else package.preload.cjson (a host
+   that linked lua-cjson in), else the host's `require` from the registry's globals. The
+   caller's environment (an NSE script's, a sandbox's) is not consulted. */
+static void push_cjson_module(lua_State *L)
+{
+    lua_getfield(L, LUA_REGISTRYINDEX, "_LOADED");
+    if (lua_istable(L, -1)) {
+        lua_getfield(L, -1, "cjson");
+        if (lua_istable(L, -1)) {
+            lua_remove(L, -2);
+            return;
+        }
+        lua_pop(L, 1);
+    }
+    lua_pop(L, 1);
+    lua_getglobal(L, "require");
+    if (!lua_isfunction(L, -1))
+        luaL_error(L, "cxcloud: lua-cjson is needed: it is not in package.loaded and there is no require");
+    lua_pushliteral(L, "cjson");
+    lua_call(L, 1, 1);
+    if (!lua_istable(L, -1))
+        luaL_error(L, "cxcloud: require 'cjson' did not return the lua-cjson module");
+}
+
 /* A private lua-cjson instance: our depth and strictness settings never touch the user's. */
 static void push_cjson(lua_State *L)
 {
-    lua_getglobal(L, "require");
-    lua_pushliteral(L, "cjson");
-    lua_call(L, 1, 1);
+    push_cjson_module(L);
     lua_getfield(L, -1, "new");
     lua_call(L, 0, 1);
     lua_remove(L, -2);
@@ -94,10 +117,29 @@ static void push_cjson(lua_State *L)
 
 int luaopen_cxcloud_core(lua_State *L);
 
+/* libcurl's global init, once per process whatever the number of states and threads:
+   it is not thread-safe before libcurl 7.84. Never cleaned up: another state may still
+   use libcurl (the host may call curl_global_cleanup at its own exit). */
+static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
+static CURLcode curl_init_result = CURLE_FAILED_INIT;
+static const char *curl_version_string = "unknown";
+
+/* curl_version_info refills static buffers on every call: called once, here. */
+static void init_curl(void)
+{
+    curl_init_result = curl_global_init(CURL_GLOBAL_DEFAULT);
+    if (curl_init_result == CURLE_OK)
+        curl_version_string = curl_version_info(CURLVERSION_NOW)->version;
+}
+
+const char *cx_curl_version(void)
+{
+    return curl_version_string;
+}
+
 int luaopen_cxcloud_core(lua_State *L)
 {
-    /* libcurl's global init is not thread-safe before 7.84; Lua loads modules serially. */
-    if (curl_global_init(CURL_GLOBAL_DEFAULT) != CURLE_OK)
+    if (pthread_once(&curl_once, init_curl) != 0 || curl_init_result != CURLE_OK)
         return luaL_error(L, "cxcloud: libcurl initialisation failed");
     cx_client_register(L);
     luaL_newlib(L, functions);

@@ -48,6 +48,9 @@ int cx_decode(lua_State *L);
 char *cx_redact(const char *s, size_t len, const char *const *needles, size_t nneedles,
                 size_t *out_len);
 
+/* core.c: libcurl's version string ("7.88.1"), read once at the first luaopen. */
+const char *cx_curl_version(void);
+
 /* client.c / transport.c */
 int cx_client_new(lua_State *L);
 void cx_client_register(lua_State *L);
