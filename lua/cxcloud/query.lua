@@ -386,7 +386,7 @@ end
 -- @treturn table|nil items
 -- @treturn table|nil err (with err.page)
 function Query:all()
-  local cur <close> = new_cursor(self)
+  local cur = new_cursor(self) -- next_page closes it at the end and on failure
   local out, n = {}, 0
   while true do
     local d, info = cur:next_page()

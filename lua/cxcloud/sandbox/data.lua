@@ -325,9 +325,9 @@ local function hostname(t, j)
   return fmt("%s-%s%s", t.site.code, t.fam.role, j >= 0 and fmt("%04d", j + 1) or fmt("x%04d", -j))
 end
 
-local function ip(j)
+local function ip(j, net)
   local n = j % 16000000
-  return fmt("10.%d.%d.%d", n // 64000 % 256, n // 250 % 256, n % 250 + 2)
+  return fmt("%d.%d.%d.%d", net, n // 64000 % 256, n // 250 % 256, n % 250 + 2)
 end
 
 local function hardware_row(ds, c, i)
@@ -356,7 +356,7 @@ local function device_row(ds, c, j)
   local ne = ds.ids.ne(c.index, j)
   row.neInstanceId, row.managedNeInstanceId = ne, ne
   local name = hostname(t, j)
-  local addr = ip(j)
+  local addr = ip(j, ds.cfg.ip_net)
   row.hostname = name
   row.sysName = name .. "." .. c.domain
   row.ipAddress, row.managementAddress = addr, addr

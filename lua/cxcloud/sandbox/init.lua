@@ -29,6 +29,8 @@
 --   id_type ["number"]           "string": ID fields sent as JSON strings
 --   big_ids [false]              true: instance IDs of 20-22 digits (exact JSON
 --                                literals); "int64": 17-19 digits (beyond 2^53)
+--   ip_net [10]                  first octet of the network elements' addresses (127:
+--                                loopback addresses, e.g. for an nmap scan of them)
 --   today ["2025-10-01"]         reference date of the EoL milestones
 --   client_id, client_secret     [generated; the secret contains "&=+% ", "/" and a
 --                                non-ASCII character to exercise URL encoding]
