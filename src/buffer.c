@@ -4,10 +4,26 @@
 
 #include "cxcloud.h"
 
+/* explicit_bzero: glibc 2.25+, musl, the BSDs; elsewhere (or with -DCX_PORTABLE_WIPE, which
+   `make test-portable` uses to exercise it) stores through a volatile pointer, which the
+   compiler may not drop. */
+#if !defined(CX_PORTABLE_WIPE) && (defined(__OpenBSD__) || defined(__FreeBSD__) || \
+    defined(__NetBSD__) || (defined(__GLIBC__) && (__GLIBC__ > 2 || __GLIBC_MINOR__ >= 25)) || \
+    (defined(__linux__) && !defined(__GLIBC__)))
+#define CX_HAVE_EXPLICIT_BZERO 1
+#endif
+
 void cx_wipe(void *p, size_t n)
 {
-    if (p && n)
+    if (p && n) {
+#ifdef CX_HAVE_EXPLICIT_BZERO
         explicit_bzero(p, n);
+#else
+        volatile unsigned char *v = p;
+        while (n--)
+            *v++ = 0;
+#endif
+    }
 }
 
 void cx_free_secret(char *s)
