@@ -11,7 +11,7 @@ if not customer_id then
   os.exit(2)
 end
 
-local cx <close> = cxcloud.new {}
+local cx = cxcloud.new {} -- closed by the garbage collector at exit (or cx:close())
 local customer = cx:customer(customer_id)
 
 local bulletins = {}

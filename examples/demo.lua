@@ -9,7 +9,7 @@ local function shell_quote(s)
 end
 
 local here = debug.getinfo(1, "S").source:match("^@(.*/)") or "./"
-local sb <close> = sandbox.start { seed = 2026, customers = 6 }
+local sb = sandbox.start { seed = 2026, customers = 6 }
 print(("sandbox: %s on 127.0.0.1:%d (CA %s)"):format(sb.local_base_url, sb.port, sb.ca_file))
 
 local env = {

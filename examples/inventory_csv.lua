@@ -21,7 +21,7 @@ local function csv_field(v)
 end
 
 local out = path and assert(io.open(path, "w")) or io.stdout
-local cx <close> = cxcloud.new {}
+local cx = cxcloud.new {} -- closed by the garbage collector at exit (or cx:close())
 local query = cx:customer(customer_id):hardware { fields = columns }
 
 out:write(table.concat(columns, ","), "\r\n")

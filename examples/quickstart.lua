@@ -6,7 +6,7 @@
 -- Usage: lua5.4 examples/quickstart.lua
 local cxcloud = require "cxcloud"
 
-local cx <close> = cxcloud.new {}
+local cx = cxcloud.new {} -- closed by the garbage collector at exit (or cx:close())
 
 local _, expires_at = assert(cx:token())
 print(("Authenticated; the token is valid until %s"):format(os.date("!%Y-%m-%d %H:%M:%S UTC", expires_at)))

@@ -87,8 +87,9 @@ describe("HTTP/2", function()
 
   it("the core reports HTTP/2 for every transfer, all on one connection per host", function()
     local o = sb:client_options()
-    local c <close> = core.new { client_id = o.client_id, client_secret = o.client_secret,
+    local c = core.new { client_id = o.client_id, client_secret = o.client_secret,
       token_url = o.token_url, ca_file = o.ca_file, connect_to = o.connect_to, http2 = true }
+    finally(function() c:close() end)
     local function wait_all(n)
       local out = {}
       while #out < n do

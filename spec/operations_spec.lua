@@ -157,7 +157,8 @@ describe("operations", function()
 
   it("answers 403 for a customer the credentials are not entitled to", function()
     local other = helper.sandbox { seed = 11, customers = 3, entitled = { 1 } }
-    local c <close> = helper.client(other)
+    local c = helper.client(other)
+    finally(function() c:close() end)
     local list, err = c:hardware { customerId = other.all_customers[2] }:all()
     other:stop()
     assert.is_nil(list)

@@ -58,7 +58,7 @@ describe("operations table", function()
   it("matches the parameter lists of cxcloud-api.json when it is present", function()
     local f = io.open("../shared/cxcloud-api.json") or io.open("/work/shared/cxcloud-api.json")
     if not f then return end
-    local api = require("cjson").decode(f:read("a"))
+    local api = require("cjson").decode(f:read("*a"))
     f:close()
     local byname = {}
     for _, op in ipairs(operations) do byname[op.path] = op end

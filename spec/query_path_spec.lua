@@ -52,7 +52,8 @@ describe("cx:query(path, params)", function()
   describe("on a named operation's path", function()
     for _, op in ipairs(operations) do
       it("equals " .. op.name .. ", page by page, and the sandbox's truth", function()
-        local cx <close> = client { page_size = 3 }
+        local cx = client { page_size = 3 }
+        finally(function() cx:close() end)
         local p = op.name ~= "customers" and { customerId = customer_id } or {}
         local named = pages_of(cx[op.name](cx, p))
         local free = pages_of(cx:query(op.path, p))
@@ -68,7 +69,8 @@ describe("cx:query(path, params)", function()
   end)
 
   it("serves every idiom", function()
-    local cx <close> = client()
+    local cx = client()
+    finally(function() cx:close() end)
     local truth = sb:truth("hardware", customer_id)
     local q = cx:query(HW, { customerId = customer_id })
     local got = {}
@@ -92,7 +94,8 @@ describe("cx:query(path, params)", function()
   end)
 
   it("keeps the options' meaning: fields, sort, page_size, max_items, start_page", function()
-    local cx <close> = client()
+    local cx = client()
+    finally(function() cx:close() end)
     local p = { customerId = customer_id, fields = { "hwInstanceId", "serialNumber" },
                 sort = "serialNumber:desc", page_size = 4, max_items = 9, start_page = 2 }
     local mark = helper.mark(sb)
@@ -110,7 +113,8 @@ describe("cx:query(path, params)", function()
   end)
 
   it("checks the options as the named operations do, before any request", function()
-    local cx <close> = client()
+    local cx = client()
+    finally(function() cx:close() end)
     assert.is_string((cx:token()))
     local mark = helper.mark(sb)
     local cases = {
@@ -131,7 +135,8 @@ describe("cx:query(path, params)", function()
   end)
 
   it("sends a parameter outside the table as given", function()
-    local cx <close> = client()
+    local cx = client()
+    finally(function() cx:close() end)
     local mark = helper.mark(sb)
     local list, err = cx:query(HW, { customerId = customer_id, colour = "blue & green",
       flag = true, n = 3, whole = 4.0, ratio = 1.5, list = { "a", 7, "b c" } }):all()
@@ -149,7 +154,8 @@ describe("cx:query(path, params)", function()
   end)
 
   it("refuses parameter values it cannot send as given, before any request", function()
-    local cx <close> = client()
+    local cx = client()
+    finally(function() cx:close() end)
     assert.is_string((cx:token()))
     local mark = helper.mark(sb)
     local cases = {
@@ -167,7 +173,8 @@ describe("cx:query(path, params)", function()
   end)
 
   it("refuses a path outside base_url, or with a query or fragment, before any request", function()
-    local cx <close> = client()
+    local cx = client()
+    finally(function() cx:close() end)
     assert.is_string((cx:token()))
     local mark = helper.mark(sb)
     local bad = {
@@ -197,7 +204,8 @@ describe("cx:query(path, params)", function()
   end)
 
   it("reports a path the API does not have as the http error of one request", function()
-    local cx <close> = client()
+    local cx = client()
+    finally(function() cx:close() end)
     local mark = helper.mark(sb)
     local q = cx:query("/inventory/no-such-thing", { customerId = customer_id })
     local err = helper.raised(function() for _ in q do end end)
@@ -214,7 +222,8 @@ describe("cx:query(path, params)", function()
   end)
 
   it("fails on a 403 as the named operation does", function()
-    local cx <close> = client { concurrency = 1 }
+    local cx = client { concurrency = 1 }
+    finally(function() cx:close() end)
     local function fail(f)
       sb:faults { { path = HW, page = 2, status = 403, body = '{"message":"Forbidden"}' } }
       local err = helper.raised(f)
@@ -233,7 +242,8 @@ describe("cx:query(path, params)", function()
 
   it("retries a 503 and still gives every row once, in order", function()
     sb:faults { { path = HW, page = 2, status = 503, times = 2 } }
-    local cx <close> = client { concurrency = 2 }
+    local cx = client { concurrency = 2 }
+    finally(function() cx:close() end)
     local mark = helper.mark(sb)
     local got = assert(cx:query(HW, { customerId = customer_id }):all())
     assert.same(ids(sb:truth("hardware", customer_id)), ids(got))
@@ -244,7 +254,8 @@ describe("cx:query(path, params)", function()
 
   it("stops at a failed page and resumes there with start_page", function()
     sb:faults { { path = HW, page = 3, status = 404 } }
-    local cx <close> = client { concurrency = 1 }
+    local cx = client { concurrency = 1 }
+    finally(function() cx:close() end)
     local got = {}
     local err = helper.raised(function()
       for item in cx:query(HW, { customerId = customer_id }) do got[#got + 1] = item end
@@ -260,7 +271,8 @@ describe("cx:query(path, params)", function()
 
   it("detects drift as the named operations do", function()
     sb:faults { { path = HW, page = 2, action = "add_rows", count = 1, at = "start" } }
-    local cx <close> = client { concurrency = 1 }
+    local cx = client { concurrency = 1 }
+    finally(function() cx:close() end)
     -- on the other customer: the rows added stay, and the other specs count the first's
     local list, err = cx:query(HW, { customerId = sb.customers[2] }):all()
     assert.is_nil(list)
@@ -273,7 +285,8 @@ describe("cx:query(path, params)", function()
   it("sends nothing more after a break, by any idiom", function()
     -- rate-limited (on the fake clock): the window's requests wait in the client's queue,
     -- so only a break that cancels them keeps them from being sent later
-    local cx <close> = client { page_size = 3, concurrency = 4, rate_limit = 1 }
+    local cx = client { page_size = 3, concurrency = 4, rate_limit = 1 }
+    finally(function() cx:close() end)
     assert.is_string((cx:token()))
     for _, idiom in ipairs { "call", "items", "pages" } do
       local mark = helper.mark(sb)
@@ -301,7 +314,8 @@ describe("cx:query(path, params)", function()
 
   describe("on a customer view", function()
     it("fills in customerId", function()
-      local cx <close> = client()
+      local cx = client()
+      finally(function() cx:close() end)
       local view = cx:customer(customer_id)
       local mark = helper.mark(sb)
       local got = assert(view:query(HW):all())
@@ -324,7 +338,8 @@ describe("cx:query(path, params)", function()
 
   describe("an unknown parameter of a named operation", function()
     it("says how to send it anyway with cx:query", function()
-      local cx <close> = client()
+      local cx = client()
+      finally(function() cx:close() end)
       local err = helper.raised(cx.hardware, cx, { customerId = customer_id, colour = "blue" })
       local msg = helper.show(err)
       assert.truthy(msg:find('cx:query("/inventory/hardware", { colour = ...', 1, true), msg)

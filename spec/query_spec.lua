@@ -24,7 +24,8 @@ describe("queries", function()
   it("give the same items in the same order at any concurrency", function()
     local truth = sb:truth("hardware", customer_id)
     for _, concurrency in ipairs { 1, 3, 10 } do
-      local cx <close> = helper.client(sb, { page_size = 10, concurrency = concurrency })
+      local cx = helper.client(sb, { page_size = 10, concurrency = concurrency })
+      finally(function() cx:close() end)
       local got = {}
       for item in cx:hardware { customerId = customer_id } do got[#got + 1] = item end
       assert.same(ids(truth), ids(got))
@@ -32,7 +33,8 @@ describe("queries", function()
   end)
 
   it("pages() gives each page with its pagination info", function()
-    local cx <close> = helper.client(sb, { page_size = 10 })
+    local cx = helper.client(sb, { page_size = 10 })
+    finally(function() cx:close() end)
     local seen = {}
     for page, info in cx:hardware { customerId = customer_id }:pages() do
       seen[#seen + 1] = info.page
@@ -44,7 +46,8 @@ describe("queries", function()
   end)
 
   it("count() is one request with a single row", function()
-    local cx <close> = helper.client(sb)
+    local cx = helper.client(sb)
+    finally(function() cx:close() end)
     assert.is_string((cx:token()))
     local mark = helper.mark(sb)
     assert.equal(95, (cx:hardware { customerId = customer_id }:count()))
@@ -54,7 +57,8 @@ describe("queries", function()
   end)
 
   it("an early break cancels what is in flight and releases the query", function()
-    local cx <close> = helper.client(sb, { page_size = 5, concurrency = 4, rate_limit = 0 })
+    local cx = helper.client(sb, { page_size = 5, concurrency = 4, rate_limit = 0 })
+    finally(function() cx:close() end)
     assert.is_string((cx:token()))
     local mark = helper.mark(sb)
     local n = 0
@@ -71,7 +75,8 @@ describe("queries", function()
   end)
 
   it("max_items stops the pull", function()
-    local cx <close> = helper.client(sb, { page_size = 10 })
+    local cx = helper.client(sb, { page_size = 10 })
+    finally(function() cx:close() end)
     local got = assert(cx:hardware { customerId = customer_id, max_items = 23 }:all())
     assert.equal(23, #got)
     local truth = ids((sb:truth("hardware", customer_id)))
@@ -79,7 +84,8 @@ describe("queries", function()
   end)
 
   it("start_page resumes a pull where an error stopped it", function()
-    local cx <close> = helper.client(sb, { page_size = 10, max_retries = 0, concurrency = 1 })
+    local cx = helper.client(sb, { page_size = 10, max_retries = 0, concurrency = 1 })
+    finally(function() cx:close() end)
     sb:faults { { op = "hardware", page = 4, status = 400, body = '{"status":400,"message":"bad"}' } }
     local got = {}
     local ok, err = pcall(function()
@@ -96,7 +102,8 @@ describe("queries", function()
   describe("drift", function()
     it("raises a drift error when rows are added between pages", function()
       local other = helper.sandbox { seed = 5, customers = 1, hardware = 40 }
-      local cx <close> = helper.client(other, { page_size = 10, concurrency = 1 })
+      local cx = helper.client(other, { page_size = 10, concurrency = 1 })
+      finally(function() cx:close() end)
       local id = other.customers[1]
       other:faults { { op = "hardware", page = 3, action = "add_rows", count = 4 } }
       local ok, err = pcall(function() for _ in cx:hardware { customerId = id } do end end)
@@ -108,7 +115,8 @@ describe("queries", function()
 
     it("with drift = \"record\" goes on and records what changed", function()
       local other = helper.sandbox { seed = 5, customers = 1, hardware = 40 }
-      local cx <close> = helper.client(other, { page_size = 10, concurrency = 1, drift = "record" })
+      local cx = helper.client(other, { page_size = 10, concurrency = 1, drift = "record" })
+      finally(function() cx:close() end)
       local id = other.customers[1]
       other:faults { { op = "hardware", page = 3, action = "add_rows", count = 4 } }
       local q = cx:hardware { customerId = id }
@@ -125,7 +133,8 @@ describe("queries", function()
   describe("IDs", function()
     it("keep every digit of IDs up to 22 digits (numbers beyond int64 as digit strings)", function()
       local other = helper.sandbox { seed = 9, customers = 1, hardware = 12, big_ids = true }
-      local cx <close> = helper.client(other, { page_size = 5 })
+      local cx = helper.client(other, { page_size = 5 })
+      finally(function() cx:close() end)
       local id = other.customers[1]
       local got = assert(cx:hardware { customerId = id }:all())
       local truth = other:truth("hardware", id)
@@ -140,7 +149,8 @@ describe("queries", function()
 
     it("keep 17-19 digit IDs exact as Lua integers", function()
       local other = helper.sandbox { seed = 9, customers = 1, hardware = 12, big_ids = "int64" }
-      local cx <close> = helper.client(other, { page_size = 5 })
+      local cx = helper.client(other, { page_size = 5 })
+      finally(function() cx:close() end)
       local id = other.customers[1]
       local got = assert(cx:hardware { customerId = id }:all())
       local truth = other:truth("hardware", id)
@@ -154,7 +164,8 @@ describe("queries", function()
 
     it("keep IDs the API sends as strings as strings", function()
       local other = helper.sandbox { seed = 9, customers = 1, hardware = 6, id_type = "string" }
-      local cx <close> = helper.client(other)
+      local cx = helper.client(other)
+      finally(function() cx:close() end)
       local got = assert(cx:hardware { customerId = other.customers[1] }:all())
       other:stop()
       for _, item in ipairs(got) do assert.equal("string", type(item.hwInstanceId)) end
@@ -174,7 +185,8 @@ describe("queries", function()
   end)
 
   it("all/first/count return nil, err; iteration raises the error object", function()
-    local cx <close> = helper.client(sb, { max_retries = 0 })
+    local cx = helper.client(sb, { max_retries = 0 })
+    finally(function() cx:close() end)
     sb:faults { { op = "hardware", status = 400, times = 4, body = '{"status":400,"message":"no"}' } }
     local list, err = cx:hardware { customerId = customer_id }:all()
     assert.is_nil(list)

@@ -78,7 +78,8 @@ describe("resilience", function()
         local fault = case[2]
         fault.op = fault.op or "hardware"
         sb:faults { fault }
-        local cx <close> = client { concurrency = 3 }
+        local cx = client { concurrency = 3 }
+        finally(function() cx:close() end)
         pull_exact(sb, cx, customer_id)
         assert.is_true(fires() >= 1, "the fault did not fire")
       end)
@@ -86,7 +87,8 @@ describe("resilience", function()
 
     it("faults on the token endpoint (503, then a reset)", function()
       sb:faults { { token = true, status = 503 }, { token = true, action = "reset", bytes = 5 } }
-      local cx <close> = client()
+      local cx = client()
+      finally(function() cx:close() end)
       pull_exact(sb, cx, customer_id)
       assert.equal(2, fires())
     end)
@@ -101,8 +103,9 @@ describe("resilience", function()
         { op = "hardware", page = 6, action = "expire_token" },
         { op = "hardware", page = 7, action = "invalid_json" },
       }
-      local cx <close> = cxcloud.new(big:client_options { page_size = 1000, rate_limit = 0,
+      local cx = cxcloud.new(big:client_options { page_size = 1000, rate_limit = 0,
         clock = clock.clock, sleep = clock.sleep })
+      finally(function() cx:close() end)
       local got, seen = 0, {}
       local id = big.customers[1]
       for item in cx:hardware { customerId = id, fields = FIELDS } do
@@ -120,7 +123,8 @@ describe("resilience", function()
   describe("fails with the right kind, in bounded time,", function()
     it("when a 5xx outlasts max_retries (http, retryable, attempts, page)", function()
       sb:faults { { op = "hardware", page = 2, status = 503, times = -1 } }
-      local cx <close> = client { max_retries = 3, concurrency = 1 }
+      local cx = client { max_retries = 3, concurrency = 1 }
+      finally(function() cx:close() end)
       local err = helper.raised(function() for _ in cx:hardware { customerId = customer_id } do end end)
       assert.equal("http", err.kind)
       assert.equal(503, err.status)
@@ -134,7 +138,8 @@ describe("resilience", function()
 
     it("when throttling outlasts max_retries (throttled)", function()
       sb:faults { { op = "hardware", action = "throttle", status = 429, retry_after = "1", times = -1 } }
-      local cx <close> = client { max_retries = 2 }
+      local cx = client { max_retries = 2 }
+      finally(function() cx:close() end)
       local body, err = cx:get("/inventory/hardware", { customerId = customer_id })
       assert.is_nil(body)
       assert.equal("throttled", err.kind)
@@ -146,7 +151,8 @@ describe("resilience", function()
     it("on the daily quota (403 ERR_403_DEVELOPER_OVER_RATE) at once", function()
       sb:faults { { op = "hardware", action = "throttle", status = 403,
                     code = "ERR_403_DEVELOPER_OVER_RATE", times = -1 } }
-      local cx <close> = client()
+      local cx = client()
+      finally(function() cx:close() end)
       local body, err = cx:get("/inventory/hardware", { customerId = customer_id })
       assert.is_nil(body)
       assert.equal("throttled", err.kind)
@@ -155,7 +161,8 @@ describe("resilience", function()
 
     it("when Retry-After is longer than retry_after_cap, at once", function()
       sb:faults { { op = "hardware", action = "throttle", status = 429, retry_after = "3600" } }
-      local cx <close> = client()
+      local cx = client()
+      finally(function() cx:close() end)
       local body, err = cx:get("/inventory/hardware", { customerId = customer_id })
       assert.is_nil(body)
       assert.equal("throttled", err.kind)
@@ -164,7 +171,8 @@ describe("resilience", function()
 
     it("never retrying other 4xx", function()
       sb:faults { { op = "hardware", status = 400, body = '{"status":400,"message":"bad"}' } }
-      local cx <close> = client()
+      local cx = client()
+      finally(function() cx:close() end)
       assert.is_string((cx:token()))
       local mark = helper.mark(sb)
       local body, err = cx:get("/inventory/hardware", { customerId = customer_id })
@@ -176,7 +184,8 @@ describe("resilience", function()
 
     it("on a stall longer than the timeout (timeout)", function()
       sb:faults { { op = "hardware", action = "stall", before = 5, times = -1 } }
-      local cx <close> = helper.client(sb, { timeout = 0.5, max_retries = 1 })
+      local cx = helper.client(sb, { timeout = 0.5, max_retries = 1 })
+      finally(function() cx:close() end)
       local t0 = core.now()
       local body, err = cx:get("/inventory/hardware", { customerId = customer_id })
       assert.is_nil(body)
@@ -185,7 +194,8 @@ describe("resilience", function()
     end)
 
     it("on a body over max_body_size (not retried)", function()
-      local cx <close> = client { max_body_size = 2000 }
+      local cx = client { max_body_size = 2000 }
+      finally(function() cx:close() end)
       local body, err = cx:get("/inventory/hardware", { customerId = customer_id })
       assert.is_nil(body)
       assert.truthy(tostring(err):find("max_body_size", 1, true))
@@ -195,7 +205,8 @@ describe("resilience", function()
     it("on headers over max_header_size (not retried)", function()
       sb:faults { { op = "hardware", status = 200, headers = { ["x-padding"] = string.rep("a", 8000) },
                     body = '{"data":[]}', times = -1 } }
-      local cx <close> = client { max_header_size = 4096 }
+      local cx = client { max_header_size = 4096 }
+      finally(function() cx:close() end)
       local body, err = cx:get("/inventory/hardware", { customerId = customer_id })
       assert.is_nil(body)
       assert.truthy(tostring(err):find("max_header_size", 1, true))
@@ -205,7 +216,8 @@ describe("resilience", function()
     it("on JSON nested deeper than max_json_depth (decode)", function()
       local deep = string.rep("[", 100) .. string.rep("]", 100)
       sb:faults { { op = "hardware", status = 200, body = '{"data":' .. deep .. '}', times = -1 } }
-      local cx <close> = client { max_retries = 1 }
+      local cx = client { max_retries = 1 }
+      finally(function() cx:close() end)
       local body, err = cx:get("/inventory/hardware", { customerId = customer_id })
       assert.is_nil(body)
       assert.equal("decode", err.kind)
@@ -215,7 +227,8 @@ describe("resilience", function()
   describe("limits", function()
     it("the retry budget stops a storm", function()
       sb:faults { { op = "hardware", status = 503, times = -1 } }
-      local cx <close> = client { max_retries = 5, retry_budget = 20 }
+      local cx = client { max_retries = 5, retry_budget = 20 }
+      finally(function() cx:close() end)
       assert.is_string((cx:token()))
       local mark = helper.mark(sb)
       for _ = 1, 5 do
@@ -231,7 +244,8 @@ describe("resilience", function()
     end)
 
     it("the rate limiter keeps a burst within its rate (from the sandbox's log)", function()
-      local cx <close> = helper.client(sb, { rate_limit = 5, page_size = 5, concurrency = 8 })
+      local cx = helper.client(sb, { rate_limit = 5, page_size = 5, concurrency = 8 })
+      finally(function() cx:close() end)
       assert.is_string((cx:token()))
       local mark = helper.mark(sb)
       local list = assert(cx:hardware { customerId = customer_id }:all())
@@ -254,7 +268,8 @@ describe("resilience", function()
 
     it("backoff waits on the injected clock, with full jitter", function()
       sb:faults { { op = "hardware", status = 503, times = 3 } }
-      local cx <close> = client { retry_base = 1, retry_cap = 30 }
+      local cx = client { retry_base = 1, retry_cap = 30 }
+      finally(function() cx:close() end)
       assert.is_table((cx:get("/inventory/hardware", { customerId = customer_id })))
       -- random() = 0.5: waits of 0.5 * 1, 0.5 * 2, 0.5 * 4 seconds
       local waits = {}
@@ -266,7 +281,8 @@ describe("resilience", function()
   describe("security", function()
     it("escapes control characters from the server in errors", function()
       sb:faults { { op = "hardware", action = "control_chars" } }
-      local cx <close> = client { max_retries = 0 }
+      local cx = client { max_retries = 0 }
+      finally(function() cx:close() end)
       local body, err = cx:get("/inventory/hardware", { customerId = customer_id })
       assert.is_nil(body)
       local text = helper.show(err)
@@ -285,7 +301,8 @@ describe("resilience", function()
 
     it("redacts the secret and the token from libcurl's trace", function()
       local trace = {}
-      local cx <close> = helper.client(sb, { verbose = function(line) trace[#trace + 1] = line end })
+      local cx = helper.client(sb, { verbose = function(line) trace[#trace + 1] = line end })
+      finally(function() cx:close() end)
       local token = assert(cx:token())
       assert.is_table(cx:get("/customer-info/customer-details"))
       local text = table.concat(trace, "\n")

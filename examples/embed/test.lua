@@ -61,14 +61,16 @@ check(code == 0 and err == "", "poll: exit 0, nothing on stderr", out .. err)
 check(out:find("customer " .. c2 .. ": " .. total(c2) .. " network elements", 1, true),
   "poll: every row through the host's poll() loop", out)
 local waits = tonumber(out:match("host loop: (%d+) waits"))
-check(waits and waits >= 2, "poll: the client waited in the host's loop (" .. tostring(waits) .. " times)", out)
+check(waits and waits >= 2, "poll: the client waited in the host's loop (" .. tostring(waits) .. " times)",
+  out)
 
 -- mode 3
 out, err, code = run("", "threads", "6", c1, c2, c3)
 check(code == 0 and err == "", "threads: exit 0, nothing on stderr", out .. err)
 check(out:find("threads: 6 of 6 ok; all running at once: yes", 1, true), "threads: 6 at once", out)
 for k, c in ipairs { c1, c2, c3, c1, c2, c3 } do
-  check(out:find(("thread %d: customer %s: ok %d network elements"):format(k, c, total(c)), 1, true),
+  local line = ("thread %d: customer %s: ok %d network elements"):format(k, c, total(c))
+  check(out:find(line, 1, true),
     ("threads: thread %d got its customer's %d rows"):format(k, total(c)), out)
 end
 

@@ -52,13 +52,18 @@ local function earliest(a, b)
 end
 local function ldos_by(op, field)
   local t = {}
-  for _, b in ipairs(sb:truth(op)) do t[tostring(b[field])] = earliest(t[tostring(b[field])], b.lastDateOfSupport) end
+  for _, b in ipairs(sb:truth(op)) do
+    local id = tostring(b[field])
+    t[id] = earliest(t[id], b.lastDateOfSupport)
+  end
   return t
 end
 local hw_ldos = ldos_by("hardware_eol_bulletins", "hwEolInstanceId")
 local sw_ldos = ldos_by("software_eol_bulletins", "swEolInstanceId")
 local ne_of_hw = {}
-for _, hw in ipairs(sb:truth("hardware", 1)) do ne_of_hw[tostring(hw.hwInstanceId)] = tostring(hw.neInstanceId) end
+for _, hw in ipairs(sb:truth("hardware", 1)) do
+  ne_of_hw[tostring(hw.hwInstanceId)] = tostring(hw.neInstanceId)
+end
 
 -- the report block nmap printed for one address
 local function block(ip)
@@ -94,8 +99,8 @@ for _, ne in ipairs(elements) do
       if not b:find(line, 1, true) then missing[#missing + 1] = line end
     end
     check(#missing == 0, ("%s (%s): hostname, product, software, last date of support %s, %d advisories")
-      :format(ne.ipAddress, ne.hostname, tostring(ldos), advisories), "missing: " .. table.concat(missing, "; ")
-      .. "\nin:\n" .. b)
+      :format(ne.ipAddress, ne.hostname, tostring(ldos), advisories),
+      "missing: " .. table.concat(missing, "; ") .. "\nin:\n" .. b)
   end
 end
 check(scanned > 0, "the scanned range holds network elements (" .. scanned .. ")")

@@ -9,6 +9,7 @@
 -- @module cxcloud
 
 local core = require "cxcloud.core"
+local compat = require "cxcloud.compat"
 local errors = require "cxcloud.errors"
 local options = require "cxcloud.options"
 local operations = require "cxcloud.operations"
@@ -165,7 +166,7 @@ end
 -- @treturn table view
 function Client:customer(id)
   state(self, "customer")
-  if math.type(id) == "integer" then id = format("%d", id) end
+  if compat.mtype(id) == "integer" then id = format("%d", id) end
   if type(id) ~= "string" or id == "" or id:find("[%s%c]") then
     errors.raise("usage", format("customer: id must be a non-empty customerId string without spaces,"
       .. " e.g. cx:customer(\"abc123def\") (got %s)", type(id) == "string"

@@ -50,6 +50,7 @@
 -- was given (its type, never a string's value: it could be a secret) and what is accepted.
 -- @module cxcloud.options
 
+local compat = require "cxcloud.compat"
 local errors = require "cxcloud.errors"
 local util = require "cxcloud.util"
 
@@ -57,7 +58,7 @@ local M = {}
 
 local format, find, match, sub, gsub = string.format, string.find, string.match, string.sub,
   string.gsub
-local mtype = math.type
+local mtype, tointeger = compat.mtype, compat.tointeger
 
 M.DEFAULT_BASE_URL = "https://apix.cisco.com/cs/api/v2"
 M.DEFAULT_TOKEN_URL = "https://id.cisco.com/oauth2/default/v1/token"
@@ -97,7 +98,7 @@ end
 
 local function integer_check(lo, hi)
   return function(name, v)
-    local i = mtype(v) == "integer" and v or (type(v) == "number" and math.tointeger(v))
+    local i = mtype(v) == "integer" and v or (type(v) == "number" and tointeger(v))
     if not i or i < lo or (hi and i > hi) then
       fail(format("option '%s' must be an integer %s (got %s)", name,
         hi and format("from %d to %d", lo, hi) or format(">= %d", lo), got(v)))

@@ -21,6 +21,7 @@
 -- send it anyway with `cx:query`.
 -- @module cxcloud.params
 
+local compat = require "cxcloud.compat"
 local errors = require "cxcloud.errors"
 local util = require "cxcloud.util"
 
@@ -29,7 +30,7 @@ local M = {}
 local format, match, gsub, sub, byte, upper, find = string.format, string.match,
   string.gsub, string.sub, string.byte, string.upper, string.find
 local concat, sort = table.concat, table.sort
-local mtype, tointeger = math.type, math.tointeger
+local mtype, tointeger = compat.mtype, compat.tointeger
 
 --- The query options every operation takes besides its API parameters.
 M.OPTIONS = { "fields", "sort", "page_size", "max_items", "start_page" }

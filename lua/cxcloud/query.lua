@@ -31,13 +31,14 @@
 -- response without a `data` array is a "decode" error.
 -- @module cxcloud.query
 
+local compat = require "cxcloud.compat"
 local errors = require "cxcloud.errors"
 
 local M = {}
 
 local format = string.format
-local tointeger, min, ceil = math.tointeger, math.min, math.ceil
-local tmove = table.move
+local tointeger, min, ceil = compat.tointeger, math.min, math.ceil
+local tmove = compat.move
 
 local Query = {}
 Query.__index = Query

@@ -2,6 +2,8 @@
 -- read-only views. Nothing here touches the network or the C core.
 -- @module cxcloud.util
 
+local compat = require "cxcloud.compat"
+
 local M = {}
 
 local byte, lower, gsub, concat, sort = string.byte, string.lower, string.gsub, table.concat, table.sort
@@ -55,7 +57,7 @@ function M.suggest(word, names)
     local d = (fold(n) == fw) and 0 or M.distance(fw, fold(n))
     if not best_d or d < best_d then best, best_d = n, d end
   end
-  local limit = min(3, math.max(1, #fw // 3))
+  local limit = min(3, math.max(1, math.floor(#fw / 3)))
   if best_d and best_d <= limit then return best end
   return nil
 end
@@ -89,7 +91,7 @@ function M.describe(v, show_value)
   if show_value and (t == "number" or t == "boolean") then
     return t .. " " .. tostring(v)
   end
-  if t == "number" then return math.type(v) == "integer" and "integer" or "number" end
+  if t == "number" then return compat.mtype(v) == "integer" and "integer" or "number" end
   return t
 end
 

@@ -9,9 +9,6 @@ local root = (arg and arg[0] or ""):match("^(.*)[/\\]cxcloud[/\\]sandbox[/\\]chi
 if root and not package.path:find(root .. "/?.lua", 1, true) then
   package.path = root .. "/?.lua;" .. root .. "/?/init.lua;" .. package.path
 end
-if not package.path:find("/usr/share/lua/5.1/?.lua", 1, true) then
-  package.path = package.path .. ";/usr/share/lua/5.1/?.lua;/usr/share/lua/5.1/?/init.lua"
-end
 
 local json = require "cxcloud.sandbox.json"
 

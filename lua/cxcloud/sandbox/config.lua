@@ -23,7 +23,7 @@ local spec = {
   coverage = { default = 0.8, desc = "a number 0..1 (share of hardware covered by a contract)" },
   id_type = { default = "number", desc = '"number" or "string"' },
   big_ids = { default = false, desc = 'false, true (20-22 digit IDs) or "int64" (17-19 digits)' },
-  ip_net = { default = 10, desc = "an integer 1..223: first octet of the devices' addresses (127: loopback)" },
+  ip_net = { default = 10, desc = "an integer 1..223 (first octet of device addresses; 127: loopback)" },
   today = { default = "2025-10-01", desc = 'a date "YYYY-MM-DD" (reference for EoL milestones)' },
   client_id = { desc = "a non-empty string" },
   client_secret = { desc = "a non-empty string" },

@@ -445,13 +445,15 @@ function sandbox.start(opts)
   local f = assert(io.open(cfg_file, "wb"))
   f:write(json.encode_plain(cfg))
   f:close()
-  local lpath = root .. "/?.lua;" .. root .. "/?/init.lua;" .. package.path
-  if not lpath:find("/usr/share/lua/5.1/?.lua", 1, true) then
-    lpath = lpath .. ";/usr/share/lua/5.1/?.lua;/usr/share/lua/5.1/?/init.lua"
-  end
+  -- The server's Lua (5.4) takes our paths; from another Lua, the paths of the environment
+  -- (its C modules would not load in 5.4).
+  local same_lua = _VERSION == "Lua 5.4"
+  local lpath = root .. "/?.lua;" .. root .. "/?/init.lua;"
+    .. (same_lua and package.path or os.getenv("LUA_PATH_5_4") or os.getenv("LUA_PATH") or ";")
+  local cpath = same_lua and package.cpath or os.getenv("LUA_CPATH_5_4") or os.getenv("LUA_CPATH") or ";;"
   local cmd = table.concat({
     "echo $$ >", shell_quote(dir .. "/sandbox.pid"), ";",
-    "LUA_PATH_5_4=" .. shell_quote(lpath), "LUA_CPATH_5_4=" .. shell_quote(package.cpath),
+    "LUA_PATH_5_4=" .. shell_quote(lpath), "LUA_CPATH_5_4=" .. shell_quote(cpath),
     "exec", shell_quote(interpreter(cfg)), shell_quote(root .. "/cxcloud/sandbox/child.lua"),
     shell_quote(cfg_file), ">>" .. shell_quote(dir .. "/sandbox.log"), "2>&1",
   }, " ")
