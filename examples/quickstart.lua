@@ -17,16 +17,22 @@ for customer in cx:customers() do
                       customer.city or "", customer.country or "", customer.theaterCode or "" }
 end
 
+-- characters on screen: utf8.len on Lua 5.3+; elsewhere the bytes that start a character
+local function width(s)
+  if utf8 then return utf8.len(s) or #s end
+  return select(2, s:gsub("[^\128-\191]", ""))
+end
+
 local header = { "Customer ID", "Name", "City", "Country", "Theater" }
 local widths = {}
 for i, title in ipairs(header) do
   widths[i] = #title
-  for _, row in ipairs(rows) do widths[i] = math.max(widths[i], utf8.len(row[i]) or #row[i]) end
+  for _, row in ipairs(rows) do widths[i] = math.max(widths[i], width(row[i])) end
 end
 local function line(cells)
   local out = {}
   for i, cell in ipairs(cells) do
-    out[i] = cell .. string.rep(" ", widths[i] - (utf8.len(cell) or #cell))
+    out[i] = cell .. string.rep(" ", widths[i] - width(cell))
   end
   print(table.concat(out, "  "))
 end
