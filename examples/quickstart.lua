@@ -8,7 +8,11 @@ local cxcloud = require "cxcloud"
 
 local cx = cxcloud.new {} -- closed by the garbage collector at exit (or cx:close())
 
-local _, expires_at = assert(cx:token())
+local token, expires_at = cx:token()
+if not token then -- expires_at is the error object; its tostring is one line
+  io.stderr:write(tostring(expires_at), "\n")
+  os.exit(1)
+end
 print(("Authenticated; the token is valid until %s"):format(os.date("!%Y-%m-%d %H:%M:%S UTC", expires_at)))
 
 local rows = {}
