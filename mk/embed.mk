@@ -2,18 +2,25 @@
 # Included by the Makefile; uses its CC, CFLAGS, OBJ, LIBS, LUA.
 
 STATIC_LIB  := build/libcxcloud.a
-LUA_MODULES := $(sort $(wildcard lua/cxcloud/*.lua))
+# every module of the library: lua/cxcloud/ and its subdirectories but the sandbox (a separate
+# product) and the command line's own modules
+LUA_MODULES := $(sort $(shell find lua/cxcloud -name '*.lua' -not -path 'lua/cxcloud/sandbox/*' \
+                 -not -path 'lua/cxcloud/cli/*'))
 EMBED_HOST  := build/embed/host
 # The example host embeds Lua 5.4; -Wl,-E lets the C modules it requires (lua-cjson) see
 # the Lua API, as nmap does.
 EMBED_LDLIBS := $(shell pkg-config --libs lua5.4 libcurl 2>/dev/null) -lpthread -lm -Wl,-E
 
-.PHONY: static embed test-embed
+.PHONY: static embed test-embed FORCE
 
 static: $(STATIC_LIB)
 
-build/static/modules.c: src/static/modules.lua $(LUA_MODULES)
+# the list of modules, rewritten only when it changes: a new or removed module regenerates
+build/static/modules.list: FORCE
 	@mkdir -p build/static
+	@echo "$(LUA_MODULES)" | cmp -s - $@ || echo "$(LUA_MODULES)" > $@
+
+build/static/modules.c: src/static/modules.lua build/static/modules.list $(LUA_MODULES)
 	$(LUA) src/static/modules.lua $@ $(LUA_MODULES)
 
 build/static/%.o: build/static/%.c src/static/modules.h
