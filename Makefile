@@ -1,8 +1,12 @@
 # cxcloud: Lua 5.4 client for the Cisco CX Cloud API v2.
 # `make demo` and `make test` work on a fresh Debian machine: they install what is missing.
 
+# The interpreter to build and test for: lua5.1, lua5.2, lua5.3, lua5.4 or luajit (a path to
+# one works too); its name gives the Lua version and the pkg-config package.
 LUA      ?= lua5.4
-LUA_V    := 5.4
+LUA_NAME := $(notdir $(LUA))
+LUA_V    := $(if $(filter luajit%,$(LUA_NAME)),5.1,$(or $(filter 5.1 5.2 5.3 5.4,$(LUA_NAME:lua%=%)),5.4))
+LUA_PC   := $(if $(filter luajit%,$(LUA_NAME)),luajit,lua$(LUA_V))
 PREFIX   ?= /usr/local
 LUA_LMOD ?= $(PREFIX)/share/lua/$(LUA_V)
 LUA_CMOD ?= $(PREFIX)/lib/lua/$(LUA_V)
@@ -12,16 +16,20 @@ CC       ?= cc
 OPT      ?= -O2 -g
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
             -Wdeclaration-after-statement -Wpointer-arith -Wformat=2
-PKGS     := lua$(LUA_V) libcurl
+PKGS     := $(LUA_PC) libcurl
 CFLAGS   += -std=c99 -D_DEFAULT_SOURCE -fPIC $(OPT) $(WARN) $(SANITIZE) \
             $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 # The module takes the Lua API from the interpreter that loads it: do not link liblua.
-LIBS     := $(shell pkg-config --libs libcurl 2>/dev/null) -lm
+LIBS     := $(shell pkg-config --libs libcurl 2>/dev/null) -lm -lpthread
 LDFLAGS  += -shared $(SANITIZE)
 
 SRC      := $(wildcard src/*.c)
-OBJ      := $(SRC:src/%.c=build/%.o)
+# Objects per Lua version; the module is relinked whenever it was last built for another one.
+OBJ_DIR  := build/$(LUA_PC)
+OBJ      := $(SRC:src/%.c=$(OBJ_DIR)/%.o)
 MODULE   := cxcloud/core.so
+BUILT_FOR = $(dir $(MODULE)).built-for
+CORE_CFLAGS :=
 
 # Lua finds our modules in lua/, the C core in ./cxcloud/, and lua-http, cqueues and busted's
 # pure-Lua parts in Debian's 5.1 tree (they run unchanged on 5.4).
@@ -29,7 +37,13 @@ LUA_ENV  := LUA_PATH="$(CURDIR)/lua/?.lua;$(CURDIR)/lua/?/init.lua;/usr/share/lu
             LUA_CPATH="$(CURDIR)/?.so;;"
 BUSTED   := $(LUA_ENV) busted --lua=$(LUA)
 
-DEB_PKGS := lua5.4 liblua5.4-dev libcurl4-openssl-dev lua-cjson lua-busted lua-http \
+DEV_PKG_lua5.1 := liblua5.1-0-dev
+DEV_PKG_lua5.2 := liblua5.2-dev
+DEV_PKG_lua5.3 := liblua5.3-dev
+DEV_PKG_luajit := libluajit-5.1-dev
+# lua5.4 runs the sandbox and the tooling whatever LUA is
+DEB_PKGS := lua5.4 liblua5.4-dev $(if $(filter lua5.4,$(LUA_PC)),,$(LUA_PC) $(DEV_PKG_$(LUA_PC))) \
+            libcurl4-openssl-dev lua-cjson lua-busted lua-http \
             lua-cqueues lua-luaossl lua-check lua-ldoc pkg-config gcc make valgrind
 SHELL    := /bin/bash
 SUDO     := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
@@ -39,12 +53,16 @@ SUDO     := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 all: $(MODULE)
 
-build/%.o: src/%.c src/cxcloud.h src/client.h
-	@mkdir -p build
+$(OBJ_DIR)/%.o: src/%.c src/cxcloud.h src/client.h src/compat.h
+	@mkdir -p $(OBJ_DIR)
 	$(CC) $(CFLAGS) -c -o $@ $<
 
-$(MODULE): $(OBJ)
-	@mkdir -p cxcloud
+$(BUILT_FOR): FORCE
+	@mkdir -p $(@D)
+	@[ "$$(cat $@ 2>/dev/null)" = "$(LUA_PC)" ] || echo "$(LUA_PC)" > $@
+
+$(MODULE): $(OBJ) $(BUILT_FOR)
+	@mkdir -p $(@D)
 	$(CC) $(LDFLAGS) -o $@ $(OBJ) $(LIBS)
 
 # Installs only the Debian packages that are missing; quiet when everything is there.

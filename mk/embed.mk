@@ -1,7 +1,10 @@
-# Embedding (issue 10): libcxcloud.a for C hosts, the example host of examples/embed.
-# Included by the Makefile; uses its CC, CFLAGS, OBJ, LIBS, LUA.
+# Embedding (issue 10): libcxcloud.a for C hosts, the example host of examples/embed, the
+# nmap script, the suite on every Lua. Included by the Makefile; uses its CC, CFLAGS,
+# CORE_CFLAGS, OBJ, OBJ_DIR, LUA, LUA_ENV and install_missing.
 
-STATIC_LIB  := build/libcxcloud.a
+OBJ_DIR     ?= build
+# one archive per Lua version: build/lua5.4/libcxcloud.a (make static LUA=lua5.3: .../lua5.3/...)
+STATIC_LIB  := $(OBJ_DIR)/libcxcloud.a
 # every module of the library: lua/cxcloud/ and its subdirectories but the sandbox (a separate
 # product) and the command line's own modules
 LUA_MODULES := $(sort $(shell find lua/cxcloud -name '*.lua' -not -path 'lua/cxcloud/sandbox/*' \
@@ -9,9 +12,10 @@ LUA_MODULES := $(sort $(shell find lua/cxcloud -name '*.lua' -not -path 'lua/cxc
 EMBED_HOST  := build/embed/host
 # The example host embeds Lua 5.4; -Wl,-E lets the C modules it requires (lua-cjson) see
 # the Lua API, as nmap does.
-EMBED_LDLIBS := $(shell pkg-config --libs lua5.4 libcurl 2>/dev/null) -lpthread -lm -Wl,-E
+EMBED_LDLIBS = $(shell pkg-config --libs lua5.4 libcurl) -lpthread -lm -Wl,-E
 
-.PHONY: static embed test-embed FORCE
+.PHONY: static embed test-embed test-nmap test-lua-versions FORCE
+FORCE:
 
 static: $(STATIC_LIB)
 
@@ -20,27 +24,58 @@ build/static/modules.list: FORCE
 	@mkdir -p build/static
 	@echo "$(LUA_MODULES)" | cmp -s - $@ || echo "$(LUA_MODULES)" > $@
 
+# Lua sources, not bytecode: the same file serves every Lua version.
 build/static/modules.c: src/static/modules.lua build/static/modules.list $(LUA_MODULES)
-	$(LUA) src/static/modules.lua $@ $(LUA_MODULES)
+	lua5.4 src/static/modules.lua $@ $(LUA_MODULES)
 
-build/static/%.o: build/static/%.c src/static/modules.h
-	$(CC) $(CFLAGS) -Isrc/static -c -o $@ $<
+$(OBJ_DIR)/static/modules.o: build/static/modules.c src/static/modules.h
+	@mkdir -p $(@D)
+	$(CC) $(CORE_CFLAGS) $(CFLAGS) -Isrc/static -c -o $@ $<
 
-build/static/cxcloud.o: src/static/cxcloud.c src/static/modules.h src/compat.h
-	@mkdir -p build/static
-	$(CC) $(CFLAGS) -c -o $@ $<
+$(OBJ_DIR)/static/cxcloud.o: src/static/cxcloud.c src/static/modules.h src/compat.h
+	@mkdir -p $(@D)
+	$(CC) $(CORE_CFLAGS) $(CFLAGS) -c -o $@ $<
 
-$(STATIC_LIB): $(OBJ) build/static/cxcloud.o build/static/modules.o
+$(STATIC_LIB): $(OBJ) $(OBJ_DIR)/static/cxcloud.o $(OBJ_DIR)/static/modules.o
 	rm -f $@
 	ar rcs $@ $^
 
 embed: $(EMBED_HOST)
 
-$(EMBED_HOST): examples/embed/host.c $(STATIC_LIB)
-	@mkdir -p build/embed
-	$(CC) -std=c99 $(OPT) $(WARN) $(shell pkg-config --cflags lua5.4 libcurl) -o $@ $< \
-	  $(STATIC_LIB) $(EMBED_LDLIBS)
+$(EMBED_HOST): examples/embed/host.c build/lua5.4/libcxcloud.a
+	@mkdir -p $(@D)
+	$(CC) -std=c99 -O2 -g $(WARN) $(shell pkg-config --cflags lua5.4 libcurl) -o $@ $< \
+	  build/lua5.4/libcxcloud.a $(EMBED_LDLIBS)
+
+ifneq ($(STATIC_LIB),build/lua5.4/libcxcloud.a)
+build/lua5.4/libcxcloud.a: FORCE
+	@$(MAKE) --no-print-directory LUA=lua5.4 static
+endif
 
 # The three modes against a sandbox, the threaded one also under valgrind and Helgrind.
-test-embed: $(EMBED_HOST)
+test-embed:
+	@$(call install_missing,lua5.4 liblua5.4-dev valgrind)
+	@$(MAKE) --no-print-directory embed
 	$(LUA_ENV) lua5.4 examples/embed/test.lua $(EMBED_HOST)
+
+# Debian's nmap (Lua 5.3 inside) with examples/nmap/cxcloud.nse against a sandbox on
+# loopback addresses; the C core built for 5.3 in build/nmap/.
+test-nmap:
+	@$(call install_missing,nmap lua5.3 liblua5.3-dev)
+	@$(MAKE) --no-print-directory LUA=lua5.3 MODULE=build/nmap/cxcloud/core.so all
+	$(LUA_ENV) lua5.4 examples/nmap/test.lua $(CURDIR)/build/nmap
+
+# The whole suite on each other Lua (5.4: `make test`), every version even when one fails.
+# The sandbox's own spec runs where the sandbox does (5.3+); on 5.1, 5.2 and LuaJIT the
+# other specs reach the sandbox through its bridge (cxcloud.sandbox.bridge).
+LUA_VERSIONS := lua5.1 lua5.2 lua5.3 luajit
+test-lua-versions:
+	@rc=0; for v in $(LUA_VERSIONS); do \
+	  echo "=== $$v"; \
+	  $(MAKE) --no-print-directory LUA=$$v deps && \
+	  $(MAKE) --no-print-directory LUA=$$v all || { rc=1; continue; }; \
+	  case $$v in lua5.3) excl= ;; *) excl=--exclude-pattern=sandbox_spec ;; esac; \
+	  $(LUA_ENV) busted --lua=$$v $$excl spec || rc=1; \
+	done; \
+	$(MAKE) --no-print-directory all; \
+	exit $$rc
