@@ -141,6 +141,26 @@ function Client:stats()
   return state(self, "stats").engine:get_stats()
 end
 
+--- Call `fn(value, index)` for every element of `list`; returns `results, errs`
+-- (`errs` nil when every call returned, else `errs[i]` = what the call for `list[i]` raised).
+-- TEMPORARY: one call after the other; the concurrent version replaces it.
+-- @tparam table list
+-- @tparam function fn
+-- @treturn table results
+-- @treturn table|nil errs
+function Client:map(list, fn)
+  state(self, "map")
+  if type(list) ~= "table" or type(fn) ~= "function" then
+    errors.raise("usage", "map: expected cx:map(list, fn [, n]) with a table and a function", nil, 2)
+  end
+  local results, errs = {}, nil
+  for i = 1, #list do
+    local ok, r = pcall(fn, list[i], i)
+    if ok then results[i] = r else errs = errs or {}; errs[i] = r end
+  end
+  return results, errs
+end
+
 --- Free connections, cancel what is in flight, wipe the secret. Idempotent.
 function Client:close()
   local st = private[self]
