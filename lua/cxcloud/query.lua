@@ -8,6 +8,7 @@
 --    local item, err = q:first()
 --    local n, err = q:count()
 --    q:close()                                 -- or `local q <close> = ...`
+--    q:on_progress(function(p) ... end)        -- after each page (see Query:on_progress)
 --
 -- How a pull runs: the first page (`start_page`, default 1) is fetched alone; its
 -- `pagination` tells how many pages there are; then up to the client's concurrency
@@ -140,6 +141,8 @@ local function new_cursor(q)
     pending = {},                   -- page -> req (in flight, queued or done)
     npending = 0,
     done = false,
+    delivered = 0,                  -- items handed out (for on_progress)
+    started = q._progress and q._engine.clock(),
   }, Cursor)
 end
 
@@ -314,12 +317,41 @@ function Cursor:next_page()
     end
     if pg == nil then self:_trim() end
     self:_fill()
+    if self.started then self:_progress(n, info, ndata) end
     if ndata > 0 or not self.skip_empty then return data, info end
   end
 end
 
+-- after page n: tell the query's on_progress function how far the pass is
+function Cursor:_progress(n, info, ndata)
+  self.delivered = self.delivered + ndata
+  local done = n - self.q._plan.start_page + 1
+  local last = self.last or info.pages
+  local elapsed = self.engine.clock() - self.started
+  local rate = elapsed > 0 and done / elapsed or nil
+  self.q._progress {
+    page = n, pages = last, rows = self.delivered, total = info.total, elapsed = elapsed,
+    requests_per_s = rate, eta = rate and math.max(0, last - n) / rate or nil,
+  }
+end
+
 ------------------------------------------------------------------------------
 -- the query's methods
+
+--- Call `fn(progress)` after each page of every later pass over this query (any idiom),
+-- with `progress = { page, pages, rows, total, elapsed, requests_per_s, eta }`: the page
+-- just received, the last page the pass will fetch, the items received so far in this
+-- pass, `pagination.total`, seconds since the pass began, pages per second so far and
+-- the estimated seconds left (nil until it can be estimated). `fn` = nil removes it.
+-- @tparam function|nil fn
+-- @treturn table the query
+function Query:on_progress(fn)
+  if fn ~= nil and type(fn) ~= "function" then
+    errors.raise("usage", "on_progress: expected a function or nil", nil, 2)
+  end
+  self._progress = fn
+  return self
+end
 
 local function items(q)
   local cur = new_cursor(q)
