@@ -198,9 +198,8 @@ local function cell(v)
 end
 
 --- Column widths for rows under a width limit: each column as wide as its widest cell
--- (at most `cap`), then the widest shrunk one by one until the line fits `limit`
--- (columns never narrower than 4 or their header); columns that still do not fit are
--- dropped from the right.
+-- (at most `cap`); then as many whole columns, from the left, as fit in `limit`, and the
+-- next one cut to the room left when that is at least 8 characters.
 -- @tparam {table,...} rows
 -- @tparam {string,...} columns
 -- @tparam[opt] integer limit total line width (nil: no limit)
@@ -218,27 +217,17 @@ function M.widths(rows, columns, limit, cap)
     end
     ws[c] = math.min(w, math.max(cap, width(columns[c])))
   end
-  local shown = #columns
-  if limit then
-    local function total(k)
-      local sum = 0
-      for c = 1, k do sum = sum + ws[c] end
-      return sum + 2 * (k - 1)
+  if not limit then return ws, #columns end
+  local used, shown = 0, 0
+  for c = 1, #columns do
+    local need = ws[c] + (c > 1 and 2 or 0)
+    if used + need > limit then
+      local room = limit - used - (c > 1 and 2 or 0)
+      if c == 1 then ws[1], shown = math.max(1, room), 1
+      elseif room >= 8 then ws[c], shown = room, c end
+      break
     end
-    local floor = {}
-    for c = 1, #columns do floor[c] = math.min(ws[c], math.max(4, math.min(12, width(columns[c])))) end
-    while total(shown) > limit do
-      local widest, wc = 0, nil
-      for c = 1, shown do
-        if ws[c] > floor[c] and ws[c] > widest then widest, wc = ws[c], c end
-      end
-      if not wc then
-        if shown <= 1 then break end
-        shown = shown - 1
-      else
-        ws[wc] = ws[wc] - 1
-      end
-    end
+    used, shown = used + need, c
   end
   return ws, shown
 end
