@@ -20,7 +20,7 @@ end
 function M.columns()
   local c = tonumber(os.getenv("COLUMNS") or "")
   if c and c > 0 then return math.tointeger(c) or 80 end
-  local p = io.popen("stty size < /dev/tty 2>/dev/null")
+  local p = io.popen("stty size 2>/dev/null < /dev/tty")
   if p then
     local line = p:read("l")
     p:close()
