@@ -124,43 +124,44 @@ function M.parser()
   return p
 end
 
--- every option name of the parser (for suggestions)
-local function option_names(parser)
-  local names, seen = {}, {}
+-- the long option names of a command (or of the parser alone), for suggestions
+local function option_names(parser, command)
+  local names = {}
   local function collect(element)
     for _, o in ipairs(element._options or {}) do
       for _, alias in ipairs(o._aliases) do
-        if alias:sub(1, 2) == "--" and not seen[alias] then seen[alias] = true; names[#names + 1] = alias end
+        if alias:sub(1, 2) == "--" then names[#names + 1] = alias end
       end
     end
-    for _, c in ipairs(element._commands or {}) do collect(c) end
   end
   collect(parser)
+  for _, c in ipairs(parser._commands or {}) do
+    for _, alias in ipairs(c._aliases) do
+      if alias == command then collect(c) end
+    end
+  end
   return names
 end
 
--- argparse's message, with our suggestion and pointer to --help
+-- argparse's message, with our suggestion and where to look
 local function usage_message(parser, msg, argv)
   msg = msg:gsub("\nDid you mean.*$", "")
+  local command = argv[1] and not argv[1]:find("^%-") and argv[1] or nil
   local bad = msg:match("^unknown command '(.-)'")
-  local hint
   if bad then
     local names = operation_names()
     for _, c in ipairs { "report", "query", "repl", "sandbox", "help" } do names[#names + 1] = c end
     local s = util.suggest(bad, names)
-    msg = format("unknown operation or command '%s'%s; operations: %s; commands: report, query,"
-      .. " repl, sandbox, help", bad, s and format(" (did you mean '%s'?)", s) or "",
-      util.list(operation_names()))
-  else
-    bad = msg:match("^unknown option '(.-)'")
-    if bad then
-      local s = util.suggest((bad:gsub("=.*", "")), option_names(parser))
-      if s then hint = format(" (did you mean '%s'?)", s) end
-    end
+    return format("unknown operation or command '%s'%s\nRun 'cxcloud --help' for the operations"
+      .. " and commands.", bad, s and format(" (did you mean '%s'?)", s) or "")
   end
-  local cmd = argv[1] and not argv[1]:find("^%-") and argv[1] or nil
-  return format("%s%s\nRun 'cxcloud %s--help' for the options.", msg, hint or "",
-    cmd and not bad and (cmd .. " ") or (cmd and msg:find("option") and (cmd .. " ") or ""))
+  bad = msg:match("^unknown option '(.-)'")
+  if bad then
+    bad = bad:gsub("=.*", "")
+    local s = util.suggest(bad, option_names(parser, command))
+    if s and s ~= bad then msg = msg .. format(" (did you mean '%s'?)", s) end
+  end
+  return format("%s\nRun 'cxcloud %s--help' for the options.", msg, command and (command .. " ") or "")
 end
 
 local function run_command(args, argv, parser)
