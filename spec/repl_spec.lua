@@ -60,7 +60,7 @@ local function session(lines, argv)
   p:close()
   helper.show(out)
   -- what a reader sees: no bracketed-paste toggles, no CRs
-  return (out:gsub("\27%[%?2004[hl]", ""):gsub("\r", ""))
+  return (out:gsub("\27%[%?2004[hl]", ""):gsub("\r", ""):gsub("\7", ""))
 end
 
 -- the text between the n-th prompt's line and the next prompt
@@ -136,6 +136,19 @@ describe("cxcloud repl", function()
     local out = session { "():count()\1cx:customerz\127s", "x = 1 + 41\127\127" .. "2", "x" }
     assert.truthy(answer(out, 1):find("\n3\n", 1, true), out)
     assert.truthy(answer(out, 3):find("\n3\n", 1, true), out)
+  end)
+
+  it("completes cx: methods and parameter names with Tab", function()
+    local out = session { "cx:hardw\t{ custo\tsb.customers[2] }:count()",
+      "x = cxcloud.operat\t[1].name", "x" }
+    assert.truthy(answer(out, 1):find("cx:hardware{ customerId = sb.customers[2] }:count()\n", 1, true), out)
+    assert.truthy(answer(out, 1):find("\n40\n", 1, true), out)
+    assert.truthy(answer(out, 2):find("x = cxcloud.operations[1].name\n", 1, true), out)
+    assert.truthy(answer(out, 3):find("\ncustomers\n", 1, true), out)
+    assert.same({ "cx:hardware", "cx:hardware_eol", "cx:hardware_eol_bulletins" },
+      repl.complete("", "cx:hardw", { cx = require("cxcloud").new { client_id = "a", client_secret = "b" } }))
+    assert.same({ "customerId = " }, repl.complete("cx:coverage { ", "custo"))
+    assert.same({ "serialNumber = " }, repl.complete("v:hardware({ customerId = 'x', ", "serialN"))
   end)
 
   it("loads into a plain lua5.4 -i", function()

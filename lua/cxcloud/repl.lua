@@ -10,8 +10,9 @@
 -- an item as `field = value` lines, a query as its operation and parameters, and a cxcloud
 -- error as its one line. The stand-alone interpreter (lua.c) prints each result through the
 -- global `print`, shows an error object by its `__tostring` without a traceback, and reads
--- lines with readline when Debian builds it so (line editing and history); its readline has
--- no completion hook that Lua can set, so Tab completes file names, not `cx:` methods.
+-- lines with readline when Debian builds it so (line editing and history), but its readline
+-- has no completion hook that Lua can set. `loop` is the same prompt on Debian's lua-readline,
+-- which adds Tab completion of globals, `cx:` methods, query methods and parameter names.
 -- @module cxcloud.repl
 
 local cxcloud = require "cxcloud"
@@ -220,6 +221,155 @@ function M.help_text(what, cx)
 end
 
 -- -----------------------------------------------------------------------------
+-- completion
+
+local KEYWORDS = { "and", "break", "do", "else", "elseif", "end", "false", "for", "function",
+  "goto", "if", "in", "local", "nil", "not", "or", "repeat", "return", "then", "true", "until",
+  "while" }
+local CLIENT_METHODS = { "customer", "get", "token", "stats", "close", "map", "query", "pollfd",
+  "events", "timeout", "step" }
+local QUERY_OPTIONS = { "fields", "sort", "page_size", "max_items", "start_page" }
+
+-- the names an object offers after "." or ":"
+local function members(obj)
+  local names, seen = {}, {}
+  local function add(k)
+    if type(k) == "string" and k:match("^[%a_][%w_]*$") and not k:find("^_") and not seen[k] then
+      seen[k] = true
+      names[#names + 1] = k
+    end
+  end
+  if type(obj) == "table" then
+    local mt = getmetatable(obj)
+    local name = type(mt) == "table" and mt.__name
+    if name == "cxcloud.client" or name == "cxcloud.customer" then
+      for _, op in ipairs(cxcloud.operations) do add(op.name) end
+      for _, k in ipairs(CLIENT_METHODS) do
+        local ok, v = pcall(function() return obj[k] end)
+        if ok and v ~= nil then add(k) end
+      end
+      if name == "cxcloud.customer" then add("id") end
+    else
+      for k in pairs(obj) do add(k) end
+      local index = type(mt) == "table" and rawget(mt, "__index")
+      if type(index) == "table" then
+        for k, v in pairs(index) do
+          if type(v) == "function" then add(k) end
+        end
+      end
+    end
+  elseif type(obj) == "string" then
+    for k in pairs(string) do add(k) end
+  end
+  table.sort(names)
+  return names
+end
+
+-- the value of a dotted name of globals ("cx", "cxcloud.operations"), or nil
+local function resolve(expr, env)
+  local v = env
+  for part in expr:gmatch("[^.]+") do
+    if type(v) ~= "table" then return nil end
+    local ok, x = pcall(function() return v[part] end)
+    if not ok then return nil end
+    v = x
+  end
+  return v
+end
+
+--- Completions for the word before the cursor: `cx:hard` -> `cx:hardware`, `cxcloud.op` ->
+-- `cxcloud.operations`, a parameter name inside `cx:hardware { cust` -> `customerId = `,
+-- otherwise globals and keywords.
+-- @tparam string before the line up to the start of the word
+-- @tparam string word
+-- @tparam[opt] table env where names are looked up (default the globals)
+-- @treturn {string,...}
+function M.complete(before, word, env)
+  env = env or _G
+  local out = {}
+  local function offer(list, prefix, partial, suffix)
+    for _, name in ipairs(list) do
+      if name:sub(1, #partial) == partial then out[#out + 1] = prefix .. name .. (suffix or "") end
+    end
+  end
+  local base, sep, partial = word:match("^([%a_][%w_.]*)([:.])([%w_]*)$")
+  if base then
+    offer(members(resolve(base, env)), base .. sep, partial)
+    return out
+  end
+  local opname = before:match("[:.]([%a_][%w_]*)%s*%(?%s*{[^}]*$")
+  local op = opname and find_op(opname)
+  if op and word:match("^[%a_]*$") then
+    local names = {}
+    for _, p in ipairs(op.params) do names[#names + 1] = p[1] end
+    for _, o in ipairs(QUERY_OPTIONS) do names[#names + 1] = o end
+    offer(names, "", word, " = ")
+    return out
+  end
+  local globals = {}
+  for k in pairs(env) do
+    if type(k) == "string" then globals[#globals + 1] = k end
+  end
+  table.sort(globals)
+  offer(globals, "", word)
+  offer(KEYWORDS, "", word)
+  return out
+end
+
+-- -----------------------------------------------------------------------------
+-- the prompt loop (with lua-readline: line editing and Tab completion)
+
+local function message_handler(e)
+  if type(e) ~= "string" then
+    local mt = getmetatable(e)
+    if type(mt) == "table" and mt.__tostring then return tostring(e) end
+    return "(error object is a " .. type(e) .. " value)"
+  end
+  -- the traceback of the typed chunk, without the REPL's own frames
+  return (debug.traceback(e, 2):gsub("\n%s*%[C%]: in function 'xpcall'.*$", ""))
+end
+
+--- Read, evaluate and print until end of input, as the stand-alone interpreter does
+-- (`return` tried first, continuation lines for an incomplete chunk), with Debian's
+-- lua-readline for line editing, history and Tab completion (`M.complete`).
+-- @tparam table rl the `readline` module
+function M.loop(rl)
+  rl.set_options { histfile = "", auto_add = false, completion = true }
+  rl.set_readline_name("cxcloud")
+  rl.set_complete_function(function(text, from, to)
+    rl.set_completion_append_character("") -- readline resets it after each completion
+    return M.complete(text:sub(1, from - 1), text:sub(from, to))
+  end)
+  while true do
+    local line = rl.readline(_G._PROMPT or "cx> ")
+    if line == nil then io.write("\n") break end
+    local chunk = line:gsub("^=", "return ")
+    local fn, err = load("return " .. chunk, "=stdin", "t")
+    if not fn then
+      fn, err = load(chunk, "=stdin", "t")
+      while not fn and err:find("<eof>$") do
+        local more = rl.readline(_G._PROMPT2 or ">> ")
+        if more == nil then break end
+        chunk = chunk .. "\n" .. more
+        fn, err = load(chunk, "=stdin", "t")
+      end
+    end
+    if chunk:find("%S") then rl.add_history(chunk) end
+    if not fn then
+      io.stderr:write(err, "\n")
+    else
+      local res = table.pack(xpcall(fn, message_handler))
+      if not res[1] then
+        io.stderr:write(tostring(res[2]), "\n")
+      elseif res.n > 1 then
+        _G.print(table.unpack(res, 2, res.n))
+      end
+    end
+    io.stdout:flush()
+  end
+end
+
+-- -----------------------------------------------------------------------------
 -- start
 
 --- Put `cxcloud`, `cx`, `help` (and `sb` with a sandbox) in the globals, replace `print`,
@@ -227,6 +377,7 @@ end
 -- @tparam[opt] table opts `sandbox` (true: start one; or a table of sandbox options),
 --   `proxy`, `quiet` (no banner)
 -- @treturn table|nil the client
+-- @treturn table|nil the sandbox
 function M.start(opts)
   opts = opts or {}
   local G = _G
@@ -261,7 +412,7 @@ function M.start(opts)
       say("Set CXCLOUD_CLIENT_ID and CXCLOUD_CLIENT_SECRET, or run: cxcloud repl --sandbox")
     end
   end
-  return cx
+  return cx, sb
 end
 
 return M

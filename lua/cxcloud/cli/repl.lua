@@ -1,7 +1,8 @@
---- `cxcloud repl [--sandbox]`: the Lua prompt of `cxcloud.repl`, run inside the stand-alone
--- interpreter (`lua5.4 -i`), which gives readline line editing and history where Debian
--- builds it with readline, shows each result through the global `print`, and shows an
--- error object by its `__tostring` (one line, no traceback).
+--- `cxcloud repl [--sandbox]`: the Lua prompt of `cxcloud.repl`. With Debian's lua-readline
+-- (module `readline`) it runs in this process: line editing, history and Tab completion.
+-- Without it, inside the stand-alone interpreter (`lua5.4 -i`), which has readline line
+-- editing and history but no completion, prints each result through the global `print`,
+-- and shows an error object by its `__tostring` (one line, no traceback).
 -- @module cxcloud.cli.repl
 
 local common = require "cxcloud.cli.common"
@@ -12,6 +13,15 @@ local M = {}
 -- @tparam table args parsed options (`sandbox`, `proxy`)
 -- @treturn integer
 function M.run(args)
+  local has_readline, rl = pcall(require, "readline")
+  if has_readline and not os.getenv("CXCLOUD_REPL_PLAIN") then
+    local repl = require "cxcloud.repl"
+    local cx, sb = repl.start { sandbox = args.sandbox, proxy = args.proxy }
+    repl.loop(rl)
+    if cx then cx:close() end
+    if sb then sb:stop() end
+    return 0
+  end
   local interpreter = arg and arg[-1] or "lua5.4"
   local i = -1
   while arg and arg[i - 1] do i = i - 1 end
