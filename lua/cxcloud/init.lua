@@ -22,7 +22,7 @@ local format = string.format
 local M = {}
 
 --- "cxcloud X.Y.Z"
-M._VERSION = "cxcloud 0.1.0"
+M._VERSION = "cxcloud " .. core.VERSION -- the version is defined once, in src/cxcloud.h
 
 --- Is `v` a cxcloud error object?
 -- @function is_error
