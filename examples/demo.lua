@@ -5,12 +5,7 @@
 -- progress line, the device report's top rows, the totals for every customer; and stops
 -- the sandbox.
 local sandbox = require "cxcloud.sandbox"
-
-local function shell_quote(s)
-  s = tostring(s)
-  if s:match("^[%w@%%+=:,./_-]+$") then return s end
-  return "'" .. s:gsub("'", "'\\''") .. "'"
-end
+local shell_quote = require("cxcloud.sandbox.shell").quote
 
 local here = debug.getinfo(1, "S").source:match("^@(.*/)") or "./"
 local cli = here .. "../bin/cxcloud"

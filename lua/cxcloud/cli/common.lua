@@ -3,7 +3,6 @@
 -- @module cxcloud.cli.common
 
 local cxcloud = require "cxcloud"
-local util = require "cxcloud.util"
 
 local M = {}
 
@@ -73,13 +72,14 @@ function M.client(args)
   return cx
 end
 
---- A word quoted for a POSIX shell (left bare when it is plainly safe).
+--- A word for a POSIX shell: bare when it is plainly safe (so that a resume command reads
+-- well), else quoted by `cxcloud.sandbox.shell`.
 -- @tparam string s
 -- @treturn string
-M.shell_quote = util.shell_quote or function(s)
+function M.shell_quote(s)
   s = tostring(s)
   if s:match("^[%w@%%+=:,./_-]+$") then return s end
-  return "'" .. s:gsub("'", "'\\''") .. "'"
+  return require("cxcloud.sandbox.shell").quote(s)
 end
 
 return M
