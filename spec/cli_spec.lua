@@ -324,6 +324,51 @@ describe("cxcloud command line", function()
     end)
   end)
 
+  describe("query PATH", function()
+    it("exports any path through cx:query, with the same options", function()
+      local out, err, code = cli(sb, { "query", "/inventory/hardware", "--customer", c2, "--fields",
+        "serialNumber", "--format", "csv" })
+      assert.equal(0, code, err)
+      local truth = sb:truth("hardware", c2)
+      local lines = {}
+      for line in out:gmatch("([^\r]*)\r\n") do lines[#lines + 1] = line end
+      assert.equal(#truth + 1, #lines)
+      for i, item in ipairs(truth) do assert.equal(item.serialNumber, lines[i + 1]) end
+      out, err, code = cli(sb, { "query", "inventory/hardware" })
+      assert.equal(2, code)
+      assert.equal("", out)
+      assert.truthy(err:find("must start with '/'", 1, true), err)
+    end)
+  end)
+
+  describe("progress hook", function()
+    it("calls q:on_progress after each page with pages, rows, rate and time left", function()
+      local cx = helper.client(sb)
+      local seen = {}
+      local q = cx:hardware { customerId = c1, page_size = 50 }
+      assert.equal(q, q:on_progress(function(p) seen[#seen + 1] = p end))
+      local n = 0
+      for _ in q do n = n + 1 end
+      assert.equal(230, n)
+      assert.equal(5, #seen)
+      for i, p in ipairs(seen) do
+        assert.equal(i, p.page)
+        assert.equal(5, p.pages)
+        assert.equal(math.min(230, 50 * i), p.rows)
+        assert.equal(230, p.total)
+        assert.is_number(p.elapsed)
+        if p.requests_per_s then assert.is_true(p.requests_per_s > 0) end
+      end
+      assert.equal(0, seen[5].eta)
+      q:on_progress(nil)
+      seen = {}
+      assert.equal(230, #q:all())
+      assert.same({}, seen)
+      assert.has_error(function() q:on_progress("no") end)
+      cx:close()
+    end)
+  end)
+
   describe("report", function()
     local function truth_report(id, today)
       local ne = sb:truth("network_elements", id)
