@@ -212,6 +212,9 @@ describe("cxcloud command line", function()
         { { "hardware", "-c", c1, "--page-size", "0" }, "positive integer" },
         { { "hardware", "-c", c1, "--format", "json", "--append" }, "jsonl" },
         { {}, "Usage" },
+        { { "sandbox", "--hardwre", "3" }, "did you mean '--hardware'" },
+        { { "sandbox", "--port", "x" }, "--port expects an integer" },
+        { { "sandbox", "--coverage", "2" }, "--coverage" },
       }
       for _, case in ipairs(cases) do
         local out, err, code = cli(sb, case[1])

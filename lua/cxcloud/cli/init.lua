@@ -117,9 +117,7 @@ function M.parser()
   repl:option("--proxy", "HTTPS proxy for cx."):argname("URL")
   local sb = p:command("sandbox", "Run a local fake of CX Cloud (HTTPS on 127.0.0.1) in the"
     .. " foreground (see 'cxcloud sandbox --help').")
-  sb:argument("options", "Options of the sandbox."):args("*")
-  sb:add_help(false)
-  sb:handle_options(false)
+  require("cxcloud.cli.sandbox").add_options(sb)
   p:command("help", "Show help for a command."):argument("name"):args("?")
   return p
 end
@@ -176,7 +174,7 @@ local function run_command(args, argv, parser)
     if not ok then common.usage(usage_message(parser, err, { args.name })) end
     return 0
   end
-  if name == "sandbox" then return require("cxcloud.cli.sandbox").run(args.options) end
+  if name == "sandbox" then return require("cxcloud.cli.sandbox").run(args) end
   if name == "repl" then return require("cxcloud.cli.repl").run(args) end
   if name == "report" then return require("cxcloud.cli.report").run(args, argv) end
   if name == "query" then return require("cxcloud.cli.export").run_path(args, argv) end

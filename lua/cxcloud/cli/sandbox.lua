@@ -1,6 +1,6 @@
 --- `cxcloud sandbox`: run a local fake of CX Cloud in the foreground until Ctrl-C.
--- Its options are parsed here (they map one to one onto `cxcloud.sandbox` options);
--- specs and the benchmark start it with them.
+-- Its options (declared here for lua-argparse) map one to one onto `cxcloud.sandbox`
+-- options; the specs start it with them.
 -- @module cxcloud.cli.sandbox
 
 local common = require "cxcloud.cli.common"
@@ -14,153 +14,147 @@ end
 
 local shell_quote = common.shell_quote
 
-local SANDBOX_USAGE = [[
-usage: cxcloud sandbox [options]
-
-Starts a local fake of the Cisco CX Cloud API v2 (HTTPS on 127.0.0.1) in the
-foreground, prints its URLs, CA file and credentials, and serves until Ctrl-C
-(SIGINT) or SIGTERM. Data is generated from the seed: same options, same data.
-
-Server:
-  --port N                  API port (default 0: any free port)
-  --control-port N          control endpoint port (default 0: any free port)
-  --dir DIR                 directory for ca.pem (default: a temporary directory,
-                            removed on exit)
-  --http2                   offer HTTP/2 through ALPN (default: HTTP/1.1 only)
-  --keepalive S             seconds an idle connection stays open (default 60)
-  --quiet                   do not report internal errors on stderr
-  --json                    print the connection details as one JSON line instead
-                            of the text summary
-
-Credentials and tokens:
-  --client-id ID            client id (default: generated)
-  --client-secret SECRET    client secret (default: generated, with characters that
-                            need URL encoding)
-  --token-lifetime S        access token lifetime in seconds (default 3600)
-  --unauthenticated-status N  401 (default) or 403 (gateway style) without a token
-
-Data:
-  --seed N                  data seed (default 1)
-  --customers N             customers that exist (default 3)
-  --entitled LIST           customer indexes the credentials see, e.g. 1,3 (default all)
-  --hardware N|LIST         hardware rows per customer, or a list per customer
-                            (e.g. 100000 or 40,1000,5) (default 40)
-  --contracts N|LIST        contracts per customer (default 4)
-  --bulletins N             field notice and advisory bulletins (default 40)
-  --models N                device models per customer (default 24)
-  --coverage F              share of hardware under contract, 0..1 (default 0.8)
-  --id-type number|string   how ID fields are sent (default number)
-  --big-ids [true|int64]    20-22 digit instance IDs (true), or 17-19 digits (int64)
-  --today YYYY-MM-DD        reference date for EoL milestones (default 2025-10-01)
-  --bulletins-require-customer  make customerId mandatory on the bulletin operations
-  --max-rows N              largest accepted rows parameter (default 1000)
-
-Gateway emulation:
-  --latency MS|MIN-MAX      added latency per API response in milliseconds, fixed or
-                            random in a range (e.g. 200 or 200-1000) (default 0)
-  --token-latency MS|MIN-MAX  the same for the token endpoint (default 0)
-  --rate-limit N            API requests per second per client, 0 = off (default 0)
-  --rate-burst N            token bucket size (default 2)
-  --throttle-status 403|429 status of a throttled request (default 403, with
-                            X-Mashery-Error-Code: ERR_403_DEVELOPER_OVER_QPS)
-  --retry-after S           Retry-After value on 429 (default: the wait, rounded up)
-  --daily-quota N           requests per client, then 403 ERR_403_DEVELOPER_OVER_RATE
-
-  -h, --help                this help
-]]
-
--- option name -> { option key, kind }
-local SANDBOX_FLAGS = {
-  ["--port"] = { "port", "int" }, ["--control-port"] = { "control_port", "int" },
-  ["--dir"] = { "dir", "string" }, ["--http2"] = { "http2", "flag" },
-  ["--keepalive"] = { "keepalive", "number" }, ["--quiet"] = { "quiet", "flag" },
-  ["--json"] = { "_json", "flag" },
-  ["--client-id"] = { "client_id", "string" }, ["--client-secret"] = { "client_secret", "string" },
-  ["--token-lifetime"] = { "token_lifetime", "number" },
-  ["--unauthenticated-status"] = { "unauthenticated_status", "int" },
-  ["--seed"] = { "seed", "int" }, ["--customers"] = { "customers", "int" },
-  ["--entitled"] = { "entitled", "list" }, ["--hardware"] = { "hardware", "intlist" },
-  ["--contracts"] = { "contracts", "intlist" }, ["--bulletins"] = { "bulletins", "int" },
-  ["--models"] = { "models", "int" }, ["--coverage"] = { "coverage", "number" },
-  ["--id-type"] = { "id_type", "string" }, ["--big-ids"] = { "big_ids", "bigids" },
-  ["--today"] = { "today", "string" },
-  ["--bulletins-require-customer"] = { "bulletins_require_customer", "flag" },
-  ["--max-rows"] = { "max_rows", "int" },
-  ["--latency"] = { "latency", "ms" }, ["--token-latency"] = { "token_latency", "ms" },
-  ["--rate-limit"] = { "rate_limit", "number" }, ["--rate-burst"] = { "rate_burst", "number" },
-  ["--throttle-status"] = { "throttle_status", "int" }, ["--retry-after"] = { "retry_after", "string" },
-  ["--daily-quota"] = { "daily_quota", "int" },
+-- the options, by help group: flag, option key, kind, argument name, help
+local GROUPS = {
+  { "Server", {
+    { "--port", "port", "int", "N", "API port (default 0: any free port)" },
+    { "--control-port", "control_port", "int", "N", "control endpoint port (default 0: any free port)" },
+    { "--dir", "dir", "string", "DIR",
+      "directory for ca.pem (default: a temporary directory, removed on exit)" },
+    { "--http2", "http2", "flag", nil, "offer HTTP/2 through ALPN (default: HTTP/1.1 only)" },
+    { "--keepalive", "keepalive", "number", "S", "seconds an idle connection stays open (default 60)" },
+    { "--quiet", "quiet", "flag", nil, "do not report internal errors on stderr" },
+    { "--json", "_json", "flag", nil,
+      "print the connection details as one JSON line instead of the text summary" },
+  } },
+  { "Credentials and tokens", {
+    { "--client-id", "client_id", "string", "ID", "client id (default: generated)" },
+    { "--client-secret", "client_secret", "string", "SECRET",
+      "client secret (default: generated, with characters that need URL encoding)" },
+    { "--token-lifetime", "token_lifetime", "number", "S",
+      "access token lifetime in seconds (default 3600)" },
+    { "--unauthenticated-status", "unauthenticated_status", "int", "N",
+      "401 (default) or 403 (gateway style) without a token" },
+  } },
+  { "Data", {
+    { "--seed", "seed", "int", "N", "data seed (default 1)" },
+    { "--customers", "customers", "int", "N", "customers that exist (default 3)" },
+    { "--entitled", "entitled", "list", "LIST",
+      "customer indexes the credentials see, e.g. 1,3 (default all)" },
+    { "--hardware", "hardware", "intlist", "N|LIST",
+      "hardware rows per customer, or a list per customer (e.g. 100000 or 40,1000,5) (default 40)" },
+    { "--contracts", "contracts", "intlist", "N|LIST", "contracts per customer (default 4)" },
+    { "--bulletins", "bulletins", "int", "N", "field notice and advisory bulletins (default 40)" },
+    { "--models", "models", "int", "N", "device models per customer (default 24)" },
+    { "--coverage", "coverage", "number", "F", "share of hardware under contract, 0..1 (default 0.8)" },
+    { "--id-type", "id_type", "string", "number|string", "how ID fields are sent (default number)" },
+    { "--big-ids", "big_ids", "bigids", "true|int64",
+      "20-22 digit instance IDs (true, or no value), or 17-19 digits (int64)" },
+    { "--today", "today", "string", "YYYY-MM-DD", "reference date for EoL milestones (default 2025-10-01)" },
+    { "--bulletins-require-customer", "bulletins_require_customer", "flag", nil,
+      "make customerId mandatory on the bulletin operations" },
+    { "--max-rows", "max_rows", "int", "N", "largest accepted rows parameter (default 1000)" },
+  } },
+  { "Gateway emulation", {
+    { "--latency", "latency", "ms", "MS|MIN-MAX",
+      "added latency per API response in milliseconds, fixed or random in a range (e.g. 200 or 200-1000)" },
+    { "--token-latency", "token_latency", "ms", "MS|MIN-MAX", "the same for the token endpoint (default 0)" },
+    { "--rate-limit", "rate_limit", "number", "N",
+      "API requests per second per client, 0 = off (default 0)" },
+    { "--rate-burst", "rate_burst", "number", "N", "token bucket size (default 2)" },
+    { "--throttle-status", "throttle_status", "int", "403|429",
+      "status of a throttled request (default 403, with X-Mashery-Error-Code: ERR_403_DEVELOPER_OVER_QPS)" },
+    { "--retry-after", "retry_after", "string", "S",
+      "Retry-After value on 429 (default: the wait, rounded up)" },
+    { "--daily-quota", "daily_quota", "int", "N",
+      "requests per client, then 403 ERR_403_DEVELOPER_OVER_RATE" },
+  } },
 }
 
-local function convert(flag, kind, v)
+local function converter(flag, kind)
   local function num(x)
     local n = tonumber(x)
-    if not n then die(("%s expects a number, got %q"):format(flag, tostring(x))) end
+    if not n then return nil, ("%s expects a number, got '%s'"):format(flag, tostring(x)) end
     return n
   end
-  if kind == "string" then return v end
-  if kind == "number" then return num(v) end
-  if kind == "int" then
-    local n = math.tointeger(num(v))
-    if not n then die(("%s expects an integer, got %q"):format(flag, v)) end
+  local function int(x)
+    local n = math.tointeger(tonumber(x))
+    if not n then return nil, ("%s expects an integer, got '%s'"):format(flag, tostring(x)) end
     return n
   end
+  if kind == "number" then return num end
+  if kind == "int" then return int end
   if kind == "list" or kind == "intlist" then
-    local t = {}
-    for item in v:gmatch("[^,]+") do t[#t + 1] = convert(flag, "int", item) end
-    if kind == "intlist" and #t == 1 and not v:find(",") then return t[1] end
-    return t
+    return function(v)
+      local t = {}
+      for item in v:gmatch("[^,]+") do
+        local n, err = int(item)
+        if not n then return nil, err end
+        t[#t + 1] = n
+      end
+      if kind == "intlist" and #t == 1 and not v:find(",") then return t[1] end
+      return t
+    end
   end
   if kind == "ms" then
-    local a, b = v:match("^%s*([%d%.]+)%s*%-%s*([%d%.]+)%s*$")
-    if a then return { num(a) / 1000, num(b) / 1000 } end
-    return num(v) / 1000
+    return function(v)
+      local a, b = v:match("^%s*([%d%.]+)%s*%-%s*([%d%.]+)%s*$")
+      if a then
+        local lo, hi = num(a), num(b)
+        if lo and hi then return { lo / 1000, hi / 1000 } end
+      end
+      local n, err = num(v)
+      if not n then return nil, err end
+      return n / 1000
+    end
   end
   if kind == "bigids" then
-    if v == "true" then return true elseif v == "false" then return false end
-    return v
+    return function(v)
+      if v == "true" then return true elseif v == "false" then return false end
+      return v
+    end
   end
-  error("unknown kind " .. kind)
+  return nil
 end
 
-local function parse_sandbox_args(args)
-  local opts = {}
-  local i = 1
-  while i <= #args do
-    local a = args[i]
-    if a == "-h" or a == "--help" then
-      io.write(SANDBOX_USAGE)
-      os.exit(0)
-    end
-    local flag, inline = a:match("^(%-%-[%w%-]+)=(.*)$")
-    flag = flag or a
-    local spec = SANDBOX_FLAGS[flag]
-    if not spec then die(("unknown option %q for 'sandbox' (see cxcloud sandbox --help)"):format(a)) end
-    local key, kind = spec[1], spec[2]
-    if kind == "flag" then
-      if inline then die(flag .. " takes no value") end
-      opts[key] = true
-    elseif kind == "bigids" and inline == nil and (args[i + 1] == nil or args[i + 1]:sub(1, 2) == "--") then
-      opts[key] = true
-    else
-      local v = inline
-      if v == nil then
-        i = i + 1
-        v = args[i]
-        if v == nil then die(flag .. " needs a value") end
+--- Declare the sandbox's options on an argparse command.
+-- @tparam table cmd
+function M.add_options(cmd)
+  cmd:description("Starts a local fake of the Cisco CX Cloud API v2 (HTTPS on 127.0.0.1) in the"
+    .. " foreground, prints its URLs, CA file and credentials, and serves until Ctrl-C (SIGINT) or"
+    .. " SIGTERM. Data is generated from the seed: same options, same data.")
+  for _, group in ipairs(GROUPS) do
+    local elements = {}
+    for _, o in ipairs(group[2]) do
+      local flag, key, kind, argname, help = o[1], o[2], o[3], o[4], o[5]
+      local e
+      if kind == "flag" then
+        e = cmd:flag(flag, help):target(key)
+      else
+        e = cmd:option(flag, help):target(key):argname("<" .. argname .. ">")
+        local conv = converter(flag, kind)
+        if conv then e:convert(conv) end
+        if kind == "bigids" then e:args("?") end
       end
-      opts[key] = convert(flag, kind, v)
+      elements[#elements + 1] = e
     end
-    i = i + 1
+    cmd:group(group[1], table.unpack(elements))
   end
-  return opts
 end
 
---- Run the sandbox command with its arguments; returns the exit status.
--- @tparam {string,...} args
+--- Run the sandbox command with its parsed options; returns the exit status.
+-- @tparam table args parsed options (keys as in `cxcloud.sandbox.start`)
 -- @treturn integer
 function M.run(args)
-  local opts = parse_sandbox_args(args)
+  local opts = {}
+  for _, group in ipairs(GROUPS) do
+    for _, o in ipairs(group[2]) do
+      local v = args[o[2]]
+      if o[3] == "flag" and v == false then v = nil end
+      if o[3] == "bigids" and type(v) == "table" then v = v[1] == nil and true or v[1] end
+      opts[o[2]] = v
+    end
+  end
   local as_json = opts._json
   opts._json = nil
   if opts.quiet == nil then opts.quiet = false end
@@ -176,9 +170,11 @@ function M.run(args)
   end
   opts.admin_key = auth.random(24)
   local ok, cfg = pcall(config.normalize, opts)
-  if not ok then die(tostring(cfg):gsub("^cxcloud%.sandbox: ", ""):gsub("option '([%w_]+)'", function(k)
-    return "option --" .. k:gsub("_", "-")
-  end)) end
+  if not ok then
+    die((tostring(cfg):gsub("^cxcloud%.sandbox: ", ""):gsub("option '([%w_]+)'", function(k)
+      return "option --" .. k:gsub("_", "-")
+    end)))
+  end
   local own_dir = false
   if not cfg.dir then
     local p = io.popen("mktemp -d \"${TMPDIR:-/tmp}/cxcloud-sandbox.XXXXXX\"")
