@@ -13,6 +13,7 @@ argv, lines = json.loads(sys.argv[1]), json.loads(sys.argv[2])
 pid, fd = pty.fork()
 if pid == 0:
     os.environ["COLUMNS"] = "100"
+    os.environ["TERM"] = "xterm"
     os.execvp(argv[0], argv)
 out = b""
 def until_prompt(limit):
