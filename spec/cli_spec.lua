@@ -274,6 +274,39 @@ describe("cxcloud command line", function()
       end
     end)
 
+    it("tells how to resume the one customer that failed among several", function()
+      sb:faults { { op = "hardware", customerId = c2, page = 2, status = 400, times = -1 } }
+      local out, err, code = cli(sb, { "hardware", "-c", c1, "-c", c2, "--page-size", "10",
+        "--fields", "serialNumber", "--format", "csv" })
+      sb:faults {}
+      assert.equal(1, code)
+      assert.truthy(err:find("hardware failed at page 2 for customer " .. c2, 1, true), err)
+      local resume = err:match("to resume: (cxcloud [^\n]+)")
+      assert.truthy(resume, err)
+      local tail = "--customer " .. c2 .. " --with-customer-id --start-page 2 --append"
+      assert.truthy(resume:find(tail, 1, true), resume)
+      assert.is_nil(resume:find(c1, 1, true), resume)
+      local env = {}
+      for k, v in pairs(sb:env()) do env[#env + 1] = k .. "=" .. shell_quote(v) end
+      local p = io.popen(("env %s %s %s/bin/%s"):format(table.concat(env, " "), interpreter,
+        os.getenv("PWD"), resume))
+      local rest = p:read("a")
+      assert.is_true(p:close())
+      local rows = {}
+      for line in (out .. rest):gmatch("([^\r]*)\r\n") do rows[#rows + 1] = line end
+      assert.equal("customerId,serialNumber", rows[1])
+      local want = {}
+      for _, id in ipairs { c1, c2 } do
+        for _, item in ipairs(sb:truth("hardware", id)) do
+          want[#want + 1] = id .. "," .. item.serialNumber
+        end
+      end
+      table.remove(rows, 1)
+      table.sort(rows)
+      table.sort(want)
+      assert.same(want, rows)
+    end)
+
     it("leaves no file, partial or temporary, when a pull to --output fails", function()
       local dir = tmpdir()
       sb:faults { { op = "hardware", page = 4, status = 400, times = -1 } }

@@ -108,18 +108,19 @@ function M.destination(args, fmt, wopts)
   return output.writer(fmt, sink, wopts), file
 end
 
--- the command line again, with --start-page N --append (and one --customer when several
--- customers were pulled) instead of what it had
+-- the command line again, with --start-page N --append instead of what it had; for one
+-- customer of several, with that --customer (and --with-customer-id, so that its records
+-- keep the column they had)
 local function resume_command(argv, page, customer)
   local drop_value = { ["--start-page"] = true }
   local drop = { ["--append"] = true }
   if customer then
     drop_value["--customer"], drop_value["-c"] = true, true
-    drop["--all-customers"], drop["-a"] = true, true
+    drop["--all-customers"], drop["-a"], drop["--with-customer-id"] = true, true, true
   end
   local out, skip = { "cxcloud" }, false
   for _, a in ipairs(argv) do
-    local name = a:match("^(%-%-[%w-]+)=") or a:match("^(%-%a)..*") or a
+    local name = a:match("^(%-%-[%w-]+)=") or a:match("^(%-%a).") or a
     if skip then
       skip = false
     elseif drop_value[a] then
@@ -128,25 +129,35 @@ local function resume_command(argv, page, customer)
       out[#out + 1] = common.shell_quote(a)
     end
   end
-  if customer then out[#out + 1] = "--customer " .. common.shell_quote(customer) end
+  if customer then
+    out[#out + 1] = "--customer " .. common.shell_quote(customer) .. " --with-customer-id"
+  end
   out[#out + 1] = "--start-page " .. page .. " --append"
   return table.concat(out, " ")
 end
 
--- what one failed pull says, and how to resume it
-local function report_failure(args, argv, err, customer, written)
-  local where = err.page and format(" at page %d", err.page) or ""
-  io.stderr:write(format("cxcloud: %s failed%s%s: %s\n", args.command, where,
-    customer and (" for customer " .. customer) or "", common.message(err)))
-  if not err.page then return end
+-- what failed pulls say, and how to resume them: `failures` = { {err, customer, written} }
+local function report_failures(args, argv, failures, multi)
+  for _, f in ipairs(failures) do
+    local err, customer = f[1], multi and f[2] or nil
+    io.stderr:write(format("cxcloud: %s failed%s%s: %s\n", args.command,
+      err.page and format(" at page %d", err.page) or "",
+      customer and (" for customer " .. customer) or "", common.message(err)))
+  end
   if args.output then
     io.stderr:write(format("cxcloud: %s was not written (a pull that fails leaves no partial"
       .. " file); run the command again, or export to standard output, which can be resumed\n",
       args.output))
-  else
-    local start = args.start_page or 1
-    io.stderr:write(format("cxcloud: pages %d-%d (%d rows) were written; to resume: %s\n", start,
-      err.page - 1, written, resume_command(argv, err.page, customer)))
+    return
+  end
+  for _, f in ipairs(failures) do
+    local err, customer, written = f[1], multi and f[2] or nil, f[3]
+    if err.page then
+      local start = args.start_page or 1
+      io.stderr:write(format("cxcloud: pages %d-%d (%d rows)%s were written; to resume: %s\n",
+        start, err.page - 1, written, customer and (" of customer " .. customer) or "",
+        resume_command(argv, err.page, customer)))
+    end
   end
 end
 
@@ -169,8 +180,6 @@ function M.run_path(args, argv)
   end
   args.command = args.path
   return M.pull(args, argv, { name = args.path, params = {} }, function(cx, p)
-    local ok, method = pcall(function() return cx.query end)
-    if not ok or not method then fail("this cxcloud has no cx:query yet") end
     return cx:query(args.path, p)
   end)
 end
@@ -189,6 +198,7 @@ function M.pull(args, argv, op, make)
     usage(format("%s needs --customer ID (repeatable) or --all-customers", args.command))
   end
   local multi = args.all_customers or (ids and #ids > 1)
+  local tag = multi or args.with_customer_id
   -- every query first, so that a bad parameter stops us before any output
   local queries = {}
   for i, id in ipairs(ids or { false }) do
@@ -201,13 +211,13 @@ function M.pull(args, argv, op, make)
   local columns
   if args.fields then
     columns = {}
-    if multi then columns[1] = "customerId" end
+    if tag then columns[1] = "customerId" end
     for name in args.fields:gmatch("[^,%s]+") do
-      if name ~= "customerId" or not multi then columns[#columns + 1] = name end
+      if name ~= "customerId" or not tag then columns[#columns + 1] = name end
     end
   end
   local writer, file = M.destination(args, fmt, {
-    columns = columns, order = op.fields, first = multi and { "customerId" } or nil })
+    columns = columns, order = op.fields, first = tag and { "customerId" } or nil })
 
   local show = not args.quiet and (args.progress or term.isatty(2))
   local bar = show and term.progress(term.isatty(2), now)
@@ -234,7 +244,7 @@ function M.pull(args, argv, op, make)
     written[i] = 0
     if bar then q:on_progress(function(p) states[i] = p; redraw() end) end
     for page in q:pages() do
-      if multi then
+      if tag then
         for _, item in ipairs(page) do
           if item.customerId == nil then item.customerId = id end
         end
@@ -262,13 +272,15 @@ function M.pull(args, argv, op, make)
   end
   if not ok then
     if file then file:abort() end
+    local failures = {}
     for i = 1, #queries do
       local err = errs[i]
       if err ~= nil then
         if not cxcloud.is_error(err) then common.reraise(err) end
-        report_failure(args, argv, err, multi and ids[i] or nil, written[i] or 0)
+        failures[#failures + 1] = { err, ids and ids[i], written[i] or 0 }
       end
     end
+    report_failures(args, argv, failures, multi)
     cx:close()
     return 1
   end

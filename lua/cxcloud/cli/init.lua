@@ -52,6 +52,8 @@ local function export_options(cmd)
   cmd:option("-c --customer", "A customerId; repeat for several customers (each record then"
     .. " carries its customerId)."):argname("ID"):count("*")
   cmd:flag("-a --all-customers", "Every customer the credentials see, concurrently.")
+  cmd:flag("--with-customer-id", "Every record carries its customerId even for one customer (as"
+    .. " it does for several).")
   cmd:option("-w --where", "An API parameter of the operation, e.g. --where productFamily=..."
     .. " (repeatable)."):argname("NAME=VALUE"):count("*")
   cmd:option("-f --fields", "Only these fields, in this order (the API's fields parameter).")
