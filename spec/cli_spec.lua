@@ -528,6 +528,16 @@ describe("cxcloud command line", function()
       assert.equal(all.critical, totals[#totals].criticalAdvisories)
     end)
 
+    it("asks again for whole items when the API refuses the fields it asked for", function()
+      sb:faults { { op = "hardware_eol", status = 400, times = 1 } }
+      local out, err, code = cli(sb, { "report", "--customer", c2, "--format", "jsonl" })
+      sb:faults {}
+      assert.equal(0, code, err)
+      local rows, truth = jsonl(out), truth_report(c2, "2025-10-01")
+      assert.equal(#truth, #rows)
+      for i, t in ipairs(truth) do assert.equal(t.hwLastDateOfSupport, rows[i].hwLastDateOfSupport) end
+    end)
+
     it("exits 2 without a customer and 1 when a pull fails", function()
       local _, err, code = cli(sb, { "report" })
       assert.equal(2, code)

@@ -141,6 +141,10 @@ function M.build(cx, customer_id)
   local view = cx:customer(customer_id)
   local results, errs = cx:map(PULLS, function(pull)
     local list, err = view[pull[1]](view, { fields = pull[2] }):all()
+    if not list and err.kind == "http" and err.status == 400 then
+      -- v2 may name a field differently than v1 did: the whole items then
+      list, err = view[pull[1]](view):all()
+    end
     if not list then error(err, 0) end
     return list
   end)
