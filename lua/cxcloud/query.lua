@@ -339,21 +339,6 @@ end
 ------------------------------------------------------------------------------
 -- the query's methods
 
---- Call `fn(progress)` after each page of every later pass over this query (any idiom),
--- with `progress = { page, pages, rows, total, elapsed, requests_per_s, eta }`: the page
--- just received, the last page the pass will fetch, the items received so far in this
--- pass, `pagination.total`, seconds since the pass began, pages per second so far and
--- the estimated seconds left (nil until it can be estimated). `fn` = nil removes it.
--- @tparam function|nil fn
--- @treturn table the query
-function Query:on_progress(fn)
-  if fn ~= nil and type(fn) ~= "function" then
-    errors.raise("usage", "on_progress: expected a function or nil", nil, 2)
-  end
-  self._progress = fn
-  return self
-end
-
 local function items(q)
   local cur = new_cursor(q)
   cur.skip_empty = true
@@ -473,6 +458,22 @@ function Query:count()
       method = "GET", url = page_url(self, 1, 1), operation = self.operation, page = 1 })
   end
   return total
+end
+
+--- Have `fn` called after each page of every later pass over this query (any idiom).
+-- Its argument is a table with the fields page (the page just received), pages (the last
+-- page the pass will fetch), rows (items received so far in this pass), total
+-- (`pagination.total`), elapsed (seconds since the pass began), requests_per_s (pages per
+-- second so far) and eta (estimated seconds left; nil until it can be estimated).
+-- A nil `fn` removes it.
+-- @tparam function|nil fn
+-- @treturn table the query
+function Query:on_progress(fn)
+  if fn ~= nil and type(fn) ~= "function" then
+    errors.raise("usage", "on_progress: expected a function or nil", nil, 2)
+  end
+  self._progress = fn
+  return self
 end
 
 --- Release what an unfinished `for item in q` holds. Idempotent.
