@@ -10,7 +10,8 @@
 
 local M = {}
 
-local format, gsub, rep, concat, sort = string.format, string.gsub, string.rep, table.concat, table.sort
+local format, gsub, rep, find = string.format, string.gsub, string.rep, string.find
+local concat, sort = table.concat, table.sort
 local mtype = math.type
 
 --- The formats a writer accepts.
@@ -36,6 +37,7 @@ local function json_char(c)
 end
 
 local function json_string(s)
+  if not find(s, '[%c"\\]') then return '"' .. s .. '"' end
   return '"' .. gsub(s, '[%c"\\]', json_char) .. '"'
 end
 
@@ -99,6 +101,41 @@ encode = function(v, order, depth)
   return "{" .. concat(parts, ",") .. "}"
 end
 
+-- An item as a JSON object with the keys of the cache when it has exactly those (items of
+-- one operation mostly do), else with its own ordered keys (then cached).
+local function json_item(row, order, cache)
+  local keys, quoted = cache.keys, cache.quoted
+  local same = keys ~= nil
+  if same then
+    local n = 0
+    for _ in pairs(row) do n = n + 1 end
+    if n ~= #keys then
+      same = false
+    else
+      for i = 1, n do
+        if row[keys[i]] == nil then same = false break end
+      end
+    end
+  end
+  if not same then
+    keys, quoted = ordered_keys(row, order), {}
+    for i = 1, #keys do quoted[i] = json_string(tostring(keys[i])) .. ":" end
+    cache.keys, cache.quoted = keys, quoted
+  end
+  local parts = { "{" }
+  for i = 1, #keys do
+    local v = row[keys[i]]
+    parts[2 * i] = i == 1 and quoted[i] or ("," .. quoted[i])
+    if type(v) == "string" and not find(v, '[%c"\\]') then
+      parts[2 * i + 1] = '"' .. v .. '"'
+    else
+      parts[2 * i + 1] = encode(v, nil, 1)
+    end
+  end
+  parts[#parts + 1] = "}"
+  return concat(parts)
+end
+
 --- A value as one cell of text: strings as they are, numbers exactly, booleans as
 -- true/false, nil and JSON-null sentinels as "", tables as JSON text.
 -- @param v
@@ -127,7 +164,16 @@ end
 -- @treturn string
 function M.csv_record(row, columns)
   local cells = {}
-  for i = 1, #columns do cells[i] = M.csv_field(row[columns[i]]) end
+  for i = 1, #columns do
+    local v = row[columns[i]]
+    if type(v) == "string" and not find(v, '[",\r\n]') then
+      cells[i] = v
+    elseif mtype(v) == "integer" then
+      cells[i] = format("%d", v)
+    else
+      cells[i] = M.csv_field(v)
+    end
+  end
   return concat(cells, ",") .. "\r\n"
 end
 
@@ -194,7 +240,9 @@ M.width, M.fit = width, fit
 
 -- a cell for a table: one line, control characters shown as spaces
 local function cell(v)
-  return (gsub(M.text(v), "[%c]", " "))
+  local t = M.text(v)
+  if not find(t, "%c") then return t end
+  return (gsub(t, "%c", " "))
 end
 
 --- Column widths for rows under a width limit: each column as wide as its widest cell
@@ -332,9 +380,9 @@ function Writer:rows(list)
   for i = 1, #list do
     local row = list[i]
     if fmt == "jsonl" then
-      out[i] = M.json(row, cols or self.order) .. "\n"
+      out[i] = json_item(row, cols or self.order, self) .. "\n"
     elseif fmt == "json" then
-      out[i] = (self.count + i > 1 and ",\n" or "\n") .. M.json(row, cols or self.order)
+      out[i] = (self.count + i > 1 and ",\n" or "\n") .. json_item(row, cols or self.order, self)
     elseif fmt == "csv" then
       out[i] = M.csv_record(row, cols)
     else
