@@ -86,6 +86,8 @@ function M.parser()
     .. " a local sandbox. Credentials and endpoints come from CXCLOUD_CLIENT_ID,"
     .. " CXCLOUD_CLIENT_SECRET, CXCLOUD_BASE_URL, CXCLOUD_TOKEN_URL, CXCLOUD_CA_FILE.")
     :command_target("command")
+    :help_description_margin(34)
+    :help_max_width(100)
     :require_command(false)
     :epilog("Exit status: 0 success, 1 the work failed, 2 a usage error.\n"
       .. "Run 'cxcloud COMMAND --help' for a command's options.")
