@@ -405,6 +405,23 @@ describe("cxcloud command line", function()
     end)
   end)
 
+  describe("make demo", function()
+    it("does the main job on a sandbox in under a minute", function()
+      local started = os.time()
+      local p = io.popen(("env -u CXCLOUD_CLIENT_ID %s examples/demo.lua 2>&1"):format(interpreter))
+      local out = p:read("a")
+      local ok = p:close()
+      helper.show(out)
+      assert.is_true(ok, out)
+      assert.is_true(os.time() - started < 60)
+      for _, want in ipairs { "$ cxcloud customers", "KRUSTY BRANDS", "page 15/15  1500/1500 rows",
+          "1501 lines", "$ cxcloud report --customer", "hwLastDateOfSupport", "(all)",
+          "criticalAdvisories", "Sandbox stopped" } do
+        assert.truthy(out:find(want, 1, true), want)
+      end
+    end)
+  end)
+
   describe("report", function()
     local function truth_report(id, today)
       local ne = sb:truth("network_elements", id)

@@ -231,7 +231,8 @@ function M.pull(args, argv, op, make)
     end
     if args.max_items and sum.total > args.max_items and not multi then sum.total = args.max_items end
     local elapsed = now() - t0
-    if elapsed > 0 then sum.requests_per_s = sum.page / elapsed end
+    -- a rate from less than half a second says little (the first page comes alone)
+    if elapsed > 0.5 then sum.requests_per_s = sum.page / elapsed end
     if sum.requests_per_s and sum.requests_per_s > 0 and not multi then
       sum.eta = (sum.pages - sum.page) / sum.requests_per_s
     end
