@@ -6,6 +6,8 @@
 
 #include "client.h"
 
+#define PROXY_AUTH "Proxy-Authorization: Basic "
+
 cx_client *cx_check_client(lua_State *L, int idx)
 {
     cx_client *c = luaL_checkudata(L, idx, CX_CLIENT_MT);
@@ -23,6 +25,18 @@ static void set_token_slot(cx_client *c, char *token)
     c->tokens[0] = token;
 }
 
+static void release_proxy(cx_client *c)
+{
+    if (c->proxy_headers)
+        cx_wipe(c->proxy_headers->data, strlen(c->proxy_headers->data));
+    curl_slist_free_all(c->proxy_headers);
+    cx_free_secret(c->proxy_password);
+    cx_free_secret(c->proxy_password_encoded);
+    free(c->proxy);
+    c->proxy_headers = NULL;
+    c->proxy_password = c->proxy_password_encoded = c->proxy = NULL;
+}
+
 static void client_release(lua_State *L, cx_client *c)
 {
     int k;
@@ -35,6 +49,7 @@ static void client_release(lua_State *L, cx_client *c)
     c->share = NULL;
     curl_slist_free_all(c->connect_to);
     c->connect_to = NULL;
+    release_proxy(c);
     cx_free_secret(c->secret);
     cx_free_secret(c->secret_encoded);
     cx_free_secret(c->auth_header);
@@ -105,7 +120,7 @@ static int client_set_token(lua_State *L)
 
 void cx_redact_push(lua_State *L, cx_client *c, const char *s, size_t len)
 {
-    const char *needles[3 + CX_OLD_TOKENS];
+    const char *needles[6 + CX_OLD_TOKENS];
     size_t n = 0, out_len;
     int k;
     char *out;
@@ -117,6 +132,12 @@ void cx_redact_push(lua_State *L, cx_client *c, const char *s, size_t len)
     for (k = 0; k <= CX_OLD_TOKENS; k++)
         if (c->tokens[k] && strlen(c->tokens[k]) >= 4)
             needles[n++] = c->tokens[k];
+    if (c->proxy_password && strlen(c->proxy_password) >= 4)
+        needles[n++] = c->proxy_password;
+    if (c->proxy_password_encoded && strlen(c->proxy_password_encoded) >= 4)
+        needles[n++] = c->proxy_password_encoded;
+    if (c->proxy_headers) /* the Basic credentials, base64 */
+        needles[n++] = c->proxy_headers->data + sizeof(PROXY_AUTH) - 1;
     out = cx_redact(s, len, needles, n, &out_len);
     if (!out) {
         lua_pushliteral(L, "[REDACTED: out of memory]");
@@ -229,6 +250,78 @@ static void read_connect_to(lua_State *L, cx_client *c)
     lua_pop(L, 1);
 }
 
+static void base64(const unsigned char *in, size_t n, char *out)
+{
+    static const char digits[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    size_t i;
+    for (i = 0; i + 2 < n; i += 3, out += 4) {
+        out[0] = digits[in[i] >> 2];
+        out[1] = digits[((in[i] & 3) << 4) | (in[i + 1] >> 4)];
+        out[2] = digits[((in[i + 1] & 15) << 2) | (in[i + 2] >> 6)];
+        out[3] = digits[in[i + 2] & 63];
+    }
+    if (i < n) {
+        out[0] = digits[in[i] >> 2];
+        out[1] = digits[((in[i] & 3) << 4) | (i + 1 < n ? in[i + 1] >> 4 : 0)];
+        out[2] = i + 1 < n ? digits[(in[i + 1] & 15) << 2] : '=';
+        out[3] = '=';
+        out += 4;
+    }
+    *out = '\0';
+}
+
+/* The Basic credentials become one ready header (libcurl keeps no copy of the password);
+   every buffer that held them is wiped. */
+static void set_proxy_credentials(lua_State *L, cx_client *c, const char *user,
+                                  const char *password)
+{
+    size_t un = strlen(user), pn = strlen(password);
+    char *plain = malloc(un + pn + 2);
+    char *header = malloc(sizeof(PROXY_AUTH) + 4 * ((un + pn + 3) / 3));
+    struct curl_slist *l = NULL;
+    if (plain && header) {
+        memcpy(plain, user, un);
+        plain[un] = ':';
+        memcpy(plain + un + 1, password, pn + 1);
+        memcpy(header, PROXY_AUTH, sizeof(PROXY_AUTH) - 1);
+        base64((const unsigned char *)plain, un + pn + 1, header + sizeof(PROXY_AUTH) - 1);
+        l = curl_slist_append(NULL, header);
+    }
+    cx_free_secret(plain);
+    cx_free_secret(header);
+    c->proxy_headers = l;
+    c->proxy_password = cx_strdup(password);
+    c->proxy_password_encoded = malloc(3 * pn + 1);
+    if (!l || !c->proxy_password || !c->proxy_password_encoded)
+        luaL_error(L, "cxcloud: out of memory");
+    cx_urlencode(password, pn, c->proxy_password_encoded);
+}
+
+/* options.proxy = {url = "http://host:port", user, password, api = bool, token = bool} */
+static void read_proxy(lua_State *L, cx_client *c)
+{
+    const char *user, *password;
+    lua_getfield(L, 1, "proxy");
+    if (lua_isnil(L, -1)) {
+        lua_pop(L, 1);
+        return;
+    }
+    if (!lua_istable(L, -1))
+        luaL_error(L, "cxcloud.core.new: option 'proxy' must be a table");
+    c->proxy = must_dup(L, opt_string(L, -1, "url", 1));
+    lua_getfield(L, -1, "api");
+    c->proxy_api = lua_toboolean(L, -1);
+    lua_getfield(L, -2, "token");
+    c->proxy_token = lua_toboolean(L, -1);
+    lua_pop(L, 2);
+    user = opt_string(L, -1, "user", 0);
+    password = opt_string(L, -1, "password", 0);
+    if (user)
+        set_proxy_credentials(L, c, user, password ? password : "");
+    lua_pop(L, 1);
+}
+
 /* core.new(options) -> client. Validation of user input happens in Lua first; these checks
    only keep the C side safe. */
 int cx_client_new(lua_State *L)
@@ -269,6 +362,7 @@ int cx_client_new(lua_State *L)
     c->http2 = opt_bool(L, 1, "http2", 1);
     c->allow_http = opt_bool(L, 1, "allow_http", 0);
     read_connect_to(L, c);
+    read_proxy(L, c);
     lua_getfield(L, 1, "verbose");
     if (lua_isfunction(L, -1))
         c->verbose_ref = luaL_ref(L, LUA_REGISTRYINDEX);

@@ -61,6 +61,8 @@ static int on_debug(CURL *easy, curl_infotype type, char *p, size_t n, void *ud)
                 e++;
             if (e - i >= 14 && strncasecmp(p + i, "authorization:", 14) == 0)
                 trace_append(c, "> ", "Authorization: [REDACTED]", 25);
+            else if (e - i >= 20 && strncasecmp(p + i, "proxy-authorization:", 20) == 0)
+                trace_append(c, "> ", "Proxy-Authorization: [REDACTED]", 31);
             else if (e > i + 1 || (e > i && p[i] != '\r'))
                 trace_append(c, "> ", p + i, e - i);
             i = e + 1;
@@ -169,6 +171,17 @@ static CURLcode configure(cx_client *c, cx_transfer *t, const char *url, int tok
         SET(CURLOPT_CAINFO, c->ca_file);
     if (c->connect_to)
         SET(CURLOPT_CONNECT_TO, c->connect_to);
+    /* Whether this request uses the proxy was decided in Lua (no_proxy included); "" keeps
+       libcurl from reading proxy variables from the environment by itself. */
+    t->via_proxy = c->proxy && (token ? c->proxy_token : c->proxy_api);
+    SET(CURLOPT_PROXY, t->via_proxy ? c->proxy : "");
+    if (t->via_proxy) {
+        SET(CURLOPT_NOPROXY, "");
+        SET(CURLOPT_HTTPPROXYTUNNEL, 1L);
+        SET(CURLOPT_HEADEROPT, (long)CURLHEADER_SEPARATE); /* the bearer token stays inside */
+        if (c->proxy_headers)
+            SET(CURLOPT_PROXYHEADER, c->proxy_headers);
+    }
     SET(CURLOPT_TIMEOUT_MS, c->timeout_ms);
     SET(CURLOPT_CONNECTTIMEOUT_MS, c->connect_timeout_ms);
     SET(CURLOPT_NOSIGNAL, 1L);
@@ -363,6 +376,24 @@ static void put_header(void *ud, const char *name, size_t nlen, const char *valu
     lua_rawset(L, h->table);
 }
 
+/* A failure that was the proxy's: a refusal of CONNECT (error.proxy = "refused", with
+   error.proxy_status) or no connection to the proxy at all ("unreachable"). */
+static void push_proxy_failure(lua_State *L, cx_transfer *t)
+{
+    long code = 0;
+    curl_easy_getinfo(t->easy, CURLINFO_HTTP_CONNECTCODE, &code);
+    if (code >= 300) {
+        lua_pushliteral(L, "refused");
+        lua_setfield(L, -2, "proxy");
+        lua_pushinteger(L, code);
+        lua_setfield(L, -2, "proxy_status");
+    } else if (code == 0 &&
+               (t->result == CURLE_COULDNT_CONNECT || t->result == CURLE_COULDNT_RESOLVE_PROXY)) {
+        lua_pushliteral(L, "unreachable");
+        lua_setfield(L, -2, "proxy");
+    }
+}
+
 static void push_result(lua_State *L, cx_client *c, cx_transfer *t)
 {
     long status = 0, version = 0, connects = 0;
@@ -406,6 +437,8 @@ static void push_result(lua_State *L, cx_client *c, cx_transfer *t)
         lua_setfield(L, -2, "code");
         cx_redact_push(L, c, msg, strlen(msg));
         lua_setfield(L, -2, "message");
+        if (t->via_proxy)
+            push_proxy_failure(L, t);
         lua_setfield(L, -2, "error");
     }
 }

@@ -57,6 +57,7 @@
 
 local errors = require "cxcloud.errors"
 local options = require "cxcloud.options"
+local proxy = require "cxcloud.proxy"
 
 local M = {}
 
@@ -364,6 +365,12 @@ function Engine:_classify(req, r)
   local e = r.error
   if e then
     local kind, retryable, msg = e.kind, true, e.message or "transfer failed"
+    if e.proxy == "refused" then -- no retry changes a proxy's mind (and retries feed lockouts)
+      kind, retryable = "network", false
+      msg = proxy.refused_message(proxy.parse(self.cfg.proxy).name, e.proxy_status, req.url)
+    elseif e.proxy == "unreachable" then
+      msg = proxy.unreachable_message(proxy.parse(self.cfg.proxy).name, msg)
+    end
     if kind == "tls" then
       retryable = false
     elseif kind == "too_large" then
