@@ -317,6 +317,18 @@ describe("proxy options", function()
     assert.truthy(helper.show(helper.raised(validate, { no_proxy = 5 })):find("option 'no_proxy'"))
   end)
 
+  it("the core redacts the proxy password, percent-encoded or in Basic credentials", function()
+    local core = require "cxcloud.core"
+    local password = "p@ss w%rd:ok/1"
+    helper.record_secret(password)
+    local c = core.new { client_id = "id", client_secret = "secret-value", token_url = "https://h/",
+      proxy = { url = "http://h:1", user = USER, password = password, api = true, token = true } }
+    local basic = "Y3gtdXNlcjpwQHNzIHclcmQ6b2svMQ==" -- base64 of USER .. ":" .. password
+    assert.equal("a [REDACTED] b [REDACTED] c [REDACTED]",
+      c:redact("a " .. password .. " b " .. core.urlencode(password) .. " c " .. basic))
+    c:close()
+  end)
+
   it("matches no_proxy as curl does", function()
     local list = proxy.no_proxy_list("Cisco.com,.example.org 10.0.0.0/8, [::1] 192.168.1.7")
     assert.is_true(proxy.bypass(list, "apix.cisco.com"))
