@@ -200,6 +200,21 @@ describe("behind a proxy", function()
     assert_no_password(msg)
   end)
 
+  it("says so when a proxy accepts the connection but never answers CONNECT", function()
+    local socket = require "cqueues.socket"
+    local silent = socket.listen("127.0.0.1", 0) -- the kernel accepts; nobody answers
+    silent:listen()
+    local _, _, port = silent:localname()
+    local cx <close> = helper.client(sb, { proxy = "http://127.0.0.1:" .. port, timeout = 0.3,
+      max_retries = 1, retry_base = 0.01 })
+    local _, err = cx:get("/customer-info/customer-details")
+    silent:close()
+    assert.equal("timeout", err.kind)
+    assert.equal(2, err.attempts)
+    local msg = helper.show(err)
+    assert.truthy(msg:find("the proxy 127.0.0.1:" .. port .. " did not answer CONNECT in time", 1, true), msg)
+  end)
+
   it("goes direct to the hosts of no_proxy", function()
     local before = tp.connects()
     local cx <close> = client { no_proxy = "example.org, .cisco.com" }

@@ -377,11 +377,13 @@ static void put_header(void *ud, const char *name, size_t nlen, const char *valu
 }
 
 /* A failure that was the proxy's: a refusal of CONNECT (error.proxy = "refused", with
-   error.proxy_status) or no connection to the proxy at all ("unreachable"). */
+   error.proxy_status), no connection to the proxy at all ("unreachable"), or no answer to
+   CONNECT in time ("silent"). */
 static void push_proxy_failure(lua_State *L, cx_transfer *t)
 {
-    long code = 0;
+    long code = 0, connects = 0;
     curl_easy_getinfo(t->easy, CURLINFO_HTTP_CONNECTCODE, &code);
+    curl_easy_getinfo(t->easy, CURLINFO_NUM_CONNECTS, &connects);
     if (code >= 300) {
         lua_pushliteral(L, "refused");
         lua_setfield(L, -2, "proxy");
@@ -390,6 +392,10 @@ static void push_proxy_failure(lua_State *L, cx_transfer *t)
     } else if (code == 0 &&
                (t->result == CURLE_COULDNT_CONNECT || t->result == CURLE_COULDNT_RESOLVE_PROXY)) {
         lua_pushliteral(L, "unreachable");
+        lua_setfield(L, -2, "proxy");
+    } else if (code == 0 && t->result == CURLE_OPERATION_TIMEDOUT && connects > 0) {
+        /* a new connection whose CONNECT got no answer in time */
+        lua_pushliteral(L, "silent");
         lua_setfield(L, -2, "proxy");
     }
 }

@@ -368,8 +368,8 @@ function Engine:_classify(req, r)
     if e.proxy == "refused" then -- no retry changes a proxy's mind (and retries feed lockouts)
       kind, retryable = "network", false
       msg = proxy.refused_message(proxy.parse(self.cfg.proxy).name, e.proxy_status, req.url)
-    elseif e.proxy == "unreachable" then
-      msg = proxy.unreachable_message(proxy.parse(self.cfg.proxy).name, msg)
+    elseif e.proxy then -- "unreachable", "silent": retried like any network failure
+      msg = proxy.failure_message(e.proxy, proxy.parse(self.cfg.proxy).name, msg)
     end
     if kind == "tls" then
       retryable = false

@@ -178,11 +178,16 @@ function M.refused_message(name, status, url)
     REASONS[status] and (" " .. REASONS[status]) or "", hint)
 end
 
---- The message for a proxy that could not be reached.
+--- The message for a proxy that could not be reached ("unreachable") or did not answer
+-- CONNECT in time ("silent").
+-- @tparam string what "unreachable" or "silent"
 -- @tparam string name the proxy's "host:port"
 -- @tparam string message libcurl's
 -- @treturn string
-function M.unreachable_message(name, message)
+function M.failure_message(what, name, message)
+  if what == "silent" then
+    return format("the proxy %s did not answer CONNECT in time: %s", name, message)
+  end
   return format("cannot reach the proxy %s: %s", name, message)
 end
 
