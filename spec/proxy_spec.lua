@@ -33,7 +33,7 @@ local function free_port()
   return port
 end
 
-local function sh_quote(s) return "'" .. s:gsub("'", "'\\''") .. "'" end
+local sh_quote = require("cxcloud.sandbox.shell").quote
 
 --- Starts tinyproxy; returns a handle with port, log(), connects(), stop().
 local function start_tinyproxy()
