@@ -188,6 +188,20 @@ describe("behind a proxy", function()
     helper.show(table.concat(trace))
   end)
 
+  it("takes a 5xx answer to CONNECT as a refusal too: one attempt", function()
+    local closed = free_port() -- the proxy cannot reach it and answers 500
+    local before = tp.connects()
+    local cx <close> = client { max_retries = 5, connect_to = {
+      "apix.cisco.com:443:127.0.0.1:" .. closed, "id.cisco.com:443:127.0.0.1:" .. closed } }
+    local _, err = cx:get("/customer-info/customer-details")
+    assert.equal("network", err.kind)
+    assert.is_false(err.retryable)
+    assert.equal(1, err.attempts)
+    assert.equal(1, tp.connects() - before)
+    local msg = helper.show(err)
+    assert.truthy(msg:find("refused the tunnel to id.cisco.com: it answered CONNECT with 500", 1, true), msg)
+  end)
+
   it("retries a proxy it cannot reach, and says it was the proxy", function()
     local port = free_port()
     local cx <close> = helper.client(sb, { proxy = ("http://u:%s@127.0.0.1:%d"):format(PASSWORD, port),
