@@ -199,6 +199,33 @@ static double opt_number(lua_State *L, int idx, const char *name, double dflt)
     return v;
 }
 
+/* Integer options arrive validated (cxcloud.options): read them as integers, never
+   through a double (a cast out of range is undefined behaviour). */
+static lua_Integer opt_integer(lua_State *L, int idx, const char *name, lua_Integer dflt,
+                               lua_Integer hi)
+{
+    lua_Integer v;
+    lua_getfield(L, idx, name);
+    if (lua_isnil(L, -1)) {
+        lua_pop(L, 1);
+        return dflt;
+    }
+    if (!lua_isinteger(L, -1) || lua_tointeger(L, -1) < 0 || lua_tointeger(L, -1) > hi)
+        luaL_error(L, "cxcloud.core.new: option '%s' must be an integer from 0 to %I", name, hi);
+    v = lua_tointeger(L, -1);
+    lua_pop(L, 1);
+    return v;
+}
+
+/* Seconds, as milliseconds; at most a day (validated in Lua to that range too). */
+static long opt_ms(lua_State *L, int idx, const char *name, double dflt)
+{
+    double v = opt_number(L, idx, name, dflt);
+    if (!(v <= 86400))
+        luaL_error(L, "cxcloud.core.new: option '%s' must be at most 86400 seconds", name);
+    return (long)(v * 1000);
+}
+
 static int opt_bool(lua_State *L, int idx, const char *name, int dflt)
 {
     int v;
@@ -355,10 +382,11 @@ int cx_client_new(lua_State *L)
         c->user_agent = must_dup(L, ua);
         lua_pop(L, 1);
     }
-    c->timeout_ms = (long)(opt_number(L, 1, "timeout", 60) * 1000);
-    c->connect_timeout_ms = (long)(opt_number(L, 1, "connect_timeout", 10) * 1000);
-    c->max_body = (curl_off_t)opt_number(L, 1, "max_body_size", 512.0 * 1024 * 1024);
-    c->max_header = (size_t)opt_number(L, 1, "max_header_size", 64 * 1024);
+    c->timeout_ms = opt_ms(L, 1, "timeout", 60);
+    c->connect_timeout_ms = opt_ms(L, 1, "connect_timeout", 10);
+    c->max_body = (curl_off_t)opt_integer(L, 1, "max_body_size", 512 * 1024 * 1024,
+                                          (lua_Integer)4 << 30);
+    c->max_header = (size_t)opt_integer(L, 1, "max_header_size", 64 * 1024, 16 << 20);
     c->http2 = opt_bool(L, 1, "http2", 1);
     c->allow_http = opt_bool(L, 1, "allow_http", 0);
     read_connect_to(L, c);
