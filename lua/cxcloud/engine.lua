@@ -124,7 +124,7 @@ function M.new(core_client, cfg, core)
     stats = { requests = 0, retries = 0, throttled = 0, token_requests = 0, auth_retries = 0,
       budget_exhausted = 0, slowdowns = 0 },
   }, Engine)
-  self.redact = function(s) return core_client:redact(s) end
+  self.redact = function(s, limit) return core_client:redact(s, limit) end
   return self
 end
 
@@ -577,7 +577,7 @@ function Engine:step(max_wait)
     if wake then wait = min(wait, max(0, wake - now)) end
     -- at most 1 s inside C at a time, so that Ctrl-C at the REPL is seen soon
     if wait > 1 then wait = 1 end
-    local results = self.c:poll(wait)
+    local results, trace = self.c:poll(wait)
     if #results > 0 then
       now = self.clock()
       for i = 1, #results do
@@ -589,6 +589,8 @@ function Engine:step(max_wait)
         end
       end
     end
+    -- after the results, so that an error raised by the user's function loses none of them
+    if trace and self.cfg.verbose then self.cfg.verbose(trace) end
     return true
   end
   if not wake then return false end
