@@ -37,7 +37,7 @@ static void release_proxy(cx_client *c)
     c->proxy_password = c->proxy_password_encoded = c->proxy = NULL;
 }
 
-static void client_release(lua_State *L, cx_client *c)
+static void client_release(cx_client *c)
 {
     int k;
     if (c->closed)
@@ -64,15 +64,12 @@ static void client_release(lua_State *L, cx_client *c)
     free(c->user_agent);
     c->client_id = c->token_url = c->ca_file = c->user_agent = NULL;
     cx_buf_free(&c->trace);
-    if (L && c->verbose_ref != LUA_NOREF)
-        luaL_unref(L, LUA_REGISTRYINDEX, c->verbose_ref);
-    c->verbose_ref = LUA_NOREF;
 }
 
 static int client_close(lua_State *L)
 {
     cx_client *c = luaL_checkudata(L, 1, CX_CLIENT_MT);
-    client_release(L, c);
+    client_release(c);
     return 0;
 }
 
@@ -118,13 +115,12 @@ static int client_set_token(lua_State *L)
     return 0;
 }
 
-void cx_redact_push(lua_State *L, cx_client *c, const char *s, size_t len)
+/* The texts never shown: the secret (raw and form-encoded) and every token still known.
+   Very short values would mask ordinary words; real secrets and tokens are long. */
+static size_t collect_needles(const cx_client *c, const char **needles)
 {
-    const char *needles[6 + CX_OLD_TOKENS];
-    size_t n = 0, out_len;
+    size_t n = 0;
     int k;
-    char *out;
-    /* Very short values would mask ordinary words; real secrets and tokens are long. */
     if (c->secret && strlen(c->secret) >= 4)
         needles[n++] = c->secret;
     if (c->secret_encoded && strlen(c->secret_encoded) >= 4)
@@ -138,22 +134,49 @@ void cx_redact_push(lua_State *L, cx_client *c, const char *s, size_t len)
         needles[n++] = c->proxy_password_encoded;
     if (c->proxy_headers) /* the Basic credentials, base64 */
         needles[n++] = c->proxy_headers->data + sizeof(PROXY_AUTH) - 1;
-    out = cx_redact(s, len, needles, n, &out_len);
-    if (!out) {
-        lua_pushliteral(L, "[REDACTED: out of memory]");
-        return;
-    }
-    lua_pushlstring(L, out, out_len);
-    free(out);
+    return n;
 }
 
+/* Pushes s redacted; with a max, only what is shown: the redacted image of s's first max
+   bytes (a needle starting there is masked whole), cut to max bytes. Returns 1 when s had
+   more than the pushed text shows. (size_t)-1: all of s. */
+static int redact_push_prefix(lua_State *L, const cx_client *c, const char *s, size_t len,
+                              size_t max)
+{
+    const char *needles[6 + CX_OLD_TOKENS];
+    size_t n = collect_needles(c, needles), out_len, consumed;
+    int cut;
+    char *out = cx_redact_prefix(s, len, max, needles, n, &out_len, &consumed);
+    if (!out) {
+        lua_pushliteral(L, "[REDACTED: out of memory]");
+        return 0;
+    }
+    cut = consumed < len || out_len > max;
+    lua_pushlstring(L, out, out_len > max ? max : out_len);
+    free(out);
+    return cut;
+}
+
+void cx_redact_push(lua_State *L, cx_client *c, const char *s, size_t len)
+{
+    redact_push_prefix(L, c, s, len, (size_t)-1);
+}
+
+/* client:redact(s [, max]) -> text, cut: s with the secret and tokens masked; with max,
+   only its first max bytes are scanned and shown, and cut says whether s was longer. */
 static int client_redact(lua_State *L)
 {
     cx_client *c = cx_check_client(L, 1);
     size_t len;
     const char *s = luaL_checklstring(L, 2, &len);
-    cx_redact_push(L, c, s, len);
-    return 1;
+    size_t max = (size_t)-1;
+    if (!lua_isnoneornil(L, 3)) {
+        lua_Integer m = luaL_checkinteger(L, 3);
+        luaL_argcheck(L, m >= 0, 3, "must be a non-negative integer");
+        max = (size_t)m;
+    }
+    lua_pushboolean(L, redact_push_prefix(L, c, s, len, max));
+    return 2;
 }
 
 static int client_stats(lua_State *L)
@@ -359,7 +382,6 @@ int cx_client_new(lua_State *L)
     luaL_checktype(L, 1, LUA_TTABLE);
     c = lua_newuserdatauv(L, sizeof *c, 0);
     memset(c, 0, sizeof *c);
-    c->verbose_ref = LUA_NOREF;
     cx_buf_init(&c->trace, 1 << 20);
     c->trace.sensitive = 1;
     /* From here an error raised while building leaves a half-built client: __gc frees it. */
@@ -384,20 +406,17 @@ int cx_client_new(lua_State *L)
     }
     c->timeout_ms = opt_ms(L, 1, "timeout", 60);
     c->connect_timeout_ms = opt_ms(L, 1, "connect_timeout", 10);
-    c->max_body = (curl_off_t)opt_integer(L, 1, "max_body_size", 512 * 1024 * 1024,
+    c->max_body = (curl_off_t)opt_integer(L, 1, "max_body_size", 8 * 1024 * 1024,
                                           (lua_Integer)4 << 30);
     c->max_header = (size_t)opt_integer(L, 1, "max_header_size", 64 * 1024, 16 << 20);
     c->http2 = opt_bool(L, 1, "http2", 1);
     c->allow_http = opt_bool(L, 1, "allow_http", 0);
     read_connect_to(L, c);
     read_proxy(L, c);
+    /* verbose: any true value (the Lua side passes its function) turns the trace on. */
     lua_getfield(L, 1, "verbose");
-    if (lua_isfunction(L, -1))
-        c->verbose_ref = luaL_ref(L, LUA_REGISTRYINDEX);
-    else if (!lua_isnil(L, -1))
-        return luaL_error(L, "cxcloud.core.new: option 'verbose' must be a function");
-    else
-        lua_pop(L, 1);
+    c->verbose = lua_toboolean(L, -1);
+    lua_pop(L, 1);
 
     c->multi = curl_multi_init();
     c->share = curl_share_init();
@@ -413,7 +432,7 @@ int cx_client_new(lua_State *L)
 static int client_gc(lua_State *L)
 {
     cx_client *c = luaL_checkudata(L, 1, CX_CLIENT_MT);
-    client_release(L, c);
+    client_release(c);
     return 0;
 }
 

@@ -32,8 +32,8 @@ typedef struct {
     curl_off_t max_body;
     size_t max_header;
     int http2, allow_http;
-    int verbose_ref;    /* LUA_NOREF, or a function receiving redacted trace lines */
-    cx_buf trace;       /* trace lines gathered inside callbacks, delivered after them */
+    int verbose;        /* gather libcurl's trace */
+    cx_buf trace;       /* trace lines gathered inside callbacks, handed over by poll */
     cx_transfer *active; /* transfers in flight */
     cx_transfer *done;   /* completed, result not yet handed to Lua */
     cx_transfer *idle;   /* finished transfers kept for their easy handle */
@@ -43,7 +43,6 @@ typedef struct {
 } cx_client;
 
 struct cx_transfer {
-    cx_client *client;
     CURL *easy;
     lua_Integer id;
     CURLcode result;

@@ -10,12 +10,13 @@
 
 #include "client.h"
 
-#define TRACE_LIMIT (1 << 20)
+/* Body memory a recycled transfer keeps for the next response: a usual page fits. */
+#define KEEP_BODY (256 * 1024)
 
 static size_t on_body(char *p, size_t size, size_t n, void *ud)
 {
     cx_transfer *t = ud;
-    if (t->body.cap == 0) {
+    if (t->body.len == 0) {
         /* One allocation for the whole body when its length is announced. */
         curl_off_t length = -1;
         curl_easy_getinfo(t->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &length);
@@ -71,6 +72,20 @@ static int on_debug(CURL *easy, curl_infotype type, char *p, size_t n, void *ud)
     return 0;
 }
 
+/* Drops what belongs to one request: the form body and the request headers (secrets). */
+static void release_request(cx_transfer *t)
+{
+    cx_free_secret(t->post_body);
+    t->post_body = NULL;
+    if (t->req_headers) {
+        struct curl_slist *l;
+        for (l = t->req_headers; l; l = l->next)
+            cx_wipe(l->data, strlen(l->data));
+        curl_slist_free_all(t->req_headers);
+        t->req_headers = NULL;
+    }
+}
+
 void cx_transfer_free(cx_transfer *t)
 {
     if (!t)
@@ -79,30 +94,17 @@ void cx_transfer_free(cx_transfer *t)
         curl_easy_cleanup(t->easy);
     cx_buf_free(&t->body);
     cx_buf_free(&t->headers);
-    cx_free_secret(t->post_body);
-    if (t->req_headers) {
-        struct curl_slist *l;
-        for (l = t->req_headers; l; l = l->next)
-            cx_wipe(l->data, strlen(l->data));
-        curl_slist_free_all(t->req_headers);
-    }
+    release_request(t);
     free(t);
 }
 
-/* A finished transfer keeps its easy handle for the next request; the rest is released. */
+/* A finished transfer is kept for the next request, with its easy handle (connections, TLS
+   sessions) and the memory of its buffers; what held a secret is wiped and released. */
 static void transfer_recycle(cx_client *c, cx_transfer *t)
 {
-    CURL *easy = t->easy;
-    t->easy = NULL;
-    cx_transfer_free(t);
-    if (!easy)
-        return;
-    t = calloc(1, sizeof *t);
-    if (!t) {
-        curl_easy_cleanup(easy);
-        return;
-    }
-    t->easy = easy;
+    release_request(t);
+    cx_buf_reuse(&t->body, KEEP_BODY);
+    cx_buf_reuse(&t->headers, KEEP_BODY);
     t->next = c->idle;
     c->idle = t;
 }
@@ -198,7 +200,7 @@ static CURLcode configure(cx_client *c, cx_transfer *t, const char *url, int tok
     SET(CURLOPT_HEADERDATA, t);
     SET(CURLOPT_ERRORBUFFER, t->errbuf);
     SET(CURLOPT_PRIVATE, t);
-    if (c->verbose_ref != LUA_NOREF) {
+    if (c->verbose) {
         SET(CURLOPT_DEBUGFUNCTION, on_debug);
         SET(CURLOPT_DEBUGDATA, c);
         SET(CURLOPT_VERBOSE, 1L);
@@ -247,12 +249,13 @@ int cx_client_submit(lua_State *L)
             cx_transfer_free(t);
             return luaL_error(L, "cxcloud: cannot create a libcurl handle");
         }
+        cx_buf_init(&t->body, 0);
+        cx_buf_init(&t->headers, 0);
     }
-    t->client = c;
     t->next = NULL;
     t->errbuf[0] = '\0';
-    cx_buf_init(&t->body, (size_t)c->max_body);
-    cx_buf_init(&t->headers, c->max_header);
+    t->body.limit = (size_t)c->max_body;
+    t->headers.limit = c->max_header;
     t->body.sensitive = token; /* the token response holds the access token */
     failed |= add_header(t, "Accept: application/json");
     if (token) {
@@ -352,16 +355,33 @@ typedef struct {
     int table;
 } header_ctx;
 
+/* The response headers the engine reads; the others never reach Lua. */
+static const char *const WANTED_HEADERS[] = {
+    "content-type", "location", "retry-after", "x-correlation-id", "x-mashery-error-code",
+    "x-mashery-message-id", "x-request-id",
+};
+
+static int wanted_header(const char *lower, size_t nlen)
+{
+    size_t k;
+    for (k = 0; k < sizeof WANTED_HEADERS / sizeof *WANTED_HEADERS; k++)
+        if (strlen(WANTED_HEADERS[k]) == nlen && memcmp(WANTED_HEADERS[k], lower, nlen) == 0)
+            return 1;
+    return 0;
+}
+
 static void put_header(void *ud, const char *name, size_t nlen, const char *value, size_t vlen)
 {
     header_ctx *h = ud;
     lua_State *L = h->L;
-    char lower[128];
+    char lower[32];
     size_t i;
     if (nlen >= sizeof lower)
-        return; /* no header we read has such a name */
+        return; /* longer than any wanted name */
     for (i = 0; i < nlen; i++)
         lower[i] = (char)((name[i] >= 'A' && name[i] <= 'Z') ? name[i] + 32 : name[i]);
+    if (!wanted_header(lower, nlen))
+        return;
     lua_pushlstring(L, lower, nlen);
     lua_pushvalue(L, -1);
     lua_rawget(L, h->table);
@@ -418,11 +438,12 @@ static void push_result(lua_State *L, cx_client *c, cx_transfer *t)
         lua_pushinteger(L, status);
         lua_setfield(L, -2, "status");
     }
-    if (t->result == CURLE_OK || t->body.len) {
+    /* A failed transfer's partial body is of no use (and may be as large as the limit). */
+    if (t->result == CURLE_OK) {
         lua_pushlstring(L, t->body.data ? t->body.data : "", t->body.len);
         lua_setfield(L, -2, "body");
     }
-    lua_newtable(L);
+    lua_createtable(L, 0, 2);
     h.L = L;
     h.table = lua_gettop(L);
     if (t->headers.data)
@@ -449,20 +470,21 @@ static void push_result(lua_State *L, cx_client *c, cx_transfer *t)
     }
 }
 
-static void deliver_trace(lua_State *L, cx_client *c)
+/* Pushes the trace gathered since the last poll (redacted), or nil. */
+static void push_trace(lua_State *L, cx_client *c)
 {
-    if (c->verbose_ref == LUA_NOREF || c->trace.len == 0)
+    if (c->trace.len == 0) {
+        lua_pushnil(L);
         return;
-    lua_rawgeti(L, LUA_REGISTRYINDEX, c->verbose_ref);
+    }
     cx_redact_push(L, c, c->trace.data, c->trace.len);
+    cx_wipe(c->trace.data, c->trace.len);
     c->trace.len = 0;
     c->trace.overflow = 0;
-    /* A failing user callback must not lose the results gathered in this poll. */
-    if (lua_pcall(L, 1, 0, 0) != LUA_OK)
-        lua_pop(L, 1);
 }
 
-/* client:poll(max_wait) -> array of results; waits up to max_wait seconds for one. */
+/* client:poll(max_wait) -> array of results, trace text or nil; waits up to max_wait
+   seconds for a result. The caller hands the trace to the user's function: never from C. */
 int cx_client_poll(lua_State *L)
 {
     cx_client *c = cx_check_client(L, 1);
@@ -495,8 +517,8 @@ int cx_client_poll(lua_State *L)
         c->done = t->next;
         transfer_recycle(c, t);
     }
-    deliver_trace(L, c);
-    return 1;
+    push_trace(L, c);
+    return 2;
 }
 
 int cx_client_cancel(lua_State *L)

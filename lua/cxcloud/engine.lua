@@ -138,7 +138,7 @@ function M.new(core_client, cfg, core)
     stats = { requests = 0, retries = 0, throttled = 0, token_requests = 0, auth_retries = 0,
       budget_exhausted = 0, slowdowns = 0 },
   }, Engine)
-  self.redact = function(s) return core_client:redact(s) end
+  self.redact = function(s, limit) return core_client:redact(s, limit) end
   return self
 end
 
@@ -661,13 +661,12 @@ function Engine:_complete_safely(req, r, now)
   end
 end
 
--- a failure of the user's verbose function (caught where the trace is delivered)
-function Engine:_verbose_failure()
-  local box = self.cfg.verbose_failure
-  local e = box and box.err
-  if e == nil then return end
-  box.err = nil
-  error(errors.new("usage", "the verbose function raised an error: " .. self:_text(e)), 0)
+-- the trace to the user's verbose function; its error reaches the caller as an error object
+function Engine:_deliver_trace(trace)
+  local ok, e = pcall(self.cfg.verbose, trace)
+  if not ok then
+    error(errors.new("usage", "the verbose function raised an error: " .. self:_text(e)), 0)
+  end
 end
 
 --- One scheduling round: send what can be sent, then wait (at most `max_wait`
@@ -686,7 +685,7 @@ function Engine:step(max_wait)
     -- at most 1 s inside C at a time, so that Ctrl-C at the REPL is seen soon
     if wait > 1 then wait = 1 end
     local c = self.c
-    local ok, results = pcall(c.poll, c, wait)
+    local ok, results, trace = pcall(c.poll, c, wait)
     if not ok then
       self:_requeue_inflight()
       error(results, 0)
@@ -705,7 +704,8 @@ function Engine:step(max_wait)
       -- transfers we think are in flight but the core has none: send them again
       self:_requeue_inflight()
     end
-    self:_verbose_failure()
+    -- after the results, so that an error raised by the user's function loses none of them
+    if trace and self.cfg.verbose then self:_deliver_trace(trace) end
     return true
   end
   if not wake then return false end
@@ -749,6 +749,11 @@ function Engine:wait(req)
       req.cancelled = nil
       if req.token and self.token_req == req then self.token_req = nil end
       finish(req, nil, err)
+      req.interrupted = true
+    elseif not ok then
+      -- the request had its answer when the error struck (e.g. the user's verbose
+      -- function, called after the results): the caller sees the error, not the answer
+      req.body, req.err, req.interrupted = nil, req.err or as_error(self, e, req), true
     end
   end
   if req.cancelled and not req.err then
@@ -778,7 +783,10 @@ function Engine:token()
   local req = self.token_req or self:_start_token(now)
   self:wait(req)
   if req.err then
-    if self:_token_state(self.clock()) then return self.access_token, self.exp_epoch end
+    -- a failed refresh leaves the old token usable until it expires
+    if not req.interrupted and self:_token_state(self.clock()) then
+      return self.access_token, self.exp_epoch
+    end
     return nil, req.err
   end
   return self.access_token, self.exp_epoch

@@ -41,7 +41,11 @@
 --                     first answers (it tells how many pages there are). Saves one round
 --                     trip per pull at high latency; costs up to `prefetch` wasted
 --                     requests (against the gateway's daily quota) when the result is smaller
---    max_body_size    512 MiB per response (integer 1024 .. 4 GiB)
+--    max_body_size    8 MiB per response (integer 1024 .. 4 GiB), counted after
+--                     decompression: a page of 1,000 rows (page_size's maximum) is about
+--                     1.2 MB, so 8 MiB leaves room for rows six times wider, and bounds
+--                     what a hostile answer (a gzip bomb) costs to 8 MiB per transfer in
+--                     flight
 --    max_header_size  64 KiB per response (integer 1024 .. 16 MiB)
 --    max_json_depth   64 levels of JSON nesting
 --    drift            "error" (default) or "record": what a query does when the result
@@ -292,7 +296,7 @@ local SPEC = {
   { "concurrency", integer_check(1, 100) },
   { "page_size", integer_check(1, 1000), 100 },
   { "prefetch", integer_check(0, 32), 0 },
-  { "max_body_size", integer_check(1024, M.MAX_BODY_SIZE), 512 * 1024 * 1024 },
+  { "max_body_size", integer_check(1024, M.MAX_BODY_SIZE), 8 * 1024 * 1024 },
   { "max_header_size", integer_check(1024, 16 * 1024 * 1024), 64 * 1024 },
   { "max_json_depth", integer_check(2, 1000), 64 },
   { "drift", drift_check, "error" },
@@ -371,16 +375,6 @@ function M.validate(opts, getenv)
     fail(format("missing credentials: %s not set; pass client_id and client_secret to cxcloud.new{...}"
       .. " or set the environment variables CXCLOUD_CLIENT_ID and CXCLOUD_CLIENT_SECRET",
       table.concat(missing, " and ")))
-  end
-  if cfg.verbose then
-    -- an error of the user's function is kept here and raised by the engine after the
-    -- transfer results are safe (the core calls this between libcurl calls)
-    local f, box = cfg.verbose, {}
-    cfg.verbose = function(text)
-      local ok, e = pcall(f, text)
-      if not ok and box.err == nil then box.err = e end
-    end
-    cfg.verbose_failure = box
   end
   if cfg.retry_cap < cfg.retry_base then
     fail(format("option 'retry_cap' (%g) must be >= retry_base (%g)", cfg.retry_cap, cfg.retry_base))
