@@ -21,6 +21,9 @@ void cx_buf_init(cx_buf *b, size_t limit);
 int cx_buf_reserve(cx_buf *b, size_t cap);              /* 0 ok, -1 over limit/out of memory */
 int cx_buf_append(cx_buf *b, const char *p, size_t n); /* 0 ok, -1 over limit/out of memory */
 void cx_buf_free(cx_buf *b);                            /* wipes if sensitive, frees */
+/* Empties b for the next use, keeping at most `keep` bytes of capacity; a sensitive buffer is
+   wiped and released. b is no longer sensitive afterwards. */
+void cx_buf_reuse(cx_buf *b, size_t keep);
 void cx_wipe(void *p, size_t n);
 void cx_free_secret(char *s);                           /* wipe a NUL-terminated string, free it */
 char *cx_strdup(const char *s);
@@ -46,6 +49,10 @@ int cx_decode(lua_State *L);
 /* redact.c: replaces every needle in s by "[REDACTED]"; result malloc'd. */
 char *cx_redact(const char *s, size_t len, const char *const *needles, size_t nneedles,
                 size_t *out_len);
+/* The same over s[0..stop) only, plus the whole of a needle that starts there; *consumed
+   (when not NULL) is how much of s the result covers (>= stop, or len). */
+char *cx_redact_prefix(const char *s, size_t len, size_t stop, const char *const *needles,
+                       size_t nneedles, size_t *out_len, size_t *consumed);
 
 /* client.c / transport.c */
 int cx_client_new(lua_State *L);
