@@ -212,6 +212,7 @@ describe("cxcloud command line", function()
         { { "hardware", "-c", c1, "--page-size", "0" }, "positive integer" },
         { { "hardware", "-c", c1, "--format", "json", "--append" }, "jsonl" },
         { {}, "Usage" },
+        { { "customers", "--proxy", "ftp://proxy.invalid" }, "--proxy" },
         { { "sandbox", "--hardwre", "3" }, "did you mean '--hardware'" },
         { { "sandbox", "--port", "x" }, "--port expects an integer" },
         { { "sandbox", "--coverage", "2" }, "--coverage" },
@@ -305,6 +306,14 @@ describe("cxcloud command line", function()
       table.sort(rows)
       table.sort(want)
       assert.same(want, rows)
+    end)
+
+    it("passes --proxy to the client (a proxy that refuses fails the pull, status 1)", function()
+      local out, err, code = cli(sb, { "customers", "--proxy", "http://127.0.0.1:1" })
+      assert.equal(1, code)
+      assert.equal("", out)
+      assert.truthy(err:find("proxy 127.0.0.1:1", 1, true), err)
+      assert.truthy(err:find("nothing was written", 1, true), err)
     end)
 
     it("leaves no file, partial or temporary, when a pull to --output fails", function()

@@ -152,8 +152,10 @@ local function report_failures(args, argv, failures, multi)
   end
   for _, f in ipairs(failures) do
     local err, customer, written = f[1], multi and f[2] or nil, f[3]
-    if err.page then
-      local start = args.start_page or 1
+    local start = args.start_page or 1
+    if err.page and err.page <= start and not customer then
+      io.stderr:write("cxcloud: nothing was written; run the command again\n")
+    elseif err.page then
       io.stderr:write(format("cxcloud: pages %d-%d (%d rows)%s were written; to resume: %s\n",
         start, err.page - 1, written, customer and (" of customer " .. customer) or "",
         resume_command(argv, err.page, customer)))
