@@ -32,11 +32,12 @@ local function is_query(v)
   return type(mt) == "table" and mt.__name == "cxcloud.query"
 end
 
+-- a list of items: a non-empty array part whose elements are all tables
 local function is_array_of_tables(t)
   local n = #t
   if n == 0 then return false end
-  for k, v in pairs(t) do
-    if math.type(k) ~= "integer" or k < 1 or k > n or type(v) ~= "table" then return false end
+  for i = 1, n do
+    if type(t[i]) ~= "table" then return false end
   end
   return true
 end
@@ -98,9 +99,11 @@ end
 -- @treturn string
 function M.show_item(item, width)
   width = width or terminal_width()
-  local keys = output.columns({ item }, field_order(item))
+  local keys = {}
+  for i = 1, #item do keys[i] = i end
+  for _, k in ipairs(output.columns({ item }, field_order(item))) do keys[#keys + 1] = k end
   local w = 0
-  for _, k in ipairs(keys) do w = math.max(w, output.width(k)) end
+  for _, k in ipairs(keys) do w = math.max(w, output.width(tostring(k))) end
   local lines = {}
   for _, k in ipairs(keys) do
     local v = item[k]
@@ -108,7 +111,8 @@ function M.show_item(item, width)
     if type(v) == "table" then text = output.json(v) end
     local room = math.max(10, width - w - 3)
     if output.width(text) > room then text = output.fit(text, room) end
-    lines[#lines + 1] = k .. rep(" ", w - output.width(k)) .. " = " .. text
+    local name = type(k) == "string" and k or ("[" .. k .. "]")
+    lines[#lines + 1] = name .. rep(" ", w - output.width(name)) .. " = " .. text
   end
   return concat(lines, "\n")
 end
@@ -126,9 +130,27 @@ end
 function M.show(v)
   if cxcloud.is_error(v) then return "error: " .. tostring(v):gsub("^cxcloud: ", "") end
   if is_query(v) then return M.show_query(v) end
-  if type(v) == "table" and getmetatable(v) == nil then
-    if next(v) == nil then return "{} (empty)" end
-    if is_array_of_tables(v) then return M.show_list(v) end
+  local mt = type(v) == "table" and getmetatable(v)
+  -- plain tables, and views such as cxcloud.operations (no name, no __tostring)
+  if type(v) == "table" and (mt == nil or (type(mt) == "table" and not mt.__name and not mt.__tostring)) then
+    local iter, state, first = pairs(v)
+    if iter(state, first) == nil then return "{} (empty)" end
+    local n, count = #v, 0
+    for _ in pairs(v) do count = count + 1 end
+    if n > 0 and count == n and not is_array_of_tables(v) then
+      local parts = {}
+      for i = 1, n do
+        local x = v[i]
+        parts[i] = type(x) == "string" and format("%q", x) or (type(x) == "table" and output.json(x)
+          or tostring(x))
+      end
+      return "{ " .. concat(parts, ", ") .. " }"
+    end
+    if is_array_of_tables(v) then
+      local list = {}
+      for i = 1, #v do list[i] = v[i] end
+      return M.show_list(list)
+    end
     return M.show_item(v)
   end
   return tostring(v)

@@ -66,7 +66,10 @@ end
 
 local function is_array(t)
   local n = #t
-  if n == 0 then return next(t) == nil end
+  if n == 0 then
+    local iter, state, first = pairs(t) -- honours __pairs (read-only views)
+    return iter(state, first) == nil
+  end
   local count = 0
   for _ in pairs(t) do count = count + 1 end
   return count == n
