@@ -209,6 +209,8 @@ function M.help_text(what, cx)
       lines[#lines + 1] = format("  %-28s %s", op.name, op.title)
     end
     lines[#lines + 1] = ""
+    lines[#lines + 1] = "Client: cx:customer(id)  cx:query(path, params)  cx:get(path, query)"
+      .. "  cx:map(list, fn)  cx:stats()"
     lines[#lines + 1] = "Queries: q:all()  q:first()  q:count()  q:pages()  for item in q do ... end"
     lines[#lines + 1] = "Options in params: fields, sort (\"field:ASC\"), page_size, max_items, start_page"
     lines[#lines + 1] = "More: help \"hardware\" or help(cx.hardware): parameters and fields"
