@@ -2,7 +2,7 @@
 -- client they make from the environment and the options, shell quoting.
 -- @module cxcloud.cli.common
 
-local cxcloud = require "cxcloud"
+local errors = require "cxcloud.errors"
 
 local M = {}
 
@@ -41,7 +41,7 @@ end
 -- cxcloud error a failure; anything else (a bug, an interrupt) goes on as it is.
 function M.reraise(err)
   if M.is_exit(err) then error(err, 0) end
-  if cxcloud.is_error(err) then
+  if errors.is_error(err) then
     if err.kind == "usage" then M.usage(M.message(err)) end
     M.fail(err)
   end
@@ -62,9 +62,9 @@ end
 function M.client(args)
   local opts = {}
   if args.proxy then opts.proxy = args.proxy end
-  local ok, cx = pcall(cxcloud.new, opts)
+  local ok, cx = pcall(require("cxcloud").new, opts)
   if not ok then
-    if cxcloud.is_error(cx) and cx.kind == "config" and args.proxy and M.message(cx):find("proxy") then
+    if errors.is_error(cx) and cx.kind == "config" and args.proxy and M.message(cx):find("proxy") then
       M.usage("--proxy: " .. M.message(cx))
     end
     M.fail(cx)

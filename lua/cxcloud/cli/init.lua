@@ -7,10 +7,13 @@
 --    cxcloud sandbox [...]
 --
 -- `main(argv)` returns the exit status: 0 success, 1 the work failed, 2 a usage error.
+-- The client (and its C core) is loaded only by the commands that use it, so that
+-- `cxcloud sandbox` needs nothing but the sandbox.
 -- @module cxcloud.cli
 
 local argparse = require "argparse"
-local cxcloud = require "cxcloud"
+local operations = require "cxcloud.operations"
+local errors = require "cxcloud.errors"
 local util = require "cxcloud.util"
 local common = require "cxcloud.cli.common"
 
@@ -71,7 +74,7 @@ end
 
 local function operation_names()
   local names = {}
-  for _, op in ipairs(cxcloud.operations) do
+  for _, op in ipairs(operations) do
     names[#names + 1] = op.name
     if op.name:find("_") then names[#names + 1] = (op.name:gsub("_", "-")) end
   end
@@ -92,10 +95,10 @@ function M.parser()
     :epilog("Exit status: 0 success, 1 the work failed, 2 a usage error.\n"
       .. "Run 'cxcloud COMMAND --help' for a command's options.")
   p:flag("--version", "Show the version and exit."):action(function()
-    io.write(cxcloud._VERSION, "\n")
+    io.write(require("cxcloud")._VERSION, "\n")
     os.exit(0)
   end)
-  for _, op in ipairs(cxcloud.operations) do
+  for _, op in ipairs(operations) do
     local names = op.name
     if op.name:find("_") then names = names .. " " .. op.name:gsub("_", "-") end
     local cmd = p:command(names, format("%s (%s).", op.title, op.path))
@@ -201,7 +204,7 @@ function M.main(argv)
     io.stderr:write("cxcloud: ", status.message, "\n")
     return status.status
   end
-  if cxcloud.is_error(status) then
+  if errors.is_error(status) then
     io.stderr:write("cxcloud: ", common.message(status), "\n")
     return status.kind == "usage" and 2 or 1
   end
