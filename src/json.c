@@ -117,7 +117,8 @@ static int is_identifier(const struct cx_idset *ids, const char *key, size_t n)
         return 0;
     while (i < ids->len) {
         size_t m = ids->names[i];
-        if (m == n && memcmp(ids->names + i + 1, key, n) == 0)
+        if (m == n && ids->names[i + 1] == (unsigned char)key[0] &&
+            memcmp(ids->names + i + 1, key, n) == 0)
             return 1;
         i += m + 1;
     }
@@ -148,7 +149,8 @@ size_t cx_json_protect(const char *in, size_t len, const struct cx_idset *ids, c
                 key_len = e - i - 1;
             } else {
                 key = NULL;
-                if (n >= 1 + NUL_ESC_LEN && memcmp(in + i + 1, NUL_ESC, NUL_ESC_LEN) == 0) {
+                if (n >= 1 + NUL_ESC_LEN && in[i + 1] == '\\' &&
+                    memcmp(in + i + 1, NUL_ESC, NUL_ESC_LEN) == 0) {
                     put(out, o, in + i, 1);
                     put(out, o + 1, NUL_ESC, NUL_ESC_LEN);
                     o += NUL_ESC_LEN;
