@@ -68,6 +68,7 @@
 
 local errors = require "cxcloud.errors"
 local options = require "cxcloud.options"
+local operations = require "cxcloud.operations"
 local proxy = require "cxcloud.proxy"
 
 local M = {}
@@ -111,7 +112,7 @@ function M.new(core_client, cfg, core)
     -- the default sleep naps at most 1 s at a time (Ctrl-C is seen between naps)
     sleep = cfg.sleep or function(s) core.sleep(s > 1 and 1 or s) end,
     random = cfg.random or math.random,
-    decode = core.decode,
+    decode = core.decoder(operations.identifiers), -- identifier fields come out as strings
     max_inflight = cfg.concurrency or M.AUTO_MIN,
     auto = cfg.concurrency == nil,
     latency = nil,      -- moving average of API transfer times (auto concurrency)
