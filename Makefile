@@ -44,7 +44,8 @@ DEV_PKG_luajit := libluajit-5.1-dev
 # lua5.4 runs the sandbox and the tooling whatever LUA is
 DEB_PKGS := lua5.4 liblua5.4-dev $(if $(filter lua5.4,$(LUA_PC)),,$(LUA_PC) $(DEV_PKG_$(LUA_PC))) \
             libcurl4-openssl-dev lua-cjson lua-busted lua-http \
-            lua-cqueues lua-luaossl lua-check lua-ldoc pkg-config gcc make valgrind
+            lua-cqueues lua-luaossl lua-argparse lua-readline lua-check lua-ldoc pkg-config gcc make \
+            valgrind tinyproxy
 SHELL    := /bin/bash
 SUDO     := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
@@ -123,9 +124,10 @@ docs:
 	ldoc -q .
 
 install: all
-	install -d $(DESTDIR)$(LUA_LMOD)/cxcloud/sandbox $(DESTDIR)$(LUA_CMOD)/cxcloud $(DESTDIR)$(BIN_DIR)
+	install -d $(DESTDIR)$(LUA_LMOD)/cxcloud/sandbox $(DESTDIR)$(LUA_LMOD)/cxcloud/cli $(DESTDIR)$(LUA_CMOD)/cxcloud $(DESTDIR)$(BIN_DIR)
 	install -m 644 lua/cxcloud/*.lua $(DESTDIR)$(LUA_LMOD)/cxcloud/
 	install -m 644 lua/cxcloud/sandbox/*.lua $(DESTDIR)$(LUA_LMOD)/cxcloud/sandbox/
+	install -m 644 lua/cxcloud/cli/*.lua $(DESTDIR)$(LUA_LMOD)/cxcloud/cli/
 	install -m 755 $(MODULE) $(DESTDIR)$(LUA_CMOD)/cxcloud/core.so
 	install -m 755 bin/cxcloud $(DESTDIR)$(BIN_DIR)/cxcloud
 
@@ -134,7 +136,7 @@ uninstall:
 
 # libFuzzer targets for the C that parses outside input; FUZZ_TIME seconds each.
 FUZZ_TIME    ?= 60
-FUZZ_TARGETS := headers encode json
+FUZZ_TARGETS := headers encode json json_diff
 FUZZ_CFLAGS  := -g -O1 -std=c99 -D_DEFAULT_SOURCE -Isrc $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 fuzz: deps
 	@$(call install_missing,clang libclang-rt-14-dev)

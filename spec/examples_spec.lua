@@ -5,7 +5,7 @@ local helper = require "spec.helper"
 -- the interpreter under test (read at load time: on Lua 5.1 busted hides `arg` inside tests)
 local LUA = arg and arg[-1] or "lua5.4"
 
-local function shell_quote(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
+local shell_quote = require("cxcloud.sandbox.shell").quote
 
 local function run(sb, script, ...)
   local env = {}

@@ -3,6 +3,7 @@
 -- outside our table sent as given; bad paths refused before any request.
 local operations = require "cxcloud.operations"
 local helper = require "spec.helper"
+local compat = require "cxcloud.compat"
 
 local HW = "/inventory/hardware"
 
@@ -104,7 +105,7 @@ describe("cx:query(path, params)", function()
     assert.equal(9, #got)
     local truth = sb:truth("hardware", customer_id,
       { fields = "hwInstanceId,serialNumber", sort = "serialNumber:DESC" })
-    assert.same({ table.unpack(truth, 5, 13) }, got)
+    assert.same({ compat.unpack(truth, 5, 13) }, got)
     local first = api_requests(sb, mark)[1]
     assert.equal("hwInstanceId,serialNumber", first.query.fields)
     assert.equal("serialNumber:DESC", first.query.sort)

@@ -15,6 +15,8 @@ local cjson = require "cjson.safe"
 local sandbox = require "cxcloud.sandbox"
 local tls = require "cxcloud.sandbox.tls"
 local json = require "cxcloud.sandbox.json"
+-- bodies decoded as the client decodes them (identifier fields as strings), like `truth`
+local client_decode = require("cxcloud.core").decoder(require("cxcloud.operations").identifiers)
 local ops = require "cxcloud.sandbox.ops"
 
 local HW = "/inventory/hardware"
@@ -80,7 +82,7 @@ end
 local function api(conn, token, path, params)
   local status, h, body = request(conn, "GET", "/cs/api/v2" .. path .. query_string(params),
     token and { authorization = "Bearer " .. token } or nil)
-  return status, h, body, body and json.decode_plain(body)
+  return status, h, body, type(body) == "string" and client_decode(body) or nil
 end
 
 describe("cxcloud.sandbox", function()
@@ -682,6 +684,25 @@ describe("cxcloud.sandbox", function()
       ["--rate-limit"] = 1, ["--throttle-status"] = 1, ["--big-ids"] = 1, ["--http2"] = 1 } do
       assert.truthy(text:find(flag, 1, true), flag)
     end
+  end)
+
+  it("uses the operations table and nothing else of the client", function()
+    local quote = require("cxcloud.sandbox.shell").quote
+    local modules = {}
+    for file in io.popen("ls lua/cxcloud/sandbox"):lines() do
+      local name = file:match("^(.+)%.lua$")
+      if name and name ~= "child" then -- child.lua is the server process's script
+        modules[#modules + 1] = "require 'cxcloud.sandbox." .. (name == "init" and "" or name) .. "'"
+      end
+    end
+    local script = table.concat(modules, ";"):gsub("%.'", "'") .. [[;
+      for name in pairs(package.loaded) do
+        if name:match("^cxcloud") and not name:match("^cxcloud%.sandbox") then print(name) end
+      end]]
+    local p = io.popen("LUA_PATH_5_4=" .. quote(package.path) .. " lua5.4 -e " .. quote(script) .. " 2>&1")
+    local loaded = p:read("a")
+    assert.is_true(p:close(), loaded)
+    assert.equal("cxcloud.operations\n", loaded)
   end)
 
   it("stops idempotently and removes its temporary directory", function()

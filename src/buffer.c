@@ -115,3 +115,16 @@ void cx_buf_free(cx_buf *b)
     b->len = b->cap = 0;
     b->overflow = 0;
 }
+
+void cx_buf_reuse(cx_buf *b, size_t keep)
+{
+    if (b->sensitive || b->cap > keep) {
+        cx_buf_free(b);
+    } else {
+        b->len = 0;
+        b->overflow = 0;
+        if (b->data)
+            b->data[0] = '\0';
+    }
+    b->sensitive = 0;
+}

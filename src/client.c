@@ -6,6 +6,8 @@
 
 #include "client.h"
 
+#define PROXY_AUTH "Proxy-Authorization: Basic "
+
 cx_client *cx_check_client(lua_State *L, int idx)
 {
     cx_client *c = luaL_checkudata(L, idx, CX_CLIENT_MT);
@@ -23,7 +25,19 @@ static void set_token_slot(cx_client *c, char *token)
     c->tokens[0] = token;
 }
 
-static void client_release(lua_State *L, cx_client *c)
+static void release_proxy(cx_client *c)
+{
+    if (c->proxy_headers)
+        cx_wipe(c->proxy_headers->data, strlen(c->proxy_headers->data));
+    curl_slist_free_all(c->proxy_headers);
+    cx_free_secret(c->proxy_password);
+    cx_free_secret(c->proxy_password_encoded);
+    free(c->proxy);
+    c->proxy_headers = NULL;
+    c->proxy_password = c->proxy_password_encoded = c->proxy = NULL;
+}
+
+static void client_release(cx_client *c)
 {
     int k;
     if (c->closed)
@@ -35,6 +49,7 @@ static void client_release(lua_State *L, cx_client *c)
     c->share = NULL;
     curl_slist_free_all(c->connect_to);
     c->connect_to = NULL;
+    release_proxy(c);
     cx_free_secret(c->secret);
     cx_free_secret(c->secret_encoded);
     cx_free_secret(c->auth_header);
@@ -49,15 +64,12 @@ static void client_release(lua_State *L, cx_client *c)
     free(c->user_agent);
     c->client_id = c->token_url = c->ca_file = c->user_agent = NULL;
     cx_buf_free(&c->trace);
-    if (L && c->verbose_ref != LUA_NOREF)
-        luaL_unref(L, LUA_REGISTRYINDEX, c->verbose_ref);
-    c->verbose_ref = LUA_NOREF;
 }
 
 static int client_close(lua_State *L)
 {
     cx_client *c = luaL_checkudata(L, 1, CX_CLIENT_MT);
-    client_release(L, c);
+    client_release(c);
     return 0;
 }
 
@@ -103,13 +115,12 @@ static int client_set_token(lua_State *L)
     return 0;
 }
 
-void cx_redact_push(lua_State *L, cx_client *c, const char *s, size_t len)
+/* The texts never shown: the secret (raw and form-encoded) and every token still known.
+   Very short values would mask ordinary words; real secrets and tokens are long. */
+static size_t collect_needles(const cx_client *c, const char **needles)
 {
-    const char *needles[3 + CX_OLD_TOKENS];
-    size_t n = 0, out_len;
+    size_t n = 0;
     int k;
-    char *out;
-    /* Very short values would mask ordinary words; real secrets and tokens are long. */
     if (c->secret && strlen(c->secret) >= 4)
         needles[n++] = c->secret;
     if (c->secret_encoded && strlen(c->secret_encoded) >= 4)
@@ -117,22 +128,55 @@ void cx_redact_push(lua_State *L, cx_client *c, const char *s, size_t len)
     for (k = 0; k <= CX_OLD_TOKENS; k++)
         if (c->tokens[k] && strlen(c->tokens[k]) >= 4)
             needles[n++] = c->tokens[k];
-    out = cx_redact(s, len, needles, n, &out_len);
-    if (!out) {
-        lua_pushliteral(L, "[REDACTED: out of memory]");
-        return;
-    }
-    lua_pushlstring(L, out, out_len);
-    free(out);
+    if (c->proxy_password && strlen(c->proxy_password) >= 4)
+        needles[n++] = c->proxy_password;
+    if (c->proxy_password_encoded && strlen(c->proxy_password_encoded) >= 4)
+        needles[n++] = c->proxy_password_encoded;
+    if (c->proxy_headers) /* the Basic credentials, base64 */
+        needles[n++] = c->proxy_headers->data + sizeof(PROXY_AUTH) - 1;
+    return n;
 }
 
+/* Pushes s redacted; with a max, only what is shown: the redacted image of s's first max
+   bytes (a needle starting there is masked whole), cut to max bytes. Returns 1 when s had
+   more than the pushed text shows. (size_t)-1: all of s. */
+static int redact_push_prefix(lua_State *L, const cx_client *c, const char *s, size_t len,
+                              size_t max)
+{
+    const char *needles[6 + CX_OLD_TOKENS];
+    size_t n = collect_needles(c, needles), out_len, consumed;
+    int cut;
+    char *out = cx_redact_prefix(s, len, max, needles, n, &out_len, &consumed);
+    if (!out) {
+        lua_pushliteral(L, "[REDACTED: out of memory]");
+        return 0;
+    }
+    cut = consumed < len || out_len > max;
+    lua_pushlstring(L, out, out_len > max ? max : out_len);
+    free(out);
+    return cut;
+}
+
+void cx_redact_push(lua_State *L, cx_client *c, const char *s, size_t len)
+{
+    redact_push_prefix(L, c, s, len, (size_t)-1);
+}
+
+/* client:redact(s [, max]) -> text, cut: s with the secret and tokens masked; with max,
+   only its first max bytes are scanned and shown, and cut says whether s was longer. */
 static int client_redact(lua_State *L)
 {
     cx_client *c = cx_check_client(L, 1);
     size_t len;
     const char *s = luaL_checklstring(L, 2, &len);
-    cx_redact_push(L, c, s, len);
-    return 1;
+    size_t max = (size_t)-1;
+    if (!lua_isnoneornil(L, 3)) {
+        lua_Integer m = luaL_checkinteger(L, 3);
+        luaL_argcheck(L, m >= 0, 3, "must be a non-negative integer");
+        max = (size_t)m;
+    }
+    lua_pushboolean(L, redact_push_prefix(L, c, s, len, max));
+    return 2;
 }
 
 static int client_stats(lua_State *L)
@@ -176,6 +220,33 @@ static double opt_number(lua_State *L, int idx, const char *name, double dflt)
     v = lua_tonumber(L, -1);
     lua_pop(L, 1);
     return v;
+}
+
+/* Integer options arrive validated (cxcloud.options): read them as integers, never
+   through a double (a cast out of range is undefined behaviour). */
+static lua_Integer opt_integer(lua_State *L, int idx, const char *name, lua_Integer dflt,
+                               lua_Integer hi)
+{
+    lua_Integer v;
+    lua_getfield(L, idx, name);
+    if (lua_isnil(L, -1)) {
+        lua_pop(L, 1);
+        return dflt;
+    }
+    if (!lua_isinteger(L, -1) || lua_tointeger(L, -1) < 0 || lua_tointeger(L, -1) > hi)
+        luaL_error(L, "cxcloud.core.new: option '%s' must be an integer from 0 to %I", name, hi);
+    v = lua_tointeger(L, -1);
+    lua_pop(L, 1);
+    return v;
+}
+
+/* Seconds, as milliseconds; at most a day (validated in Lua to that range too). */
+static long opt_ms(lua_State *L, int idx, const char *name, double dflt)
+{
+    double v = opt_number(L, idx, name, dflt);
+    if (!(v <= 86400))
+        luaL_error(L, "cxcloud.core.new: option '%s' must be at most 86400 seconds", name);
+    return (long)(v * 1000);
 }
 
 static int opt_bool(lua_State *L, int idx, const char *name, int dflt)
@@ -229,6 +300,78 @@ static void read_connect_to(lua_State *L, cx_client *c)
     lua_pop(L, 1);
 }
 
+static void base64(const unsigned char *in, size_t n, char *out)
+{
+    static const char digits[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    size_t i;
+    for (i = 0; i + 2 < n; i += 3, out += 4) {
+        out[0] = digits[in[i] >> 2];
+        out[1] = digits[((in[i] & 3) << 4) | (in[i + 1] >> 4)];
+        out[2] = digits[((in[i + 1] & 15) << 2) | (in[i + 2] >> 6)];
+        out[3] = digits[in[i + 2] & 63];
+    }
+    if (i < n) {
+        out[0] = digits[in[i] >> 2];
+        out[1] = digits[((in[i] & 3) << 4) | (i + 1 < n ? in[i + 1] >> 4 : 0)];
+        out[2] = i + 1 < n ? digits[(in[i + 1] & 15) << 2] : '=';
+        out[3] = '=';
+        out += 4;
+    }
+    *out = '\0';
+}
+
+/* The Basic credentials become one ready header (libcurl keeps no copy of the password);
+   every buffer that held them is wiped. */
+static void set_proxy_credentials(lua_State *L, cx_client *c, const char *user,
+                                  const char *password)
+{
+    size_t un = strlen(user), pn = strlen(password);
+    char *plain = malloc(un + pn + 2);
+    char *header = malloc(sizeof(PROXY_AUTH) + 4 * ((un + pn + 3) / 3));
+    struct curl_slist *l = NULL;
+    if (plain && header) {
+        memcpy(plain, user, un);
+        plain[un] = ':';
+        memcpy(plain + un + 1, password, pn + 1);
+        memcpy(header, PROXY_AUTH, sizeof(PROXY_AUTH) - 1);
+        base64((const unsigned char *)plain, un + pn + 1, header + sizeof(PROXY_AUTH) - 1);
+        l = curl_slist_append(NULL, header);
+    }
+    cx_free_secret(plain);
+    cx_free_secret(header);
+    c->proxy_headers = l;
+    c->proxy_password = cx_strdup(password);
+    c->proxy_password_encoded = malloc(3 * pn + 1);
+    if (!l || !c->proxy_password || !c->proxy_password_encoded)
+        luaL_error(L, "cxcloud: out of memory");
+    cx_urlencode(password, pn, c->proxy_password_encoded);
+}
+
+/* options.proxy = {url = "http://host:port", user, password, api = bool, token = bool} */
+static void read_proxy(lua_State *L, cx_client *c)
+{
+    const char *user, *password;
+    lua_getfield(L, 1, "proxy");
+    if (lua_isnil(L, -1)) {
+        lua_pop(L, 1);
+        return;
+    }
+    if (!lua_istable(L, -1))
+        luaL_error(L, "cxcloud.core.new: option 'proxy' must be a table");
+    c->proxy = must_dup(L, opt_string(L, -1, "url", 1));
+    lua_getfield(L, -1, "api");
+    c->proxy_api = lua_toboolean(L, -1);
+    lua_getfield(L, -2, "token");
+    c->proxy_token = lua_toboolean(L, -1);
+    lua_pop(L, 2);
+    user = opt_string(L, -1, "user", 0);
+    password = opt_string(L, -1, "password", 0);
+    if (user)
+        set_proxy_credentials(L, c, user, password ? password : "");
+    lua_pop(L, 1);
+}
+
 /* core.new(options) -> client. Validation of user input happens in Lua first; these checks
    only keep the C side safe. */
 int cx_client_new(lua_State *L)
@@ -239,7 +382,6 @@ int cx_client_new(lua_State *L)
     luaL_checktype(L, 1, LUA_TTABLE);
     c = lua_newuserdatauv(L, sizeof *c, 0);
     memset(c, 0, sizeof *c);
-    c->verbose_ref = LUA_NOREF;
     cx_buf_init(&c->trace, 1 << 20);
     c->trace.sensitive = 1;
     /* From here an error raised while building leaves a half-built client: __gc frees it. */
@@ -262,20 +404,19 @@ int cx_client_new(lua_State *L)
         c->user_agent = must_dup(L, ua);
         lua_pop(L, 1);
     }
-    c->timeout_ms = (long)(opt_number(L, 1, "timeout", 60) * 1000);
-    c->connect_timeout_ms = (long)(opt_number(L, 1, "connect_timeout", 10) * 1000);
-    c->max_body = (curl_off_t)opt_number(L, 1, "max_body_size", 512.0 * 1024 * 1024);
-    c->max_header = (size_t)opt_number(L, 1, "max_header_size", 64 * 1024);
+    c->timeout_ms = opt_ms(L, 1, "timeout", 60);
+    c->connect_timeout_ms = opt_ms(L, 1, "connect_timeout", 10);
+    c->max_body = (curl_off_t)opt_integer(L, 1, "max_body_size", 8 * 1024 * 1024,
+                                          (lua_Integer)4 << 30);
+    c->max_header = (size_t)opt_integer(L, 1, "max_header_size", 64 * 1024, 16 << 20);
     c->http2 = opt_bool(L, 1, "http2", 1);
     c->allow_http = opt_bool(L, 1, "allow_http", 0);
     read_connect_to(L, c);
+    read_proxy(L, c);
+    /* verbose: any true value (the Lua side passes its function) turns the trace on. */
     lua_getfield(L, 1, "verbose");
-    if (lua_isfunction(L, -1))
-        c->verbose_ref = luaL_ref(L, LUA_REGISTRYINDEX);
-    else if (!lua_isnil(L, -1))
-        return luaL_error(L, "cxcloud.core.new: option 'verbose' must be a function");
-    else
-        lua_pop(L, 1);
+    c->verbose = lua_toboolean(L, -1);
+    lua_pop(L, 1);
 
     c->multi = curl_multi_init();
     c->share = curl_share_init();
@@ -291,7 +432,7 @@ int cx_client_new(lua_State *L)
 static int client_gc(lua_State *L)
 {
     cx_client *c = luaL_checkudata(L, 1, CX_CLIENT_MT);
-    client_release(L, c);
+    client_release(c);
     return 0;
 }
 

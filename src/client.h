@@ -23,12 +23,17 @@ typedef struct {
     char *auth_header;                 /* "Authorization: <type> <token>", wiped */
     char *tokens[1 + CX_OLD_TOKENS];   /* [0] current; the rest for redaction only */
     struct curl_slist *connect_to;
+    char *proxy;                       /* "http://host:port" (no credentials), or NULL */
+    int proxy_api, proxy_token;        /* which requests go through it (after no_proxy) */
+    struct curl_slist *proxy_headers;  /* "Proxy-Authorization: Basic ...", wiped */
+    char *proxy_password;              /* for redaction only, wiped */
+    char *proxy_password_encoded;      /* as in a proxy URL, for redaction, wiped */
     long timeout_ms, connect_timeout_ms;
     curl_off_t max_body;
     size_t max_header;
     int http2, allow_http;
-    int verbose_ref;    /* LUA_NOREF, or a function receiving redacted trace lines */
-    cx_buf trace;       /* trace lines gathered inside callbacks, delivered after them */
+    int verbose;        /* gather libcurl's trace */
+    cx_buf trace;       /* trace lines gathered inside callbacks, handed over by poll */
     cx_transfer *active; /* transfers in flight */
     cx_transfer *done;   /* completed, result not yet handed to Lua */
     cx_transfer *idle;   /* finished transfers kept for their easy handle */
@@ -38,7 +43,6 @@ typedef struct {
 } cx_client;
 
 struct cx_transfer {
-    cx_client *client;
     CURL *easy;
     lua_Integer id;
     CURLcode result;
@@ -47,6 +51,7 @@ struct cx_transfer {
     char *post_body;              /* token request form body: holds the secret, wiped */
     struct curl_slist *req_headers; /* may hold the token: wiped */
     char errbuf[CURL_ERROR_SIZE];
+    int via_proxy;                /* sent through the client's proxy */
     cx_transfer *next;
 };
 

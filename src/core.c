@@ -79,42 +79,6 @@ static const luaL_Reg functions[] = {
     {NULL, NULL},
 };
 
-/* Pushes the lua-cjson module: package.loaded.cjson, else package.preload.cjson (a host
-   that linked lua-cjson in), else the host's `require` from the registry's globals. The
-   caller's environment (an NSE script's, a sandbox's) is not consulted. */
-static void push_cjson_module(lua_State *L)
-{
-    lua_getfield(L, LUA_REGISTRYINDEX, "_LOADED");
-    if (lua_istable(L, -1)) {
-        lua_getfield(L, -1, "cjson");
-        if (lua_istable(L, -1)) {
-            lua_remove(L, -2);
-            return;
-        }
-        lua_pop(L, 1);
-    }
-    lua_pop(L, 1);
-    lua_getglobal(L, "require");
-    if (!lua_isfunction(L, -1))
-        luaL_error(L, "cxcloud: lua-cjson is needed: it is not in package.loaded and there is no require");
-    lua_pushliteral(L, "cjson");
-    lua_call(L, 1, 1);
-    if (!lua_istable(L, -1))
-        luaL_error(L, "cxcloud: require 'cjson' did not return the lua-cjson module");
-}
-
-/* A private lua-cjson instance: our depth and strictness settings never touch the user's. */
-static void push_cjson(lua_State *L)
-{
-    push_cjson_module(L);
-    lua_getfield(L, -1, "new");
-    lua_call(L, 0, 1);
-    lua_remove(L, -2);
-    lua_getfield(L, -1, "decode_invalid_numbers");
-    lua_pushboolean(L, 0);
-    lua_call(L, 1, 0);
-}
-
 int luaopen_cxcloud_core(lua_State *L);
 
 /* libcurl's global init, once per process whatever the number of states and threads:
@@ -143,9 +107,7 @@ int luaopen_cxcloud_core(lua_State *L)
         return luaL_error(L, "cxcloud: libcurl initialisation failed");
     cx_client_register(L);
     luaL_newlib(L, functions);
-    push_cjson(L);
-    lua_pushcclosure(L, cx_decode, 1);
-    lua_setfield(L, -2, "decode");
+    cx_json_register(L);
     lua_pushliteral(L, CX_VERSION);
     lua_setfield(L, -2, "VERSION");
     return 1;

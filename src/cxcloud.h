@@ -22,6 +22,9 @@ void cx_buf_init(cx_buf *b, size_t limit);
 int cx_buf_reserve(cx_buf *b, size_t cap);              /* 0 ok, -1 over limit/out of memory */
 int cx_buf_append(cx_buf *b, const char *p, size_t n); /* 0 ok, -1 over limit/out of memory */
 void cx_buf_free(cx_buf *b);                            /* wipes if sensitive, frees */
+/* Empties b for the next use, keeping at most `keep` bytes of capacity; a sensitive buffer is
+   wiped and released. b is no longer sensitive afterwards. */
+void cx_buf_reuse(cx_buf *b, size_t keep);
 void cx_wipe(void *p, size_t n);
 void cx_free_secret(char *s);                           /* wipe a NUL-terminated string, free it */
 char *cx_strdup(const char *s);
@@ -39,14 +42,23 @@ int cx_parse_retry_after(const char *s, size_t len, double now_epoch, double *se
 int cx_parse_http_date(const char *s, size_t len, int64_t *epoch);
 
 /* json.c */
-/* Rewrites integer literals that a double cannot hold exactly into marked strings; writes
-   to out when not NULL and returns the output length (== len when nothing is rewritten). */
-size_t cx_json_protect(const char *in, size_t len, char *out);
-int cx_decode(lua_State *L);
+/* Rewrites integer literals that a double cannot hold exactly, and the numbers of the
+   identifier fields in ids (may be NULL), into marked strings; writes to out when not NULL
+   and returns the output length (== len when nothing is rewritten), or (size_t)-1 with
+   *bad_at (may be NULL) set to the offset of a number literal that is not valid JSON. */
+struct cx_idset;
+size_t cx_json_protect(const char *in, size_t len, const struct cx_idset *ids, char *out,
+                       size_t *bad_at);
+/* Sets decode, decoder and null in the module table at the top of the stack. */
+void cx_json_register(lua_State *L);
 
 /* redact.c: replaces every needle in s by "[REDACTED]"; result malloc'd. */
 char *cx_redact(const char *s, size_t len, const char *const *needles, size_t nneedles,
                 size_t *out_len);
+/* The same over s[0..stop) only, plus the whole of a needle that starts there; *consumed
+   (when not NULL) is how much of s the result covers (>= stop, or len). */
+char *cx_redact_prefix(const char *s, size_t len, size_t stop, const char *const *needles,
+                       size_t nneedles, size_t *out_len, size_t *consumed);
 
 /* core.c: libcurl's version string ("7.88.1"), read once at the first luaopen. */
 const char *cx_curl_version(void);

@@ -10,12 +10,13 @@
 
 #include "client.h"
 
-#define TRACE_LIMIT (1 << 20)
+/* Body memory a recycled transfer keeps for the next response: a usual page fits. */
+#define KEEP_BODY (256 * 1024)
 
 static size_t on_body(char *p, size_t size, size_t n, void *ud)
 {
     cx_transfer *t = ud;
-    if (t->body.cap == 0) {
+    if (t->body.len == 0) {
         /* One allocation for the whole body when its length is announced. */
         curl_off_t length = -1;
         curl_easy_getinfo(t->easy, CURLINFO_CONTENT_LENGTH_DOWNLOAD_T, &length);
@@ -61,12 +62,28 @@ static int on_debug(CURL *easy, curl_infotype type, char *p, size_t n, void *ud)
                 e++;
             if (e - i >= 14 && strncasecmp(p + i, "authorization:", 14) == 0)
                 trace_append(c, "> ", "Authorization: [REDACTED]", 25);
+            else if (e - i >= 20 && strncasecmp(p + i, "proxy-authorization:", 20) == 0)
+                trace_append(c, "> ", "Proxy-Authorization: [REDACTED]", 31);
             else if (e > i + 1 || (e > i && p[i] != '\r'))
                 trace_append(c, "> ", p + i, e - i);
             i = e + 1;
         }
     }
     return 0;
+}
+
+/* Drops what belongs to one request: the form body and the request headers (secrets). */
+static void release_request(cx_transfer *t)
+{
+    cx_free_secret(t->post_body);
+    t->post_body = NULL;
+    if (t->req_headers) {
+        struct curl_slist *l;
+        for (l = t->req_headers; l; l = l->next)
+            cx_wipe(l->data, strlen(l->data));
+        curl_slist_free_all(t->req_headers);
+        t->req_headers = NULL;
+    }
 }
 
 void cx_transfer_free(cx_transfer *t)
@@ -77,30 +94,17 @@ void cx_transfer_free(cx_transfer *t)
         curl_easy_cleanup(t->easy);
     cx_buf_free(&t->body);
     cx_buf_free(&t->headers);
-    cx_free_secret(t->post_body);
-    if (t->req_headers) {
-        struct curl_slist *l;
-        for (l = t->req_headers; l; l = l->next)
-            cx_wipe(l->data, strlen(l->data));
-        curl_slist_free_all(t->req_headers);
-    }
+    release_request(t);
     free(t);
 }
 
-/* A finished transfer keeps its easy handle for the next request; the rest is released. */
+/* A finished transfer is kept for the next request, with its easy handle (connections, TLS
+   sessions) and the memory of its buffers; what held a secret is wiped and released. */
 static void transfer_recycle(cx_client *c, cx_transfer *t)
 {
-    CURL *easy = t->easy;
-    t->easy = NULL;
-    cx_transfer_free(t);
-    if (!easy)
-        return;
-    t = calloc(1, sizeof *t);
-    if (!t) {
-        curl_easy_cleanup(easy);
-        return;
-    }
-    t->easy = easy;
+    release_request(t);
+    cx_buf_reuse(&t->body, KEEP_BODY);
+    cx_buf_reuse(&t->headers, KEEP_BODY);
     t->next = c->idle;
     c->idle = t;
 }
@@ -169,6 +173,17 @@ static CURLcode configure(cx_client *c, cx_transfer *t, const char *url, int tok
         SET(CURLOPT_CAINFO, c->ca_file);
     if (c->connect_to)
         SET(CURLOPT_CONNECT_TO, c->connect_to);
+    /* Whether this request uses the proxy was decided in Lua (no_proxy included); "" keeps
+       libcurl from reading proxy variables from the environment by itself. */
+    t->via_proxy = c->proxy && (token ? c->proxy_token : c->proxy_api);
+    SET(CURLOPT_PROXY, t->via_proxy ? c->proxy : "");
+    if (t->via_proxy) {
+        SET(CURLOPT_NOPROXY, "");
+        SET(CURLOPT_HTTPPROXYTUNNEL, 1L);
+        SET(CURLOPT_HEADEROPT, (long)CURLHEADER_SEPARATE); /* the bearer token stays inside */
+        if (c->proxy_headers)
+            SET(CURLOPT_PROXYHEADER, c->proxy_headers);
+    }
     SET(CURLOPT_TIMEOUT_MS, c->timeout_ms);
     SET(CURLOPT_CONNECTTIMEOUT_MS, c->connect_timeout_ms);
     SET(CURLOPT_NOSIGNAL, 1L);
@@ -185,7 +200,7 @@ static CURLcode configure(cx_client *c, cx_transfer *t, const char *url, int tok
     SET(CURLOPT_HEADERDATA, t);
     SET(CURLOPT_ERRORBUFFER, t->errbuf);
     SET(CURLOPT_PRIVATE, t);
-    if (c->verbose_ref != LUA_NOREF) {
+    if (c->verbose) {
         SET(CURLOPT_DEBUGFUNCTION, on_debug);
         SET(CURLOPT_DEBUGDATA, c);
         SET(CURLOPT_VERBOSE, 1L);
@@ -234,12 +249,13 @@ int cx_client_submit(lua_State *L)
             cx_transfer_free(t);
             return luaL_error(L, "cxcloud: cannot create a libcurl handle");
         }
+        cx_buf_init(&t->body, 0);
+        cx_buf_init(&t->headers, 0);
     }
-    t->client = c;
     t->next = NULL;
     t->errbuf[0] = '\0';
-    cx_buf_init(&t->body, (size_t)c->max_body);
-    cx_buf_init(&t->headers, c->max_header);
+    t->body.limit = (size_t)c->max_body;
+    t->headers.limit = c->max_header;
     t->body.sensitive = token; /* the token response holds the access token */
     failed |= add_header(t, "Accept: application/json");
     if (token) {
@@ -339,16 +355,33 @@ typedef struct {
     int table;
 } header_ctx;
 
+/* The response headers the engine reads; the others never reach Lua. */
+static const char *const WANTED_HEADERS[] = {
+    "content-type", "location", "retry-after", "x-correlation-id", "x-mashery-error-code",
+    "x-mashery-message-id", "x-request-id",
+};
+
+static int wanted_header(const char *lower, size_t nlen)
+{
+    size_t k;
+    for (k = 0; k < sizeof WANTED_HEADERS / sizeof *WANTED_HEADERS; k++)
+        if (strlen(WANTED_HEADERS[k]) == nlen && memcmp(WANTED_HEADERS[k], lower, nlen) == 0)
+            return 1;
+    return 0;
+}
+
 static void put_header(void *ud, const char *name, size_t nlen, const char *value, size_t vlen)
 {
     header_ctx *h = ud;
     lua_State *L = h->L;
-    char lower[128];
+    char lower[32];
     size_t i;
     if (nlen >= sizeof lower)
-        return; /* no header we read has such a name */
+        return; /* longer than any wanted name */
     for (i = 0; i < nlen; i++)
         lower[i] = (char)((name[i] >= 'A' && name[i] <= 'Z') ? name[i] + 32 : name[i]);
+    if (!wanted_header(lower, nlen))
+        return;
     lua_pushlstring(L, lower, nlen);
     lua_pushvalue(L, -1);
     lua_rawget(L, h->table);
@@ -361,6 +394,30 @@ static void put_header(void *ud, const char *name, size_t nlen, const char *valu
         lua_pushlstring(L, value, vlen);
     }
     lua_rawset(L, h->table);
+}
+
+/* A failure that was the proxy's: a refusal of CONNECT (error.proxy = "refused", with
+   error.proxy_status), no connection to the proxy at all ("unreachable"), or no answer to
+   CONNECT in time ("silent"). */
+static void push_proxy_failure(lua_State *L, cx_transfer *t)
+{
+    long code = 0, connects = 0;
+    curl_easy_getinfo(t->easy, CURLINFO_HTTP_CONNECTCODE, &code);
+    curl_easy_getinfo(t->easy, CURLINFO_NUM_CONNECTS, &connects);
+    if (code >= 300) {
+        lua_pushliteral(L, "refused");
+        lua_setfield(L, -2, "proxy");
+        lua_pushinteger(L, code);
+        lua_setfield(L, -2, "proxy_status");
+    } else if (code == 0 &&
+               (t->result == CURLE_COULDNT_CONNECT || t->result == CURLE_COULDNT_RESOLVE_PROXY)) {
+        lua_pushliteral(L, "unreachable");
+        lua_setfield(L, -2, "proxy");
+    } else if (code == 0 && t->result == CURLE_OPERATION_TIMEDOUT && connects > 0) {
+        /* a new connection whose CONNECT got no answer in time */
+        lua_pushliteral(L, "silent");
+        lua_setfield(L, -2, "proxy");
+    }
 }
 
 static void push_result(lua_State *L, cx_client *c, cx_transfer *t)
@@ -381,11 +438,12 @@ static void push_result(lua_State *L, cx_client *c, cx_transfer *t)
         lua_pushinteger(L, status);
         lua_setfield(L, -2, "status");
     }
-    if (t->result == CURLE_OK || t->body.len) {
+    /* A failed transfer's partial body is of no use (and may be as large as the limit). */
+    if (t->result == CURLE_OK) {
         lua_pushlstring(L, t->body.data ? t->body.data : "", t->body.len);
         lua_setfield(L, -2, "body");
     }
-    lua_newtable(L);
+    lua_createtable(L, 0, 2);
     h.L = L;
     h.table = lua_gettop(L);
     if (t->headers.data)
@@ -406,24 +464,27 @@ static void push_result(lua_State *L, cx_client *c, cx_transfer *t)
         lua_setfield(L, -2, "code");
         cx_redact_push(L, c, msg, strlen(msg));
         lua_setfield(L, -2, "message");
+        if (t->via_proxy)
+            push_proxy_failure(L, t);
         lua_setfield(L, -2, "error");
     }
 }
 
-static void deliver_trace(lua_State *L, cx_client *c)
+/* Pushes the trace gathered since the last poll (redacted), or nil. */
+static void push_trace(lua_State *L, cx_client *c)
 {
-    if (c->verbose_ref == LUA_NOREF || c->trace.len == 0)
+    if (c->trace.len == 0) {
+        lua_pushnil(L);
         return;
-    lua_rawgeti(L, LUA_REGISTRYINDEX, c->verbose_ref);
+    }
     cx_redact_push(L, c, c->trace.data, c->trace.len);
+    cx_wipe(c->trace.data, c->trace.len);
     c->trace.len = 0;
     c->trace.overflow = 0;
-    /* A failing user callback must not lose the results gathered in this poll. */
-    if (lua_pcall(L, 1, 0, 0) != LUA_OK)
-        lua_pop(L, 1);
 }
 
-/* client:poll(max_wait) -> array of results; waits up to max_wait seconds for one. */
+/* client:poll(max_wait) -> array of results, trace text or nil; waits up to max_wait
+   seconds for a result. The caller hands the trace to the user's function: never from C. */
 int cx_client_poll(lua_State *L)
 {
     cx_client *c = cx_check_client(L, 1);
@@ -456,8 +517,8 @@ int cx_client_poll(lua_State *L)
         c->done = t->next;
         transfer_recycle(c, t);
     }
-    deliver_trace(L, c);
-    return 1;
+    push_trace(L, c);
+    return 2;
 }
 
 int cx_client_cancel(lua_State *L)

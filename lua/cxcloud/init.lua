@@ -23,11 +23,15 @@ local format = string.format
 local M = {}
 
 --- "cxcloud X.Y.Z"
-M._VERSION = "cxcloud 0.1.0"
+M._VERSION = "cxcloud " .. core.VERSION -- the version is defined once, in src/cxcloud.h
 
 --- Is `v` a cxcloud error object?
 -- @function is_error
 M.is_error = errors.is_error
+
+--- JSON `null` inside an array (`cjson.null`, a light userdata): `item.list[2] == cxcloud.null`.
+-- A `null` object field is absent (`nil`).
+M.null = core.null
 
 --- The operations table (read-only view): name, path, params, fields, ...
 M.operations = util.readonly(operations)
@@ -78,7 +82,7 @@ end
 -- @tparam[opt] table opts
 -- @treturn table client
 function M.new(opts)
-  local cfg, secret = options.validate(opts)
+  local cfg, secret, proxy = options.validate(opts)
   local ua = "cxcloud/" .. core.VERSION .. " " .. core.curl_version()
   if cfg.user_agent then ua = ua .. " " .. cfg.user_agent end
   local ok, c = pcall(core.new, {
@@ -95,8 +99,9 @@ function M.new(opts)
     http2 = cfg.http2,
     allow_http = cfg.allow_http,
     verbose = cfg.verbose,
+    proxy = proxy,
   })
-  secret = nil -- luacheck: ignore 311
+  secret, proxy = nil, nil -- luacheck: ignore 311
   if not ok then
     errors.raise("config", "cannot create the client: " .. tostring(c), nil, 2)
   end
@@ -140,6 +145,26 @@ end
 -- @treturn table
 function Client:stats()
   return state(self, "stats").engine:get_stats()
+end
+
+--- Call `fn(value, index)` for every element of `list`; returns `results, errs`
+-- (`errs` nil when every call returned, else `errs[i]` = what the call for `list[i]` raised).
+-- TEMPORARY: one call after the other; the concurrent version replaces it.
+-- @tparam table list
+-- @tparam function fn
+-- @treturn table results
+-- @treturn table|nil errs
+function Client:map(list, fn)
+  state(self, "map")
+  if type(list) ~= "table" or type(fn) ~= "function" then
+    errors.raise("usage", "map: expected cx:map(list, fn [, n]) with a table and a function", nil, 2)
+  end
+  local results, errs = {}, nil
+  for i = 1, #list do
+    local ok, r = pcall(fn, list[i], i)
+    if ok then results[i] = r else errs = errs or {}; errs[i] = r end
+  end
+  return results, errs
 end
 
 --- Free connections, cancel what is in flight, wipe the secret. Idempotent.

@@ -75,8 +75,6 @@ local function info(op)
   end
   for k, v in ipairs(i.api_names) do i.names[k] = v end
   for _, o in ipairs(M.OPTIONS) do i.names[#i.names + 1] = o end
-  i.fields = {}
-  for _, f in ipairs(op.fields or {}) do i.fields[#i.fields + 1] = f end
   cache[op] = i
   return i
 end
@@ -406,16 +404,6 @@ function M.encode(t)
     b[n] = urlencode(k) .. "=" .. v
   end
   return concat(b, "&")
-end
-
---- Does a name look like a known item field of `op`? (For suggestions.)
--- @tparam table op
--- @tparam string name
--- @treturn string|nil the closest known field name when `name` is not one
-function M.suggest_field(op, name)
-  local i = info(op)
-  for _, f in ipairs(i.fields) do if f == name then return nil end end
-  return util.suggest(name, i.fields)
 end
 
 return M

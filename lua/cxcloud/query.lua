@@ -3,11 +3,18 @@
 --    local q = cx:hardware { customerId = "abc123def" }
 --    for item in q do ... end                  -- every item of every page, in order
 --    for item in q:items() do ... end          -- the same; `break` cancels what is in flight
+--
+-- Leaving a loop early (`break`, an error, `return`) by any idiom costs nothing more:
+-- the engine sends a queued page request only while someone waits on that cursor, so
+-- the pages a left loop had queued are never sent (and are dropped when the cursor is
+-- closed, restarted or collected); `items()` and `pages()` also cancel what is in
+-- flight at once (their closing value).
 --    for page, info in q:pages() do ... end    -- info = { page, pages, rows, total }
 --    local list, err = q:all()
 --    local item, err = q:first()
 --    local n, err = q:count()
 --    q:close()                                 -- or `local q <close> = ...`
+--    q:on_progress(function(p) ... end)        -- after each page (see Query:on_progress)
 --
 -- How a pull runs: the first page (`start_page`, default 1) is fetched alone; its
 -- `pagination` tells how many pages there are; then up to the client's concurrency
@@ -81,6 +88,20 @@ local function bad_response(q, req, page, msg)
     operation = q.operation, attempts = req.attempts })
 end
 
+-- nil when every element of the array `data` is an object, else a message naming the
+-- first one that is not (JSON null, a number, a string, an array)
+local function non_object(data)
+  for i = 1, #data do
+    local v = data[i]
+    if type(v) ~= "table" or v[1] ~= nil then
+      local what = type(v) == "userdata" and "null" or type(v) == "table" and "an array"
+        or format("a %s (%s)", type(v), errors.escape(tostring(v)):sub(1, 40))
+      return format("response 'data' element %d is %s, not an object", i, what)
+    end
+  end
+  return nil
+end
+
 -- Split a decoded body into data, pagination (or nil); or nil, nil, message.
 local function envelope(body)
   if type(body) ~= "table" then
@@ -89,7 +110,11 @@ local function envelope(body)
   end
   local data = body.data
   if data == nil then
-    if body[1] ~= nil then return body, nil end          -- a bare array
+    if body[1] ~= nil then                               -- a bare array
+      local msg = non_object(body)
+      if msg then return nil, nil, msg end
+      return body, nil
+    end
     if next(body) == nil then return body, nil end       -- {} or []: nothing
     local keys = {}
     for k in pairs(body) do
@@ -101,6 +126,8 @@ local function envelope(body)
   if type(data) ~= "table" or (data[1] == nil and next(data) ~= nil) then
     return nil, nil, "response 'data' is not an array"
   end
+  local msg = non_object(data)
+  if msg then return nil, nil, msg end
   local pg = body.pagination
   if pg ~= nil and type(pg) ~= "table" then
     return nil, nil, "response 'pagination' is not an object"
@@ -116,16 +143,12 @@ Cursor.__index = Cursor
 
 function Cursor.__close(cur) cur:close() end
 
--- a cursor dropped without close (e.g. `break` out of `for item in q`): mark its
--- requests cancelled so the engine does not send the queued ones (no C call in __gc)
+-- A cursor dropped without close (e.g. `break` out of `for item in q`, then the query
+-- collected): its group is marked dead and the engine drops its queued requests when it
+-- next looks (no engine or C call from __gc). Even before that, they are never sent:
+-- the engine sends only requests someone waits on.
 function Cursor.__gc(cur)
-  if cur.done then return end
-  for _, req in pairs(cur.pending) do
-    if req.state == "queued" then
-      local ok = pcall(cur.engine.cancel, cur.engine, req)
-      if not ok then req.cancelled = true end
-    end
-  end
+  cur.group.dead = true
 end
 
 local function new_cursor(q)
@@ -141,12 +164,15 @@ local function new_cursor(q)
     expected = nil,                 -- { total, pages, rows } from the first page
     pending = {},                   -- page -> req (in flight, queued or done)
     npending = 0,
+    group = {},                     -- the engine's handle on this cursor's requests
     done = false,
+    delivered = 0,                  -- items handed out (for on_progress)
+    started = q._progress and q._engine.clock(),
   }, Cursor)
 end
 
 function Cursor:_fetch(n)
-  self.pending[n] = self.engine:start(page_url(self.q, n, self.rows), n)
+  self.pending[n] = self.engine:start(page_url(self.q, n, self.rows), n, self.group)
   self.npending = self.npending + 1
   if n >= self.next_req then self.next_req = n + 1 end
 end
@@ -164,6 +190,7 @@ end
 function Cursor:close()
   if self.done then return end
   self.done = true
+  self.group.dead = true
   local e = self.engine
   for n, req in pairs(self.pending) do
     if not req.done and not e.closed then e:cancel(req) end
@@ -316,8 +343,22 @@ function Cursor:next_page()
     end
     if pg == nil then self:_trim() end
     self:_fill()
+    if self.started then self:_progress(n, info, ndata) end
     if ndata > 0 or not self.skip_empty then return data, info end
   end
+end
+
+-- after page n: tell the query's on_progress function how far the pass is
+function Cursor:_progress(n, info, ndata)
+  self.delivered = self.delivered + ndata
+  local done = n - self.q._plan.start_page + 1
+  local last = self.last or info.pages
+  local elapsed = self.engine.clock() - self.started
+  local rate = elapsed > 0 and done / elapsed or nil
+  self.q._progress {
+    page = n, pages = last, rows = self.delivered, total = info.total, elapsed = elapsed,
+    requests_per_s = rate, eta = rate and math.max(0, last - n) / rate or nil,
+  }
 end
 
 ------------------------------------------------------------------------------
@@ -442,6 +483,22 @@ function Query:count()
       method = "GET", url = page_url(self, 1, 1), operation = self.operation, page = 1 })
   end
   return total
+end
+
+--- Have `fn` called after each page of every later pass over this query (any idiom).
+-- Its argument is a table with the fields page (the page just received), pages (the last
+-- page the pass will fetch), rows (items received so far in this pass), total
+-- (`pagination.total`), elapsed (seconds since the pass began), requests_per_s (pages per
+-- second so far) and eta (estimated seconds left; nil until it can be estimated).
+-- A nil `fn` removes it.
+-- @tparam function|nil fn
+-- @treturn table the query
+function Query:on_progress(fn)
+  if fn ~= nil and type(fn) ~= "function" then
+    errors.raise("usage", "on_progress: expected a function or nil", nil, 2)
+  end
+  self._progress = fn
+  return self
 end
 
 --- Release what an unfinished `for item in q` holds. Idempotent.

@@ -101,9 +101,7 @@ sandbox.API_HOST, sandbox.TOKEN_HOST = "apix.cisco.com", "id.cisco.com"
 sandbox.TOKEN_PATH = "/oauth2/default/v1/token"
 sandbox.API_PREFIX = "/cs/api/v2"
 
-local function shell_quote(s)
-  return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
-end
+local shell_quote = require("cxcloud.sandbox.shell").quote
 
 -- directory that holds "cxcloud/sandbox/init.lua" (the repo's lua/ or an install tree)
 local function lua_root()
@@ -542,7 +540,7 @@ local truth_cache = setmetatable({}, { __mode = "k" })
 -- `customerId` an id string or a customer index (nil for customer-details and the
 -- bulletins), `params` the API's query parameters (filters, `sort`, `fields`; with
 -- `page` and `rows` only that page). JSON nulls are absent; IDs as a client decodes
--- them (integers; strings of digits beyond int64; strings with `id_type = "string"`).
+-- them (strings of their digits).
 -- The drift listed in `config.additions` is applied; for a running sandbox use
 -- `sb:truth(...)`, which includes the drift added since start.
 -- @tparam table cfg options as given to `start` (or `sb.config`)
