@@ -78,8 +78,10 @@ describe("cursor (fake core)", function()
           n = n + 1
           if n == (idiom == "items" and 15 or 2) then break end
         end
-        assert.equal(0, fake.client:pending(), idiom)
-        assert.is_true(#fake.cancelled > 0, idiom)
+        if _VERSION == "Lua 5.4" then -- to-be-closed iteration: what is in flight is cancelled
+          assert.equal(0, fake.client:pending(), idiom)
+          assert.is_true(#fake.cancelled > 0, idiom)
+        end
         assert_next_call_clean(fake, eng, cfg)
       end
     end)

@@ -29,6 +29,13 @@
 #endif
 
 #if LUA_VERSION_NUM < 503
+/* 5.3 made these return the type of the value they push; the parentheses call the real one. */
+#define lua_rawgeti(L, i, n) cx_compat_rawgeti((L), (i), (n))
+static inline int cx_compat_rawgeti(lua_State *L, int i, lua_Integer n)
+{
+    (lua_rawgeti)(L, i, (int)n);
+    return lua_type(L, -1);
+}
 #define LUA_MININTEGER PTRDIFF_MIN
 #define LUA_MAXINTEGER PTRDIFF_MAX
 /* An integral number that a double holds exactly: what 5.3 would call an integer. */
@@ -44,6 +51,13 @@ static inline int cx_compat_isinteger(lua_State *L, int i)
 #endif
 
 #if LUA_VERSION_NUM == 501 /* PUC 5.1 and LuaJIT */
+/* 5.2 made lua_pushlstring return the string it pushes. */
+#define lua_pushlstring(L, s, len) cx_compat_pushlstring((L), (s), (len))
+static inline const char *cx_compat_pushlstring(lua_State *L, const char *s, size_t len)
+{
+    (lua_pushlstring)(L, s, len);
+    return lua_tostring(L, -1);
+}
 
 #define lua_rawlen(L, i) lua_objlen((L), (i))
 #define lua_absindex(L, i) cx_compat_absindex((L), (i))
