@@ -157,6 +157,15 @@ static char *token_form(cx_client *c)
     return body;
 }
 
+/* CURLOPT_PROTOCOLS_STR needs libcurl 7.85 (Ubuntu 22.04 and RHEL 8/9 have older); the
+   bitmask it replaces still works. -DCX_CURL_PROTOCOLS_BITMASK forces the old way (tests). */
+#if LIBCURL_VERSION_NUM >= 0x075500 && !defined(CX_CURL_PROTOCOLS_BITMASK)
+#define SET_PROTOCOLS(http) SET(CURLOPT_PROTOCOLS_STR, (http) ? "https,http" : "https")
+#else
+#define SET_PROTOCOLS(http) \
+    SET(CURLOPT_PROTOCOLS, (http) ? (long)(CURLPROTO_HTTPS | CURLPROTO_HTTP) : (long)CURLPROTO_HTTPS)
+#endif
+
 static CURLcode configure(cx_client *c, cx_transfer *t, const char *url, int token)
 {
     CURL *e = t->easy;
@@ -165,7 +174,7 @@ static CURLcode configure(cx_client *c, cx_transfer *t, const char *url, int tok
     if (rc == CURLE_OK) \
     rc = curl_easy_setopt(e, opt, val)
     SET(CURLOPT_URL, url);
-    SET(CURLOPT_PROTOCOLS_STR, c->allow_http ? "https,http" : "https");
+    SET_PROTOCOLS(c->allow_http);
     SET(CURLOPT_FOLLOWLOCATION, 0L);
     SET(CURLOPT_SSL_VERIFYPEER, 1L);
     SET(CURLOPT_SSL_VERIFYHOST, 2L);

@@ -61,6 +61,23 @@ M.move = table.move or function(a1, f, e, t, a2)
   return a2
 end
 
+local newproxy = rawget(_G, "newproxy") -- 5.1 and LuaJIT only
+
+--- Makes `gc(t)` run when table `t` is collected. Lua 5.2+ honours a table's `__gc`
+-- metamethod; 5.1 and LuaJIT run `__gc` only for userdata, so there `t` gets one (in its
+-- field `_gc`) whose collection calls `gc(t)`.
+-- @tparam table t
+-- @tparam function gc
+-- @treturn table t
+function M.on_collect(t, gc)
+  if newproxy then
+    local proxy = newproxy(true)
+    getmetatable(proxy).__gc = function() gc(t) end
+    rawset(t, "_gc", proxy)
+  end
+  return t
+end
+
 --- `table.unpack` (`unpack` on 5.1 and LuaJIT).
 M.unpack = table.unpack or rawget(_G, "unpack")
 

@@ -153,7 +153,7 @@ end
 
 local function new_cursor(q)
   local plan = q._plan
-  return setmetatable({
+  return compat.on_collect(setmetatable({
     q = q,
     engine = q._engine,
     rows = plan.page_size,
@@ -168,7 +168,7 @@ local function new_cursor(q)
     done = false,
     delivered = 0,                  -- items handed out (for on_progress)
     started = q._progress and q._engine.clock(),
-  }, Cursor)
+  }, Cursor), Cursor.__gc)
 end
 
 function Cursor:_fetch(n)
