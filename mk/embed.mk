@@ -14,7 +14,7 @@ EMBED_HOST  := build/embed/host
 # the Lua API, as nmap does.
 EMBED_LDLIBS = $(shell pkg-config --libs lua5.4 libcurl) -lpthread -lm -Wl,-E
 
-.PHONY: static embed test-embed test-nmap test-lua-versions FORCE
+.PHONY: static embed test-embed test-nmap test-lua-versions test-portable FORCE
 FORCE:
 
 static: $(STATIC_LIB)
@@ -80,3 +80,16 @@ test-lua-versions:
 	done; \
 	$(MAKE) --no-print-directory all; \
 	exit $$rc
+
+# The fallbacks for older systems, forced on this one: stores through a volatile pointer
+# instead of explicit_bzero, CURLOPT_PROTOCOLS instead of CURLOPT_PROTOCOLS_STR (libcurl
+# < 7.85); the core built so in build/portable/, then the specs of the C core with it.
+PORTABLE_DEFS := -DCX_PORTABLE_WIPE -DCX_CURL_PROTOCOLS_BITMASK -DCURL_DISABLE_DEPRECATION
+test-portable:
+	@$(MAKE) --no-print-directory OBJ_DIR=build/portable/obj MODULE=build/portable/cxcloud/core.so \
+	  SANITIZE="$(PORTABLE_DEFS)" all
+	@nm build/portable/obj/buffer.o | grep -q explicit_bzero && \
+	  { echo "test-portable: buffer.o still calls explicit_bzero"; exit 1; } || true
+	LUA_PATH="$(CURDIR)/lua/?.lua;$(CURDIR)/lua/?/init.lua;/usr/share/lua/5.1/?.lua;/usr/share/lua/5.1/?/init.lua;;" \
+	  LUA_CPATH="$(CURDIR)/build/portable/?.so;;" busted --lua=lua5.4 \
+	  spec/portable_spec.lua spec/client_spec.lua spec/hygiene_spec.lua
