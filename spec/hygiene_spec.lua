@@ -94,6 +94,11 @@ describe("host hygiene", function()
     assert.same({}, forbidden)
   end)
 
+  it("names no path of a distribution's Lua layout in its modules (the tooling sets LUA_PATH)", function()
+    local hits = command_output("grep -rln '/usr/share/lua\\|/usr/lib/x86_64-linux-gnu/lua' lua/ 2>/dev/null")
+    assert.equal("", hits)
+  end)
+
   it("keeps no Lua state in C globals: its only writable statics are libcurl's one-time init", function()
     local toolchain = { ["completed.0"] = true, __dso_handle = true, __TMC_END__ = true }
     local found = {}
