@@ -18,6 +18,10 @@ M.lua54 = _VERSION == "Lua 5.4"
 --- Integers beyond 2^53 exist (Lua 5.3 and later).
 M.int64 = math_type ~= nil
 
+--- A coroutine may yield across `pcall` and from inside a `for` iterator: Lua 5.2+ and
+-- LuaJIT; not PUC Lua 5.1 ("attempt to yield across metamethod/C-call boundary").
+M.yields = _VERSION ~= "Lua 5.1" or type(rawget(_G, "jit")) == "table"
+
 local EXACT = 2 ^ 53
 
 --- `math.type`: "integer", "float", or nil for a value that is not a number.
