@@ -296,10 +296,16 @@ end
 
 -- a retryable failure: schedule a retry or give up; returns true when retried
 function Engine:_retry(req, err, retry_after, now, signal)
-  local delay = self.retry:delay(req, err, retry_after)
+  local delay, exhausted = self.retry:delay(req, err, retry_after)
+  if exhausted then self:_drop_retries() end
   if not delay then return false end
   req.not_before = now + delay
-  if signal == "throttle" or signal == "overload" then self.rate:hold(now + delay) end
+  if signal == "throttle" or (signal == "overload" and retry_after) then
+    self.rate:hold(now + delay)
+  elseif signal == "overload" then
+    -- briefly: a longer hold would queue every other request behind this one's backoff
+    self.rate:hold(now + min(delay, rate_mod.OVERLOAD_HOLD))
+  end
   req.last_err = err
   req.state = "queued"
   if req.token then
@@ -308,6 +314,24 @@ function Engine:_retry(req, err, retry_after, now, signal)
     insert_by_seq(self.queue, req)
   end
   return true
+end
+
+-- The retry budget ran out (an outage: nothing succeeds): the retries already
+-- scheduled fail now with their last error instead of waiting out their backoff.
+function Engine:_drop_retries()
+  local q, keep = self.queue, {}
+  for i = 1, #q do
+    local req = q[i]
+    local err = req.last_err
+    if err and err.kind ~= "throttled" then
+      err.message = err.message .. "; retry budget exhausted (no request of this client"
+        .. " succeeded for a while: an outage?), not retrying"
+      finish(req, nil, err)
+    else
+      keep[#keep + 1] = req
+    end
+  end
+  self.queue = keep
 end
 
 function Engine:_complete_token(req, r, now)

@@ -4,7 +4,9 @@
 -- every request of the client, retries included. A throttled or overloaded answer
 -- (429, 403 QPS, 502/503/504) stretches the spacing by 1.5x (multiplicative decrease; at
 -- most once a second, up to 8x) and holds every request of the client for the retry's
--- delay; each success shrinks the spacing back by 3% (gradual recovery), so a gateway
+-- delay (a Retry-After, or the backoff; at most OVERLOAD_HOLD for an overload answer
+-- without Retry-After, so that other requests are not queued behind one backoff); each
+-- success shrinks the spacing back by 3% (gradual recovery), so a gateway
 -- whose limit is lower than `rate_limit` is matched instead of hit again and again.
 -- Token requests go to the identity provider and are not counted.
 -- @module cxcloud.engine.rate
@@ -15,6 +17,9 @@ local min, max, huge = math.min, math.max, math.huge
 
 --- Slowdown factor per throttled answer, its ceiling, and the recovery per success.
 M.DECREASE, M.MAX_SLOW, M.RECOVERY = 1.5, 8, 0.97
+
+--- Longest hold after an overload answer without Retry-After (seconds).
+M.OVERLOAD_HOLD = 1
 
 local Limiter = {}
 Limiter.__index = Limiter

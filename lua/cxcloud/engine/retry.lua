@@ -47,6 +47,7 @@ end
 --- A retryable failure of `req` (attempts made so far in `req.attempts`): the delay
 -- before the retry, or nil when it is not retried (then `err.message` says why).
 -- @treturn number|nil seconds
+-- @treturn boolean true when the budget is exhausted
 function Policy:delay(req, err, retry_after)
   if retry_after then err.retry_after = retry_after end
   local max_retries = self.max_retries
@@ -69,7 +70,7 @@ function Policy:delay(req, err, retry_after)
       self.stats.budget_exhausted = self.stats.budget_exhausted + 1
       err.message = err.message .. "; retry budget exhausted (no request of this client"
         .. " succeeded for a while: an outage?), not retrying"
-      return nil
+      return nil, true
     end
     self.budget = self.budget - cost
     req.drawn = (req.drawn or 0) + cost
