@@ -146,9 +146,7 @@ end
 -------------------------------------------------------------------------------
 -- small helpers
 
-local function sh_quote(s)
-  return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
-end
+local sh_quote = require("cxcloud.sandbox.shell").quote
 
 local function read_file(path)
   local f = io.open(path, "rb")

@@ -3,24 +3,14 @@
 -- The quick start is run exactly as a user runs it, with the CXCLOUD_* environment variables
 -- pointing at the sandbox.
 local sandbox = require "cxcloud.sandbox"
-
-local function shell_quote(s)
-  return "'" .. s:gsub("'", "'\\''") .. "'"
-end
+local shell_quote = require("cxcloud.sandbox.shell").quote
 
 local here = debug.getinfo(1, "S").source:match("^@(.*/)") or "./"
 local sb <close> = sandbox.start { seed = 2026, customers = 6 }
 print(("sandbox: %s on 127.0.0.1:%d (CA %s)"):format(sb.local_base_url, sb.port, sb.ca_file))
 
-local env = {
-  CXCLOUD_CLIENT_ID = sb.client_id,
-  CXCLOUD_CLIENT_SECRET = sb.client_secret,
-  CXCLOUD_BASE_URL = sb.local_base_url,
-  CXCLOUD_TOKEN_URL = sb.local_token_url,
-  CXCLOUD_CA_FILE = sb.ca_file,
-}
 local assignments = {}
-for k, v in pairs(env) do assignments[#assignments + 1] = k .. "=" .. shell_quote(v) end
+for k, v in pairs(sb:env()) do assignments[#assignments + 1] = k .. "=" .. shell_quote(v) end
 table.sort(assignments)
 local interpreter = arg and arg[-1] or "lua5.4"
 local ok = os.execute(("env %s %s %s"):format(table.concat(assignments, " "), shell_quote(interpreter),

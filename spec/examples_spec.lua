@@ -2,7 +2,7 @@
 -- the CXCLOUD_* environment variables, here pointing at the sandbox.
 local helper = require "spec.helper"
 
-local function shell_quote(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
+local shell_quote = require("cxcloud.sandbox.shell").quote
 
 local function run(sb, script, ...)
   local env = {}

@@ -168,6 +168,21 @@ describe("params.check", function()
     local _, msg = raised("usage", check, "hardware", { ["bad\27[31m"] = 1 })
     assert.is_nil(msg:find("\27", 1, true))
   end)
+
+  it("records the caller's line, outside the library, as where", function()
+    local here = debug.getinfo(1, "S").short_src
+    -- where an error of f(...) says it was raised, and the line of the call
+    local function where(f, ...)
+      local _, err = pcall(f, ...)
+      return err.where, here .. ":" .. debug.getinfo(1, "l").currentline - 1
+    end
+    local got, call = where(params.check, operations.hardware, { colour = 1 }, DEFAULTS)
+    assert.are.equal(call, got)
+    got, call = where(params.check, operations.hardware, { customerId = {} }, DEFAULTS)
+    assert.are.equal(call, got) -- raised two calls deeper in the library
+    got, call = where(params.encode, { [1] = "x" })
+    assert.are.equal(call, got)
+  end)
 end)
 
 describe("params.encode (cx:get queries)", function()

@@ -684,6 +684,25 @@ describe("cxcloud.sandbox", function()
     end
   end)
 
+  it("uses the operations table and nothing else of the client", function()
+    local quote = require("cxcloud.sandbox.shell").quote
+    local modules = {}
+    for file in io.popen("ls lua/cxcloud/sandbox"):lines() do
+      local name = file:match("^(.+)%.lua$")
+      if name and name ~= "child" then -- child.lua is the server process's script
+        modules[#modules + 1] = "require 'cxcloud.sandbox." .. (name == "init" and "" or name) .. "'"
+      end
+    end
+    local script = table.concat(modules, ";"):gsub("%.'", "'") .. [[;
+      for name in pairs(package.loaded) do
+        if name:match("^cxcloud") and not name:match("^cxcloud%.sandbox") then print(name) end
+      end]]
+    local p = io.popen("LUA_PATH_5_4=" .. quote(package.path) .. " lua5.4 -e " .. quote(script) .. " 2>&1")
+    local loaded = p:read("a")
+    assert.is_true(p:close(), loaded)
+    assert.equal("cxcloud.operations\n", loaded)
+  end)
+
   it("stops idempotently and removes its temporary directory", function()
     local s = sandbox.start { customers = 1, hardware = 1 }
     local dir = s.dir

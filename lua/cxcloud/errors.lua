@@ -15,6 +15,8 @@
 --    attempts    how many attempts were made, or nil
 --    page        for a query: the page it stopped at (pass it as `start_page` to resume)
 --    operation   for a query: the operation name ("hardware", ...)
+--    where       for an error raised by a call (a bad argument, a closed client...):
+--                "file.lua:12", the caller's line that made the call, or nil
 --
 -- `tostring(err)` gives a one-line message such as
 --
@@ -33,12 +35,6 @@ local Error = {}
 Error.__index = Error
 Error.__name = "cxcloud.error"
 M.Error = Error
-
---- The error kinds.
-M.KINDS = {
-  config = true, auth = true, http = true, throttled = true, network = true,
-  timeout = true, tls = true, decode = true, usage = true, drift = true,
-}
 
 local ESC = { ["\n"] = "\\n", ["\r"] = "\\r", ["\t"] = "\\t", ["\27"] = "\\x1b" }
 local function esc_ctl(c)
@@ -121,7 +117,7 @@ function M.snippet(body, redact, max)
 end
 
 --- Make an error object. `fields.message` is escaped, `fields.url` made safe.
--- @tparam string kind one of `KINDS`
+-- @tparam string kind one of the kinds listed above
 -- @tparam string message
 -- @tparam[opt] table fields other fields (status, url, ...); this table is reused
 -- @treturn table the error object
@@ -135,13 +131,35 @@ function M.new(kind, message, fields)
   return setmetatable(e, Error)
 end
 
---- Raise an error object (never returns).
+-- the directory of the library's Lua modules: frames there are not the caller's
+local LIBRARY_DIR = (debug.getinfo(1, "S").source:match("^@(.*[/\\])[^/\\]*$"))
+
+-- "file:line" of the first frame from `level` up (as `debug.getinfo` counts from the
+-- function that calls this) that is Lua code outside the library, or nil
+local function caller_position(level)
+  while true do
+    local frame = debug.getinfo(level + 1, "Sl")
+    if not frame then return nil end
+    local src = frame.source
+    if frame.currentline > 0 and sub(src, 1, 1) == "@"
+      and not (LIBRARY_DIR and sub(src, 2, #LIBRARY_DIR + 1) == LIBRARY_DIR) then
+      return frame.short_src .. ":" .. frame.currentline
+    end
+    level = level + 1
+  end
+end
+
+--- Raise an error object (never returns). Lua adds no position to an error that is a
+-- table, so the object records it as `where`: the first line of Lua code outside the
+-- library at or above `level` (counted as for `error`), that is, the caller's call.
 -- @tparam string kind
 -- @tparam string message
 -- @tparam[opt] table fields
--- @tparam[opt=2] integer level (ignored by Lua for table errors; kept for symmetry)
+-- @tparam[opt=2] integer level
 function M.raise(kind, message, fields, level)
-  error(M.new(kind, message, fields), level or 2)
+  local e = M.new(kind, message, fields)
+  if e.where == nil then e.where = caller_position(level or 2) end
+  error(e, level or 2)
 end
 
 --- Is `v` a cxcloud error object?

@@ -22,7 +22,7 @@ local format = string.format
 local M = {}
 
 --- "cxcloud X.Y.Z"
-M._VERSION = "cxcloud 0.1.0"
+M._VERSION = "cxcloud " .. core.VERSION -- the version is defined once, in src/cxcloud.h
 
 --- Is `v` a cxcloud error object?
 -- @function is_error
@@ -186,7 +186,44 @@ function View:id()
   return private[self].customer_id
 end
 
--- one method per operation, on the client and on the customer view
+-- the named operation at a path, so that cx:query on it describes the items alike
+local OP_AT = {}
+for _, op in ipairs(operations) do OP_AT[op.path] = op end
+
+local function view_state(v, name)
+  local pv = private[v]
+  if not pv then
+    errors.raise("usage", format("%s must be called as a method: view:%s(...), with a colon",
+      name, name), nil, 3)
+  end
+  return state(pv.client, name), pv
+end
+
+--- A query object over any GET path under `base_url`: for an operation our table
+-- lacks or describes wrongly. `params` go out as given (strings, numbers, booleans,
+-- lists joined with commas), except the options `fields`, `sort`, `page_size`,
+-- `max_items`, `start_page`, checked as for the named operations (`page` and `rows`
+-- are the query's own). Pagination, retries, drift detection and every idiom work as
+-- for the named operations, which are built on the same plan.
+-- @tparam string path e.g. "/inventory/hardware": no '..', '//', scheme, '?' or '#'
+-- @tparam[opt] table params
+-- @treturn table query
+function Client:query(path, p)
+  local st = state(self, "query")
+  path = params.path(path)
+  return query_mod.new(st.engine, st.cfg, params.free(path, p, st.cfg, nil, OP_AT[path]), self)
+end
+
+--- `cx:query(path, params)` with `customerId` filled in.
+function View:query(path, p)
+  local st, pv = view_state(self, "query")
+  path = params.path(path)
+  return query_mod.new(st.engine, st.cfg, params.free(path, p, st.cfg, pv.customer_id, OP_AT[path]),
+    pv.client)
+end
+
+-- one method per operation, on the client and on the customer view: its path and its
+-- checked params, as a plan for the same query object cx:query makes
 for _, op in ipairs(operations) do
   local name = op.name
   Client[name] = function(self, p)
@@ -194,12 +231,7 @@ for _, op in ipairs(operations) do
     return query_mod.new(st.engine, st.cfg, params.check(op, p, st.cfg), self)
   end
   View[name] = function(self, p)
-    local pv = private[self]
-    if not pv then
-      errors.raise("usage", format("%s must be called as a method: view:%s(...), with a colon",
-        name, name), nil, 2)
-    end
-    local st = state(pv.client, name)
+    local st, pv = view_state(self, name)
     return query_mod.new(st.engine, st.cfg, params.check(op, p, st.cfg, pv.customer_id), pv.client)
   end
 end

@@ -347,7 +347,6 @@ local operations = {
 for i = 1, #operations do
   local op = operations[i]
   operations[op.name] = op
-  op.method = op.method or "GET"
   for _, p in ipairs(op.params) do
     if p[1] == "customerId" then op.customer_id = p.required and "required" or "optional" end
   end

@@ -1,5 +1,9 @@
---- Checking an operation's parameters before any request is sent, and building
--- its query string.
+--- Checking a query's parameters before any request is sent, and building its
+-- request plan (path and query string).
+--
+-- Two entries, one plan builder: `check` (a named operation: only the parameters its
+-- table lists, typed) and `free` (`cx:query(path, params)`: any parameter, sent as
+-- given, for an operation our table lacks or describes wrongly).
 --
 -- A params table holds the API's own query parameters (as the API names them,
 -- `customerId`, `serialNumber`, ...) plus:
@@ -13,7 +17,8 @@
 -- `page` and `rows` are managed by the query and refused. Enumerated values
 -- documented for v1 are not enforced (the v2 values are unverified), and unknown
 -- names in `fields`/`sort` are sent as given (the v2 field lists are uncertain).
--- Failures raise error objects of kind "usage".
+-- Failures raise error objects of kind "usage"; an unknown parameter's says how to
+-- send it anyway with `cx:query`.
 -- @module cxcloud.params
 
 local errors = require "cxcloud.errors"
@@ -21,8 +26,8 @@ local util = require "cxcloud.util"
 
 local M = {}
 
-local format, match, gsub, sub, byte, upper = string.format, string.match,
-  string.gsub, string.sub, string.byte, string.upper
+local format, match, gsub, sub, byte, upper, find = string.format, string.match,
+  string.gsub, string.sub, string.byte, string.upper, string.find
 local concat, sort = table.concat, table.sort
 local mtype, tointeger = math.type, math.tointeger
 
@@ -69,8 +74,6 @@ local function info(op)
   end
   for k, v in ipairs(i.api_names) do i.names[k] = v end
   for _, o in ipairs(M.OPTIONS) do i.names[#i.names + 1] = o end
-  i.fields = {}
-  for _, f in ipairs(op.fields or {}) do i.fields[#i.fields + 1] = f end
   cache[op] = i
   return i
 end
@@ -162,65 +165,198 @@ local function int_option(opname, name, v, lo, hi)
   return i
 end
 
+-- the options every query takes, with the same checks on a named operation and on
+-- cx:query: true when `k` is one (and it went into `plan` or `q`)
+local function take_option(label, plan, q, k, v)
+  if k == "fields" then q.fields = fields_value(label, v)
+  elseif k == "sort" then q.sort = sort_value(label, v)
+  elseif k == "page_size" then plan.page_size = int_option(label, k, v, 1, PAGE_SIZE_MAX)
+  elseif k == "max_items" then plan.max_items = int_option(label, k, v, 0)
+  elseif k == "start_page" then plan.start_page = int_option(label, k, v, 1)
+  elseif k == "page" or k == "rows" then
+    usage(format("%s: '%s' is managed by the query; use start_page (first page to fetch) and"
+      .. " page_size (rows per page) instead", label, k))
+  else
+    return false
+  end
+  return true
+end
+
+local function id_text(v)
+  if mtype(v) == "integer" then return format("%d", v) end
+  return v
+end
+
+-- The one way a plan is filled, for a named operation and for cx:query alike: the
+-- options, then every other parameter through `param_value(k, v)` (the operation's
+-- checks, or "as given"), then the view's customerId. Returns the parameters to encode.
+local function build(label, plan, p, customer, param_value, names)
+  local q = {}
+  for k, v in pairs(p) do
+    if type(k) ~= "string" or k == "" then
+      usage(format("%s: parameter names must be non-empty strings (got %s)%s", label,
+        type(k) == "string" and "''" or (util.describe(k, true) .. " key"),
+        names and ("; valid: " .. util.list(names)) or ""))
+    end
+    if not take_option(label, plan, q, k, v) then q[k] = param_value(k, v) end
+  end
+  if customer ~= nil then
+    if q.customerId ~= nil and id_text(q.customerId) ~= customer then
+      usage(format("%s: this customer view is for customerId %s; do not pass another customerId (%s)",
+        label, show(customer), show(p.customerId)))
+    end
+    q.customerId = customer
+  end
+  return q
+end
+
+local function new_plan(path, operation, defaults)
+  return { path = path, operation = operation,
+    page_size = defaults and defaults.page_size or 100, start_page = 1 }
+end
+
+local function finish(plan, q)
+  plan.customer_id = q.customerId and id_text(q.customerId)
+  plan.query = M.encode(q)
+  return plan
+end
+
+local function params_table(label, p, example)
+  if p == nil then return {} end
+  if type(p) ~= "table" then
+    usage(format("%s expects a table of parameters, e.g. %s (got %s)", label, example, show(p)))
+  end
+  return p
+end
+
 --- Check `p` for operation `op` and build the request plan.
 -- @tparam table op an entry of `cxcloud.operations`
 -- @tparam table|nil p the user's params
 -- @tparam table defaults `{ page_size = n }` (the client's settings)
 -- @tparam[opt] string customer customerId fixed by a customer view
--- @treturn table plan `{ op, query (encoded, sorted, no page/rows), page_size,
---   max_items, start_page, customer_id }`
+-- @treturn table plan `{ path, operation, op, query (encoded, sorted, no page/rows),
+--   page_size, max_items, start_page, customer_id }`
 function M.check(op, p, defaults, customer)
   local opname = op.name
-  if p == nil then p = {} end
-  if type(p) ~= "table" then
-    usage(format("%s expects a table of parameters, e.g. cx:%s{ customerId = \"abc123def\" } (got %s)",
-      opname, opname, show(p)))
-  end
+  p = params_table(opname, p, format("cx:%s{ customerId = \"abc123def\" }", opname))
   local i = info(op)
-  local plan = { op = op, page_size = defaults and defaults.page_size or 100, start_page = 1 }
-  local q = {}
-  for k, v in pairs(p) do
-    if type(k) ~= "string" then
-      usage(format("%s: parameter names must be strings (got %s key); valid: %s",
-        opname, util.describe(k, true), util.list(i.names)))
-    end
+  if customer ~= nil and not i.by_name.customerId then
+    usage(format("%s does not take a customerId; call it on the client, not on a customer view",
+      opname))
+  end
+  local plan = new_plan(op.path, opname, defaults)
+  plan.op = op
+  local q = build(opname, plan, p, customer, function(k, v)
     local spec = i.by_name[k]
     if spec then
-      if spec[2] == "id" then q[k] = id_value(opname, k, v)
-      else q[k] = string_value(opname, k, v) end
-    elseif k == "fields" then q.fields = fields_value(opname, v)
-    elseif k == "sort" then q.sort = sort_value(opname, v)
-    elseif k == "page_size" then plan.page_size = int_option(opname, k, v, 1, PAGE_SIZE_MAX)
-    elseif k == "max_items" then plan.max_items = int_option(opname, k, v, 0)
-    elseif k == "start_page" then plan.start_page = int_option(opname, k, v, 1)
-    elseif k == "page" or k == "rows" then
-      usage(format("%s: '%s' is managed by the query; use start_page (first page to fetch) and"
-        .. " page_size (rows per page) instead", opname, k))
-    else
-      local s = util.suggest(k, i.names)
-      usage(format("unknown parameter '%s' for %s%s; valid: %s", errors.escape(k), opname,
-        s and format(" (did you mean '%s'?)", s) or "", util.list(i.names)))
+      if spec[2] == "id" then return id_value(opname, k, v) end
+      return string_value(opname, k, v)
     end
-  end
-  if customer ~= nil then
-    if q.customerId and q.customerId ~= customer then
-      usage(format("%s: this customer view is for customerId %s; do not pass another customerId (%s)",
-        opname, show(customer), show(p.customerId)))
-    end
-    if not i.by_name.customerId then
-      usage(format("%s does not take a customerId; call it on the client, not on a customer view",
-        opname))
-    end
-    q.customerId = customer
-  end
+    local s = util.suggest(k, i.names)
+    usage(format("unknown parameter '%s' for %s%s; valid: %s. If the API takes '%s' and this"
+      .. " table lacks it, send it anyway with %s:query(\"%s\", { %s = ..., <the other"
+      .. " parameters> })", errors.escape(k), opname,
+      s and format(" (did you mean '%s'?)", s) or "", util.list(i.names), errors.escape(k),
+      customer and format("cx:customer(\"%s\")", errors.escape(customer)) or "cx", op.path,
+      match(k, "^[%a_][%w_]*$") and k or format("[\"%s\"]", errors.escape(k))))
+  end, i.names)
   if op.customer_id == "required" and not q.customerId then
     usage(format("%s requires customerId (a CX Cloud customer identifier), e.g."
       .. " cx:%s{ customerId = \"abc123def\" } or cx:customer(\"abc123def\"):%s()",
       opname, opname, opname))
   end
-  plan.customer_id = q.customerId
-  plan.query = M.encode(q)
-  return plan
+  return finish(plan, q)
+end
+
+local PATH_ACCEPTED = "a path under base_url, a string starting with '/', e.g."
+  .. " \"/inventory/hardware\", of segments made of letters, digits, -._~!$&'()*+,;=:@ and %XX"
+  .. " escapes, with no '.' or '..' segment, no '//', no scheme or host, no query string"
+  .. " ('?': parameters go in params) and no fragment ('#')"
+
+--- Check the path of `cx:query`: it must stay under base_url and carry no query
+-- string or fragment of its own (the parameters go in params).
+-- @param path the user's path
+-- @treturn string path
+function M.path(path)
+  local why
+  if type(path) ~= "string" then
+    why = "got " .. show(path)
+  elseif match(path, "^%a[%w+.%-]*:") then
+    why = "got a URL with a scheme, " .. show(path) .. "; give only the part after base_url"
+  elseif sub(path, 1, 1) ~= "/" then
+    why = show(path) .. " does not start with '/'"
+  elseif find(path, "?", 1, true) then
+    why = show(path) .. " has a query string; put its parameters in params"
+  elseif find(path, "#", 1, true) then
+    why = show(path) .. " has a fragment"
+  elseif find(path, "//", 1, true) then
+    why = show(path) .. " has '//' (an empty segment, or a host)"
+  elseif find(path, "[^%w%-._~!$&'()*+,;=:@/%%]") then
+    why = show(path) .. " has a character a path cannot hold as is (spaces, control characters,"
+      .. " non-ASCII...: percent-encode it)"
+  elseif find(path, "%%%X") or find(path, "%%%x%X") or find(path, "%%.?$") then
+    why = show(path) .. " has a '%' that does not start a %XX escape"
+  else
+    for seg in path:gmatch("/([^/]*)") do
+      local plain = gsub(seg, "%%2[Ee]", ".")
+      if plain == "." or plain == ".." then
+        why = show(path) .. " has a '" .. plain .. "' segment"
+        break
+      end
+    end
+  end
+  if why then usage(format("query: bad path: %s; accepted: %s", why, PATH_ACCEPTED)) end
+  return path
+end
+
+local function finite(v)
+  return type(v) == "number" and v == v and v ~= math.huge and v ~= -math.huge
+end
+
+-- a parameter of cx:query: a string, a finite number, a boolean, or a non-empty list
+-- of strings and finite numbers; sent as given
+local function free_value(label, k, v)
+  local t = type(v)
+  if t == "string" or t == "boolean" or finite(v) then return v end
+  if t == "table" then
+    local n = #v
+    for key in pairs(v) do
+      if mtype(key) ~= "integer" or key < 1 or key > n then n = 0 break end
+    end
+    for j = 1, n do
+      if type(v[j]) ~= "string" and not finite(v[j]) then
+        usage(format("%s: parameter '%s'[%d] must be a string or a finite number (got %s)", label,
+          errors.escape(k), j, show(v[j])))
+      end
+    end
+    if n > 0 then return v end
+  end
+  usage(format("%s: parameter '%s' must be a string, a finite number, a boolean or a non-empty"
+    .. " list of strings and numbers (got %s)", label, errors.escape(k), show(v)))
+end
+
+--- The plan of `cx:query(path, p)`: the options checked as for a named operation,
+-- every other parameter sent as given (lists joined with commas, as `encode` does).
+-- @tparam string path checked with `M.path`
+-- @tparam table|nil p the user's params
+-- @tparam table defaults `{ page_size = n }`
+-- @tparam[opt] string customer customerId fixed by a customer view
+-- @tparam[opt] table op the named operation at this path, if any: it describes the
+--   items (their identifier fields) as for that operation; the params stay unchecked
+-- @treturn table plan, as `M.check` gives it
+function M.free(path, p, defaults, customer, op)
+  local label = "query " .. path
+  p = params_table(label, p, format("cx:query(\"%s\", { customerId = \"abc123def\" })", path))
+  local plan = new_plan(path, path, defaults)
+  plan.op = op
+  local q = build(label, plan, p, customer, function(k, v) return free_value(label, k, v) end)
+  return finish(plan, q)
+end
+
+-- a value as the API receives it: integral numbers as digits on every Lua version
+local function scalar_text(v)
+  if mtype(v) == "float" and tointeger(v) then return format("%d", tointeger(v)) end
+  return tostring(v)
 end
 
 --- Encode a table of parameters as a query string: keys sorted, values
@@ -242,22 +378,19 @@ function M.encode(t)
   for n = 1, #keys do
     local k = keys[n]
     local v = t[k]
-    local tv = type(v)
-    if tv == "table" then
+    if type(v) == "table" then
       local parts = {}
       for j = 1, #v do
         if type(v[j]) ~= "string" and type(v[j]) ~= "number" then
           usage(format("query parameter '%s'[%d] must be a string or a number (got %s)",
             errors.escape(k), j, show(v[j])))
         end
-        parts[j] = tostring(v[j])
+        parts[j] = scalar_text(v[j])
       end
       v = concat(parts, ",")
-    elseif mtype(v) == "float" and tointeger(v) then
-      v = format("%d", tointeger(v))
-    elseif tv == "number" or tv == "boolean" then
-      v = tostring(v)
-    elseif tv ~= "string" then
+    elseif type(v) == "string" or type(v) == "number" or type(v) == "boolean" then
+      v = scalar_text(v)
+    else
       usage(format("query parameter '%s' must be a string, number, boolean or list (got %s)",
         errors.escape(k), show(v)))
     end
@@ -270,16 +403,6 @@ function M.encode(t)
     b[n] = urlencode(k) .. "=" .. v
   end
   return concat(b, "&")
-end
-
---- Does a name look like a known item field of `op`? (For suggestions.)
--- @tparam table op
--- @tparam string name
--- @treturn string|nil the closest known field name when `name` is not one
-function M.suggest_field(op, name)
-  local i = info(op)
-  for _, f in ipairs(i.fields) do if f == name then return nil end end
-  return util.suggest(name, i.fields)
 end
 
 return M

@@ -44,17 +44,18 @@ Query.__index = Query
 Query.__name = "cxcloud.query"
 M.Query = Query
 
---- Make a query.
+--- Make a query: the same object for a named operation and for `cx:query`.
 -- @tparam table engine the client's `cxcloud.engine`
 -- @tparam table cfg the client's validated options (base_url, drift)
--- @tparam table plan from `cxcloud.params.check`
+-- @tparam table plan from `cxcloud.params.check` or `cxcloud.params.free`: `path`
+--   (checked to stay under base_url), `operation` (the operation's name, or the path),
+--   `query` (encoded), page_size, max_items, start_page
 -- @param owner the client object, kept alive as long as the query is
 -- @treturn table query
 function M.new(engine, cfg, plan, owner)
-  local op = plan.op
-  local prefix = cfg.base_url .. op.path .. "?" .. (plan.query ~= "" and (plan.query .. "&") or "")
+  local prefix = cfg.base_url .. plan.path .. "?" .. (plan.query ~= "" and (plan.query .. "&") or "")
   return setmetatable({
-    operation = op.name,
+    operation = plan.operation,
     _engine = engine,
     _owner = owner,
     _plan = plan,

@@ -69,9 +69,13 @@ local function fail(name, value, msg)
     msg or spec[name].desc), 0)
 end
 
+--- Whether `v` is a whole number (an integer, or a float without fraction; not inf or NaN).
+-- @param v
+-- @treturn boolean
 local function is_int(v)
-  return math.type(v) == "integer" or (type(v) == "number" and v == math.floor(v) and v == v)
+  return math.type(v) == "integer" or (type(v) == "number" and v % 1 == 0)
 end
+config.is_int = is_int
 
 local function check_range(v)
   if type(v) == "number" then return v >= 0 end

@@ -68,7 +68,7 @@ local function action_names()
   return table.concat(t, ", ")
 end
 
-local function is_int(v) return math.type(v) == "integer" or (type(v) == "number" and v % 1 == 0) end
+local is_int = require("cxcloud.sandbox.config").is_int
 
 --- Validates a fault script; returns a normalised copy. Raises with the fault's
 -- position and what is wrong.
