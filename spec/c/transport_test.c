@@ -12,6 +12,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <curl/curl.h>
+
 #include "transport.h"
 
 #define DELAY_MS 200
@@ -173,7 +175,7 @@ static double drive(cx_transport *tp, int *rounds)
 int main(void)
 {
     int port = start_server(), rounds;
-    char url[128], big[128], refused[128];
+    char url[128], big[128], refused[128], named[128];
     cx_transport *tp;
     const cx_result *r;
     long long id;
@@ -187,6 +189,9 @@ int main(void)
     snprintf(url, sizeof url, "http://127.0.0.1:%d/hello", port);
     snprintf(big, sizeof big, "http://127.0.0.1:%d/big", port);
     snprintf(refused, sizeof refused, "http://127.0.0.1:%d/", closed_port());
+
+    /* name resolution must not block a host's loop: libcurl resolves in a thread */
+    CHECK(curl_version_info(CURLVERSION_NOW)->features & CURL_VERSION_ASYNCHDNS);
 
     tp = new_transport(1 << 20);
     if (!tp)
@@ -220,6 +225,15 @@ int main(void)
     CHECK(now() - t0 < 2.0);
     r = cx_transport_peek(tp);
     CHECK(r && r->id == id && r->status == 200 && r->connects == 0); /* connection reused */
+    cx_transport_pop(tp);
+
+    /* a name to resolve (in libcurl's resolver thread): run(0) still never waits */
+    snprintf(named, sizeof named, "http://localhost:%d/hello", port);
+    id = get(tp, named);
+    longest = drive(tp, &rounds);
+    CHECK(longest < DELAY_MS / 2000.0);
+    r = cx_transport_peek(tp);
+    CHECK(r && r->id == id && r->status == 200);
     cx_transport_pop(tp);
 
     /* cancel: in flight, then unknown */
