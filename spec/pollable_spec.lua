@@ -82,11 +82,13 @@ describe("the core client driven by an outside poll loop", function()
     end
     assert.equal(#sb:truth("hardware", customer_id), rows)
     -- each page takes LATENCY at the server; poll(0) waits for none of it (what it takes is
-    -- CPU: TLS handshakes, decompression)
-    assert.is_true(seen.longest_poll < LATENCY / 2, "a poll(0) took " .. seen.longest_poll .. " s")
-    assert.is_true(seen.in_poll < LATENCY, "poll(0) calls took " .. seen.in_poll .. " s in all")
+    -- CPU: TLS handshakes, decompression, which valgrind slows 50-fold)
+    if not helper.memcheck then
+      assert.is_true(seen.longest_poll < LATENCY / 2, "a poll(0) took " .. seen.longest_poll .. " s")
+      assert.is_true(seen.in_poll < LATENCY, "poll(0) calls took " .. seen.in_poll .. " s in all")
+      assert.is_true(seen.elapsed < 4 * LATENCY + 1, "elapsed " .. seen.elapsed)
+    end
     assert.is_true(seen.elapsed >= LATENCY, "elapsed " .. seen.elapsed)
-    assert.is_true(seen.elapsed < 4 * LATENCY + 1, "elapsed " .. seen.elapsed)
     -- woken by the descriptor and libcurl's deadlines, not spinning
     assert.is_true(seen.rounds < 300, seen.rounds .. " rounds")
   end)
@@ -99,7 +101,7 @@ describe("the core client driven by an outside poll loop", function()
     while #results == 0 do results = c:poll(5) end
     local elapsed = core.now() - t0
     assert.equal(200, results[1].status)
-    assert.is_true(elapsed < 2, "took " .. elapsed)
+    assert.is_true(elapsed < (helper.memcheck and 10 or 2), "took " .. elapsed)
     t0 = core.now()
     assert.same({}, (c:poll(2))) -- nothing pending: returns at once
     assert.is_true(core.now() - t0 < 0.5)

@@ -5,7 +5,6 @@
    poller and hands libcurl what is ready. Callbacks only copy bytes, update the poller or
    store the deadline: none calls libcurl or anything outside this file. Plain C, no Lua. */
 #include <errno.h>
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
