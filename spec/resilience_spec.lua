@@ -192,6 +192,37 @@ describe("resilience", function()
       assert.equal(1, err.attempts)
     end)
 
+    it("on a gzip bomb, fast and within bounded memory (decode, naming the limit)", function()
+      -- peak resident memory of this process, in KiB, since the last reset
+      local function peak_kib()
+        for line in io.lines("/proc/self/status") do
+          local v = line:match("^VmHWM:%s*(%d+)")
+          if v then return tonumber(v) end
+        end
+      end
+      local function reset_peak()
+        local f = assert(io.open("/proc/self/clear_refs", "w"))
+        f:write("5")
+        f:close()
+      end
+      sb:faults { { op = "hardware", action = "gzip_bomb", times = -1 } }
+      local cx <close> = helper.client(sb) -- the default max_body_size
+      cx:token()
+      collectgarbage()
+      collectgarbage()
+      reset_peak()
+      local base, t0 = peak_kib(), core.now()
+      local body, err = cx:get("/inventory/hardware", { customerId = customer_id })
+      local grown = peak_kib() - base
+      assert.is_nil(body)
+      assert.equal("decode", err.kind)
+      assert.truthy(err.message:find("too large", 1, true))
+      assert.truthy(err.message:find("max_body_size = 8388608 bytes", 1, true))
+      assert.equal(1, err.attempts)
+      assert.is_true(grown < 40 * 1024, "the process grew by " .. grown .. " KiB")
+      assert.is_true(core.now() - t0 < (helper.memcheck and 60 or 5))
+    end)
+
     it("on headers over max_header_size (not retried)", function()
       sb:faults { { op = "hardware", status = 200, headers = { ["x-padding"] = string.rep("a", 8000) },
                     body = '{"data":[]}', times = -1 } }
@@ -294,6 +325,22 @@ describe("resilience", function()
       assert.is_nil(text:find(token, 1, true))
       assert.is_nil(text:find(sb.client_secret, 1, true))
       assert.is_nil(text:find(core.urlencode(sb.client_secret), 1, true))
+    end)
+
+    it("an error of the verbose function reaches the caller; no result is lost", function()
+      local calls = 0
+      local cx <close> = helper.client(sb, { verbose = function()
+        calls = calls + 1
+        if calls == 1 then error("verbose function failed") end
+      end })
+      local ok, err = pcall(cx.token, cx)
+      assert.is_false(ok)
+      assert.truthy(tostring(err):find("verbose function failed", 1, true))
+      -- the token response was processed before the function ran: no second token request
+      local mark = helper.mark(sb)
+      assert.is_table(cx:get("/customer-info/customer-details"))
+      assert.equal(0, helper.count(helper.since(sb, mark), helper.is_token))
+      assert.is_true(calls > 1)
     end)
   end)
 end)

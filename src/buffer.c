@@ -2,7 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cxcloud.h"
+#include "cxbase.h"
 
 void cx_wipe(void *p, size_t n)
 {
@@ -98,4 +98,17 @@ void cx_buf_free(cx_buf *b)
     b->data = NULL;
     b->len = b->cap = 0;
     b->overflow = 0;
+}
+
+void cx_buf_reuse(cx_buf *b, size_t keep)
+{
+    if (b->sensitive || b->cap > keep) {
+        cx_buf_free(b);
+    } else {
+        b->len = 0;
+        b->overflow = 0;
+        if (b->data)
+            b->data[0] = '\0';
+    }
+    b->sensitive = 0;
 }

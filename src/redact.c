@@ -2,7 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cxcloud.h"
+#include "cxbase.h"
 
 #define MASK "[REDACTED]"
 
@@ -21,8 +21,8 @@ static size_t match_at(const char *s, size_t len, size_t i, const char *const *n
     return best;
 }
 
-char *cx_redact(const char *s, size_t len, const char *const *needles, size_t nneedles,
-                size_t *out_len)
+char *cx_redact_prefix(const char *s, size_t len, size_t stop, const char *const *needles,
+                       size_t nneedles, size_t *out_len, size_t *consumed)
 {
     cx_buf b;
     size_t i = 0, run = 0, k;
@@ -36,7 +36,11 @@ char *cx_redact(const char *s, size_t len, const char *const *needles, size_t nn
         free(lengths);
         return NULL;
     }
-    while (i < len) {
+    if (stop > len)
+        stop = len;
+    /* A needle that starts before `stop` is matched against the whole text, so it is masked
+       whole even when it runs past `stop`: nothing of it shows. */
+    while (i < stop) {
         size_t m = match_at(s, len, i, needles, lengths, nneedles);
         if (!m) {
             i++;
@@ -55,5 +59,13 @@ char *cx_redact(const char *s, size_t len, const char *const *needles, size_t nn
         return NULL;
     }
     *out_len = b.len;
+    if (consumed)
+        *consumed = i;
     return b.data;
+}
+
+char *cx_redact(const char *s, size_t len, const char *const *needles, size_t nneedles,
+                size_t *out_len)
+{
+    return cx_redact_prefix(s, len, len, needles, nneedles, out_len, NULL);
 }

@@ -95,20 +95,25 @@ end
 
 --- The start of a response body for an error: at most `max` bytes, passed
 -- through `redact` (the core's secret/token scrubber), control characters escaped.
+-- Only what is shown is redacted, however long the body (a needle that starts in the
+-- shown part is masked whole, so none of it shows across the cut).
 -- @tparam string|nil body
--- @tparam[opt] function redact
+-- @tparam[opt] function redact `redact(s, max) -> text, cut`: the redacted image of s's
+--   first max bytes, at most max bytes long; cut is true when s had more
 -- @tparam[opt=512] integer max
 -- @treturn string|nil
 function M.snippet(body, redact, max)
   if type(body) ~= "string" or body == "" then return nil end
   max = max or 512
-  local cut = #body > max
-  -- redact before cutting, so a token cannot be split across the cut
-  if redact then body = redact(body) end
-  if cut then body = sub(body, 1, max) end
-  body = M.escape(body)
-  if cut then body = body .. "..." end
-  return body
+  local shown, cut
+  if redact then
+    shown, cut = redact(body, max)
+  else
+    shown, cut = sub(body, 1, max), #body > max
+  end
+  shown = M.escape(shown)
+  if cut then shown = shown .. "..." end
+  return shown
 end
 
 --- Make an error object. `fields.message` is escaped, `fields.url` made safe.

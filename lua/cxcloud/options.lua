@@ -30,7 +30,10 @@
 --                     first answers (it tells how many pages there are). Saves one round
 --                     trip per pull at high latency; costs up to `prefetch` wasted
 --                     requests (against the gateway's daily quota) when the result is smaller
---    max_body_size    512 MiB per response (integer 1024 .. 4 GiB)
+--    max_body_size    8 MiB per response, counted after decompression: a page of 1,000 rows
+--                     (page_size's maximum) is about 1.2 MB, so 8 MiB leaves room for rows
+--                     six times wider, and bounds what a hostile answer (a gzip bomb) costs
+--                     to 8 MiB per transfer in flight (integer 1024 .. 4 GiB)
 --    max_header_size  64 KiB per response (integer 1024 .. 16 MiB)
 --    max_json_depth   64 levels of JSON nesting
 --    drift            "error" (default) or "record": what a query does when the result
@@ -259,7 +262,7 @@ local SPEC = {
   { "concurrency", integer_check(1, 100) },
   { "page_size", integer_check(1, 1000), 100 },
   { "prefetch", integer_check(0, 32), 0 },
-  { "max_body_size", integer_check(1024, M.MAX_BODY_SIZE), 512 * 1024 * 1024 },
+  { "max_body_size", integer_check(1024, M.MAX_BODY_SIZE), 8 * 1024 * 1024 },
   { "max_header_size", integer_check(1024, 16 * 1024 * 1024), 64 * 1024 },
   { "max_json_depth", integer_check(2, 1000), 64 },
   { "drift", drift_check, "error" },

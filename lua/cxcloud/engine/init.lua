@@ -96,7 +96,7 @@ function M.new(core_client, cfg, core)
     closed = false,
     stats = stats,
   }, Engine)
-  self.redact = function(s) return core_client:redact(s) end
+  self.redact = function(s, limit) return core_client:redact(s, limit) end
   self.tok = token_mod.new(core_client, cfg)
   self.rate = rate_mod.new(cfg, stats)
   self.retry = retry_mod.new(cfg, cfg.random or math.random, stats)
@@ -440,7 +440,7 @@ end
 -- true when something completed.
 function Engine:_collect(w)
   local c = self.c
-  local ok, results = pcall(c.poll, c, w)
+  local ok, results, trace = pcall(c.poll, c, w)
   if not ok then
     self:_requeue_inflight()
     error(results, 0)
@@ -459,6 +459,8 @@ function Engine:_collect(w)
     -- transfers we think are in flight but the core has none: send them again
     self:_requeue_inflight()
   end
+  -- the trace after the results, so that an error of the user's function loses none
+  if trace and self.cfg.verbose then self.cfg.verbose(trace) end
   self:_verbose_failure()
   return #results > 0
 end

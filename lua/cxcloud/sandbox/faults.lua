@@ -25,6 +25,8 @@
 --                                   request's op; at = "end"|"start") before serving
 --                    "control_chars" an error with ANSI escapes and CR/LF in its body
 --                                   and an escape sequence in a header
+--                    "gzip_bomb"    200, Content-Encoding gzip: about 6.5 MiB that inflate
+--                                   to `size` bytes (default 1 GiB)
 --
 -- `action` may be left out when `status` is given ("status"). Every request is
 -- checked against the faults in order; each fault counts the requests that match it;
@@ -48,6 +50,7 @@ local ACTIONS = {
   revoke_token = {},
   add_rows = { count = true, target = true, at = true },
   control_chars = { status = true },
+  gzip_bomb = { size = true },
 }
 faults.ACTIONS = ACTIONS
 
@@ -112,6 +115,9 @@ function faults.validate(list)
     end
     if g.headers ~= nil and type(g.headers) ~= "table" then bad(i, "headers must be a table") end
     if g.body ~= nil and type(g.body) ~= "string" then bad(i, "body must be a string") end
+    if g.size ~= nil and not (is_int(g.size) and g.size >= 259) then
+      bad(i, "size must be an integer >= 259")
+    end
     if g.bytes ~= nil and not (is_int(g.bytes) and g.bytes >= 0) then
       bad(i, "bytes must be a non-negative integer")
     end
@@ -131,6 +137,71 @@ function faults.validate(list)
     out[i] = g
   end
   return out
+end
+
+-- CRC-32 of `byte` repeated n times. One byte's step is an affine map of the 32-bit
+-- register over GF(2) (a matrix as 32 columns, and a constant): raise it to the n-th power
+-- by squaring instead of running n steps.
+local function crc32_of_repeats(byte, n)
+  local function step(x)
+    x = x ~ byte
+    for _ = 1, 8 do x = (x & 1 == 1) and ((x >> 1) ~ 0xEDB88320) or (x >> 1) end
+    return x
+  end
+  local function apply(cols, x)
+    local r, i = 0, 1
+    while x ~= 0 do
+      if x & 1 == 1 then r = r ~ cols[i] end
+      x, i = x >> 1, i + 1
+    end
+    return r
+  end
+  local function compose(g, f) -- g after f
+    local cols = {}
+    for i = 1, 32 do cols[i] = apply(g.cols, f.cols[i]) end
+    return { cols = cols, c = apply(g.cols, f.c) ~ g.c }
+  end
+  local one = { cols = {}, c = step(0) }
+  for i = 1, 32 do one.cols[i] = step(1 << (i - 1)) ~ one.c end
+  local acc = { cols = {}, c = 0 }
+  for i = 1, 32 do acc.cols[i] = 1 << (i - 1) end
+  while n > 0 do
+    if n & 1 == 1 then acc = compose(one, acc) end
+    one, n = compose(one, one), n >> 1
+  end
+  return apply(acc.cols, 0xffffffff) ~ acc.c ~ 0xffffffff
+end
+
+--- A gzip stream of "a" repeated about `size` times, as head .. unit:rep(count) .. tail.
+-- Hand-built deflate (fixed Huffman codes): one literal, then matches of 258 bytes at
+-- distance 1, 13 bits each, so 8 of them make a whole 13-byte unit.
+-- @tparam integer size inflated bytes wanted
+-- @treturn string head
+-- @treturn string unit
+-- @treturn integer count
+-- @treturn string tail
+function faults.gzip_bomb(size)
+  local bytes, acc, nbits = {}, 0, 0
+  local function put(code, len) -- a Huffman code, most significant bit first
+    for i = len - 1, 0, -1 do
+      acc = acc | (((code >> i) & 1) << nbits)
+      nbits = nbits + 1
+      if nbits == 8 then bytes[#bytes + 1], acc, nbits = string.char(acc), 0, 0 end
+    end
+  end
+  local function take() local s = table.concat(bytes); bytes = {}; return s end
+  local function match() put(0xC5, 8); put(0, 5) end -- length code 285 (258), distance 1
+  put(1, 1); put(1, 1); put(0, 1)                     -- BFINAL, BTYPE 01 (written LSB first)
+  put(0x30 + 0x61, 8)                                 -- literal "a"
+  match()                                             -- 3 + 8 + 13 = 24 bits: aligned
+  local head = "\31\139\8\0\0\0\0\0\0\3" .. take()
+  for _ = 1, 8 do match() end
+  local unit = take()
+  local count = math.max(0, (math.tointeger(size) - 259) // 2064)
+  put(0, 7); put(0, 1)                                -- end of block, padding
+  local n = 259 + count * 2064
+  local tail = take() .. string.pack("<I4I4", crc32_of_repeats(0x61, n), n & 0xffffffff)
+  return head, unit, count, tail
 end
 
 --- Finds the fault that fires for a request, counting matches.

@@ -344,6 +344,25 @@ function Server:fault_response(stream, rec, f)
       { ["x-mashery-error-code"] = "ERR_500_\27[1mINTERNAL\27[0m",
         ["x-error-detail"] = "bad\27[31mred\27[0m\tvalue" })
     return true
+  elseif a == "gzip_bomb" then
+    local head, unit, count, tail = faults.gzip_bomb(f.size or 1 << 30)
+    local h = base_headers(200, rec)
+    h:append("content-encoding", "gzip")
+    self:delay(rec)
+    self:count_status(rec, 200)
+    assert(stream:write_headers(h, false))
+    -- the client is expected to hang up: stop at the first failed write
+    local batch, sent = 4096, #head
+    local ok = stream:write_chunk(head, false)
+    while ok and count > 0 do
+      local k = math.min(count, batch)
+      ok = stream:write_chunk(unit:rep(k), false)
+      count, sent = count - k, sent + k * #unit
+    end
+    if ok then stream:write_chunk(tail, true) end
+    rec.bytes = sent
+    self.stats.bytes_sent = self.stats.bytes_sent + sent
+    return true
   end
   return false
 end
