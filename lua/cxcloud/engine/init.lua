@@ -427,13 +427,18 @@ function Engine:_requeue_inflight()
   end
 end
 
+-- errors of the user's own code, raised to the caller as they are (see `wait`)
+local user_errors = setmetatable({}, { __mode = "k" })
+
 -- a failure of the user's verbose function (caught where the trace is delivered)
 function Engine:_verbose_failure()
   local box = self.cfg.verbose_failure
   local e = box and box.err
   if e == nil then return end
   box.err = nil
-  error(errors.new("usage", "the verbose function raised an error: " .. self:_text(e)), 0)
+  local err = errors.new("usage", "the verbose function raised an error: " .. self:_text(e))
+  user_errors[err] = true
+  error(err, 0)
 end
 
 -- Collect what the core has, waiting there at most `w` seconds; process it. Returns
@@ -583,8 +588,9 @@ end
 
 --- Run until `req` is done. While it runs, the queued requests of `req`'s group are
 -- sent (and those of every group another wait is on); when it ends, by an answer or an
--- error, they are not sent any more. An error raised meanwhile (an interrupt, a failing
--- user callback) ends `req` with an error object.
+-- error, they are not sent any more. An error raised meanwhile (an interrupt, a C error)
+-- ends `req` with an error object; an error of the user's verbose function is raised to
+-- the caller (an error object of kind "usage") once the results are safe.
 -- @tparam table req
 -- @treturn table req
 function Engine:wait(req)
@@ -606,7 +612,10 @@ function Engine:wait(req)
       mine.waits[g] = n > 0 and n or nil
       mine.req = outer
     end
-    if not ok and not req.done then
+    if not ok and user_errors[e] then
+      if not req.done then self:cancel(req) end
+      error(e, 0)
+    elseif not ok and not req.done then
       local err = as_error(self, e, req)
       self:cancel(req)
       req.cancelled = nil
