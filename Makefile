@@ -30,7 +30,7 @@ LUA_ENV  := LUA_PATH="$(CURDIR)/lua/?.lua;$(CURDIR)/lua/?/init.lua;/usr/share/lu
 BUSTED   := $(LUA_ENV) busted --lua=$(LUA)
 
 DEB_PKGS := lua5.4 liblua5.4-dev libcurl4-openssl-dev lua-cjson lua-busted lua-http \
-            lua-cqueues lua-luaossl lua-check lua-ldoc pkg-config gcc make valgrind
+            lua-cqueues lua-luaossl lua-check lua-ldoc pkg-config gcc make valgrind tinyproxy
 SHELL    := /bin/bash
 SUDO     := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 

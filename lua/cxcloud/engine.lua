@@ -5,7 +5,9 @@
 -- free slot, submits the transfer, retries what is retryable with backoff, and ends
 -- with `req.body` (the decoded JSON) or `req.err` (an error object).
 --
---    local req = engine:start(url, meta)   -- queue a GET (meta: caller's data, e.g. page number)
+--    local req = engine:start(url, meta, group) -- queue a GET (meta: caller's data, e.g. a page
+--                                          -- number; group: a table shared by the requests
+--                                          -- of one cursor, default the request itself)
 --    engine:wait(req)                      -- run the scheduler until req.done
 --    engine:step(max_wait)                 -- one scheduling round; returns true if there was work
 --    engine:cancel(req)                    -- abandon (cancels the transfer if in flight)
@@ -50,6 +52,15 @@
 --   `rate_limit` needs more requests in flight to keep the rate limit busy.
 -- * At most `max_inflight` API transfers in flight; requests are sent in the order they
 --   were started (a retried request keeps its place), so pages go out in page order.
+-- * Only wanted requests are sent: a queued request goes out only while someone waits
+--   (`wait`) on a request of its group. A loop left early (`break`, an error, `return`,
+--   even `for item in q`, which has no closing value) waits no more, so its queued pages
+--   are never sent; they are dropped when the cursor is closed, restarted or collected
+--   (`group.dead`). The next call sends exactly its own requests.
+-- * A failure while a request is submitted or its result processed (a C error, an
+--   interrupt, an error in the user's `verbose`, `clock` or `sleep`) ends the waited
+--   request with an error object; transfers whose results may be lost are cancelled and
+--   queued again (the attempt not counted), so the client stays usable.
 -- * Waiting: with transfers in flight the engine waits in the core's poll (which returns
 --   early when a transfer ends); with nothing in flight it calls the injectable `sleep`,
 --   so tests with a fake clock never wait real time for backoff.
@@ -57,6 +68,7 @@
 
 local errors = require "cxcloud.errors"
 local options = require "cxcloud.options"
+local proxy = require "cxcloud.proxy"
 
 local M = {}
 
@@ -81,6 +93,7 @@ local REASONS = {
 
 local MASHERY_QPS = "ERR_403_DEVELOPER_OVER_QPS"
 local MASHERY_RATE = "ERR_403_DEVELOPER_OVER_RATE"
+local CURLE_SSL_CONNECT_ERROR = 35
 
 --- Create an engine.
 -- @param core_client a `cxcloud.core` client
@@ -105,6 +118,7 @@ function M.new(core_client, cfg, core)
     max_retries = cfg.max_retries,
     depth = cfg.max_json_depth,
     queue = {},         -- API reqs waiting to be sent, ordered by seq
+    waiting = {},       -- group -> number of waits on it: only their requests are sent
     inflight = {},      -- transfer id -> req (API and token)
     ninflight = 0,      -- API transfers in flight
     seq = 0,
@@ -142,7 +156,8 @@ end
 
 function Engine:_start_token(now)
   local req = { token = true, url = self.cfg.token_url, attempts = 0, not_before = now,
-    state = "queued" }
+    state = "queued", done = false }
+  req.group = req
   self.token_req = req
   return req
 end
@@ -196,12 +211,15 @@ end
 --- Queue a GET of `url`.
 -- @tparam string url full URL (base_url .. path .. "?" .. query)
 -- @param meta any value the caller wants back on the req (e.g. a page number)
+-- @tparam[opt] table group requests sent only while one of the group is waited on
+--   (default: the request alone); `group.dead = true` drops its queued requests
 -- @treturn table req with fields done, body, err, meta, attempts
-function Engine:start(url, meta)
+function Engine:start(url, meta, group)
   if self.closed then errors.raise("usage", "the client is closed") end
   self.seq = self.seq + 1
   local req = { url = url, meta = meta, attempts = 0, not_before = -huge, seq = self.seq,
     state = "queued", done = false }
+  req.group = group or req
   self.queue[#self.queue + 1] = req
   return req
 end
@@ -215,7 +233,7 @@ function Engine:cancel(req)
     if self.inflight[req.id] == req then
       self.inflight[req.id] = nil
       self.ninflight = self.ninflight - 1
-      if not self.closed then self.c:cancel(req.id) end
+      if not self.closed then pcall(self.c.cancel, self.c, req.id) end
     end
   else
     local q = self.queue
@@ -235,23 +253,75 @@ end
 ------------------------------------------------------------------------------
 -- dispatch
 
+local TOKEN_SUBMIT = { token = true }
+
+local function method_of(req) return req.token and "POST" or "GET" end
+
+-- Hand `req` to the core. The C call comes first: if it fails, nothing is marked in
+-- flight; the request ends with an error object (and, for the token, so do the API
+-- requests waiting for it). Returns true when submitted.
 function Engine:_submit(req, now)
+  local c = self.c
+  local ok, id = pcall(c.submit, c, req.token and TOKEN_SUBMIT or { url = req.url })
+  if not ok then
+    local err = errors.new("config", "cannot send the request: " .. self:_text(id), {
+      method = method_of(req), url = req.url })
+    if req.token then
+      self.token_req = nil
+      finish(req, nil, err)
+      self:_token_failed(err, now)
+    else
+      finish(req, nil, err)
+    end
+    return false
+  end
   req.attempts = req.attempts + 1
   req.state = "inflight"
   req.sent_mono = now
-  local id
+  req.id = id
+  self.inflight[id] = req
   if req.token then
     req.sent_wall = self.wall()
-    id = self.c:submit { token = true }
     self.stats.token_requests = self.stats.token_requests + 1
   else
     req.token_gen = self.token_gen
-    id = self.c:submit { url = req.url }
     self.ninflight = self.ninflight + 1
     self.stats.requests = self.stats.requests + 1
   end
-  req.id = id
-  self.inflight[id] = req
+  return true
+end
+
+-- an error value as safe text (it may come from C or from user code)
+function Engine:_text(e)
+  if errors.is_error(e) then return e.message end
+  local s = tostring(e)
+  if self.closed then return s end
+  local ok, r = pcall(self.redact, s)
+  return ok and r or "(error text not shown)"
+end
+
+-- Drop queued requests of dead groups; true when a queued API request is wanted.
+function Engine:_sweep()
+  local q, waiting = self.queue, self.waiting
+  local wanted = false
+  local i = 1
+  while i <= #q do
+    local req = q[i]
+    local g = req.group
+    if g.dead then
+      tremove(q, i)
+      req.state, req.done, req.cancelled = "done", true, true
+    else
+      if waiting[g] then wanted = true end
+      i = i + 1
+    end
+  end
+  return wanted
+end
+
+local function earliest(a, b)
+  if a == nil or b < a then return b end
+  return a
 end
 
 -- Send what may be sent now; returns the earliest future time something could be
@@ -259,40 +329,41 @@ end
 function Engine:_dispatch(now)
   local wake = nil
   local q = self.queue
+  local waiting = self.waiting
   local tstate = self:_token_state(now)
+  local wanted = self:_sweep()
   -- the token
-  if #q > 0 and (tstate == nil or (tstate == "refresh" and not self.refresh_failed))
+  if wanted and (tstate == nil or (tstate == "refresh" and not self.refresh_failed))
       and not self.token_req then
     self:_start_token(now)
   end
   local treq = self.token_req
-  if treq and treq.state == "queued" then
+  if treq and treq.state == "queued" and (wanted or waiting[treq]) then
     if treq.not_before <= now then
       self:_submit(treq, now)
     else
       wake = treq.not_before
     end
   end
-  if tstate == nil or #q == 0 then return wake end
+  if tstate == nil or not wanted then return wake end
   -- API requests
-  if now < self.hold_until then
-    return wake and min(wake, self.hold_until) or self.hold_until
-  end
+  if now < self.hold_until then return earliest(wake, self.hold_until) end
   local i = 1
   while self.ninflight < self.max_inflight and i <= #q do
     local req = q[i]
-    if req.not_before <= now then
-      if self.interval > 0 then
-        if now < self.rl_next then
-          wake = wake and min(wake, self.rl_next) or self.rl_next
-          break
-        end
-        self.rl_next = now + self.interval * self.slow
+    if not waiting[req.group] then
+      i = i + 1
+    elseif req.not_before <= now then
+      if self.interval > 0 and now < self.rl_next then
+        wake = earliest(wake, self.rl_next)
+        break
       end
       tremove(q, i)
-      self:_submit(req, now)
+      if self:_submit(req, now) and self.interval > 0 then
+        self.rl_next = now + self.interval * self.slow
+      end
     else
-      wake = wake and min(wake, req.not_before) or req.not_before
+      wake = earliest(wake, req.not_before)
       i = i + 1
     end
   end
@@ -342,7 +413,7 @@ function Engine:_http_error(req, r, kind, retryable)
   end
   return errors.new(kind, msg, {
     status = status,
-    method = req.token and "POST" or "GET",
+    method = method_of(req),
     url = req.url,
     retryable = retryable,
     request_id = header(h, "x-mashery-message-id") or header(h, "x-request-id")
@@ -364,7 +435,17 @@ function Engine:_classify(req, r)
   local e = r.error
   if e then
     local kind, retryable, msg = e.kind, true, e.message or "transfer failed"
-    if kind == "tls" then
+    if e.proxy == "refused" then -- no retry changes a proxy's mind (and retries feed lockouts)
+      kind, retryable = "network", false
+      msg = proxy.refused_message(proxy.parse(self.cfg.proxy).name, e.proxy_status, req.url)
+    elseif e.proxy then -- "unreachable", "silent": retried like any network failure
+      msg = proxy.failure_message(e.proxy, proxy.parse(self.cfg.proxy).name, msg)
+    end
+    if e.code == CURLE_SSL_CONNECT_ERROR then
+      -- a handshake cut by the network is transient; certificate failures have codes
+      -- of their own (60, 58, 77, ...) and stay "tls", never retried
+      kind = "network"
+    elseif kind == "tls" then
       retryable = false
     elseif kind == "too_large" then
       kind, retryable = "decode", false
@@ -373,7 +454,7 @@ function Engine:_classify(req, r)
     elseif kind ~= "timeout" then
       kind = "network"
     end
-    return nil, errors.new(kind, msg, { method = req.token and "POST" or "GET", url = req.url,
+    return nil, errors.new(kind, msg, { method = method_of(req), url = req.url,
       retryable = retryable, status = r.status })
   end
   local status = r.status or 0
@@ -383,7 +464,7 @@ function Engine:_classify(req, r)
       local ctype = header(r.headers, "content-type")
       return nil, errors.new("decode", format("invalid JSON in a %d response (%s)%s", status,
         derr, ctype and (", content-type " .. ctype) or ""), {
-          status = status, method = req.token and "POST" or "GET", url = req.url, retryable = true,
+          status = status, method = method_of(req), url = req.url, retryable = true,
           body = errors.snippet(r.body, self.redact),
         })
     end
@@ -463,8 +544,13 @@ function Engine:_retry(req, err, retry_after, now)
   return true
 end
 
-function Engine:_fail_waiting(err)
-  -- the token could not be had: every API request waiting for one fails with it
+-- The token request failed for good: with the old token still valid, go on with it
+-- (no new attempt until it expires); else every queued API request fails with `err`.
+function Engine:_token_failed(err, now)
+  if self:_token_state(now) then
+    self.refresh_failed = true
+    return
+  end
   local q = self.queue
   self.queue = {}
   for i = 1, #q do
@@ -486,11 +572,7 @@ function Engine:_complete(req, r, now)
     end
     if err.retryable and self:_retry(req, err, retry_after, now) then return end
     finish(req, nil, err)
-    if self:_token_state(now) then
-      self.refresh_failed = true   -- keep using the old token until it expires
-    else
-      self:_fail_waiting(err)
-    end
+    self:_token_failed(err, now)
     return
   end
   self.ninflight = self.ninflight - 1
@@ -543,10 +625,15 @@ end
 ------------------------------------------------------------------------------
 -- the loop
 
-function Engine:_requeue_lost()
+-- Transfers whose results may have been lost (the core's poll raised): cancel them in
+-- the core and queue them again, the attempt not counted.
+function Engine:_requeue_inflight()
+  local c = self.c
   for id, req in pairs(self.inflight) do
     self.inflight[id] = nil
-    req.state = "queued"
+    if not self.closed then pcall(c.cancel, c, id) end
+    req.state, req.id = "queued", nil
+    req.attempts = req.attempts - 1
     if req.token then
       self.token_req = req
     else
@@ -556,8 +643,35 @@ function Engine:_requeue_lost()
   end
 end
 
+-- An error inside result processing must not lose the other results of the batch:
+-- the request it struck ends with an error object.
+function Engine:_complete_safely(req, r, now)
+  local ok, e = pcall(self._complete, self, req, r, now)
+  if ok then return end
+  if not req.done then
+    local err = errors.new("usage", "internal error while processing a response: "
+      .. self:_text(e), { method = method_of(req), url = req.url, status = r.status })
+    if req.state == "queued" then self:cancel(req) end
+    req.cancelled = nil
+    finish(req, nil, err)
+    if req.token then
+      if self.token_req == req then self.token_req = nil end
+      self:_token_failed(err, now)
+    end
+  end
+end
+
+-- the trace to the user's verbose function; its error reaches the caller as an error object
+function Engine:_deliver_trace(trace)
+  local ok, e = pcall(self.cfg.verbose, trace)
+  if not ok then
+    error(errors.new("usage", "the verbose function raised an error: " .. self:_text(e)), 0)
+  end
+end
+
 --- One scheduling round: send what can be sent, then wait (at most `max_wait`
--- seconds) for a completion or the next timer, and process what completed.
+-- seconds) for a completion or the next timer, and process what completed. Only the
+-- requests of groups someone waits on are sent (see `wait`).
 -- @tparam[opt=math.huge] number max_wait
 -- @treturn boolean false when there was nothing to do or wait for
 function Engine:step(max_wait)
@@ -565,19 +679,17 @@ function Engine:step(max_wait)
   max_wait = max_wait or huge
   local now = self.clock()
   local wake = self:_dispatch(now)
-  local pending = self.ninflight > 0 or (self.token_req and self.token_req.state == "inflight")
-  if pending and self.c:pending() == 0 then
-    -- transfers we think are in flight but the core has none: their results were lost
-    -- (an error, e.g. an interrupt, struck while they were being processed): send again
-    self:_requeue_lost()
-    return true
-  end
-  if pending then
+  if next(self.inflight) ~= nil then
     local wait = max_wait
     if wake then wait = min(wait, max(0, wake - now)) end
     -- at most 1 s inside C at a time, so that Ctrl-C at the REPL is seen soon
     if wait > 1 then wait = 1 end
-    local results, trace = self.c:poll(wait)
+    local c = self.c
+    local ok, results, trace = pcall(c.poll, c, wait)
+    if not ok then
+      self:_requeue_inflight()
+      error(results, 0)
+    end
     if #results > 0 then
       now = self.clock()
       for i = 1, #results do
@@ -585,12 +697,15 @@ function Engine:step(max_wait)
         local req = self.inflight[r.id]
         if req then
           self.inflight[r.id] = nil
-          self:_complete(req, r, now)
+          self:_complete_safely(req, r, now)
         end
       end
+    elseif c:pending() == 0 and next(self.inflight) ~= nil then
+      -- transfers we think are in flight but the core has none: send them again
+      self:_requeue_inflight()
     end
     -- after the results, so that an error raised by the user's function loses none of them
-    if trace and self.cfg.verbose then self.cfg.verbose(trace) end
+    if trace and self.cfg.verbose then self:_deliver_trace(trace) end
     return true
   end
   if not wake then return false end
@@ -599,19 +714,51 @@ function Engine:step(max_wait)
   return true
 end
 
---- Run the scheduler until `req` is done.
--- @tparam table req
--- @treturn table req
-function Engine:wait(req)
+-- an error raised while waiting, as an error object
+local function as_error(self, e, req)
+  if errors.is_error(e) then return copy_error(e) end
+  return errors.new("usage", "interrupted while the request was in progress (the client stays"
+    .. " usable): " .. self:_text(e), { method = method_of(req), url = req.url })
+end
+
+local function run_until_done(self, req)
   while not req.done do
     if not self:step() and not req.done then
       -- cannot happen unless the request was never queued; never spin
       finish(req, nil, errors.new("usage", "internal: request is not queued"))
     end
   end
+end
+
+--- Run the scheduler until `req` is done. While it runs, the queued requests of
+-- `req`'s group are sent (and those of every group another wait is on); when it ends,
+-- by an answer or an error, they are not sent any more. An error raised meanwhile (an
+-- interrupt, a failing user callback) ends `req` with an error object.
+-- @tparam table req
+-- @treturn table req
+function Engine:wait(req)
+  if not req.done then
+    local waiting, g = self.waiting, req.group
+    waiting[g] = (waiting[g] or 0) + 1
+    local ok, e = pcall(run_until_done, self, req)
+    local n = waiting[g] - 1
+    waiting[g] = n > 0 and n or nil
+    if not ok and not req.done then
+      local err = as_error(self, e, req)
+      self:cancel(req)
+      req.cancelled = nil
+      if req.token and self.token_req == req then self.token_req = nil end
+      finish(req, nil, err)
+      req.interrupted = true
+    elseif not ok then
+      -- the request had its answer when the error struck (e.g. the user's verbose
+      -- function, called after the results): the caller sees the error, not the answer
+      req.body, req.err, req.interrupted = nil, req.err or as_error(self, e, req), true
+    end
+  end
   if req.cancelled and not req.err then
     req.err = errors.new("usage", "the request was cancelled (the client was closed?)",
-      { method = req.token and "POST" or "GET", url = req.url })
+      { method = method_of(req), url = req.url })
   end
   return req
 end
@@ -636,7 +783,10 @@ function Engine:token()
   local req = self.token_req or self:_start_token(now)
   self:wait(req)
   if req.err then
-    if self:_token_state(self.clock()) then return self.access_token, self.exp_epoch end
+    -- a failed refresh leaves the old token usable until it expires
+    if not req.interrupted and self:_token_state(self.clock()) then
+      return self.access_token, self.exp_epoch
+    end
     return nil, req.err
   end
   return self.access_token, self.exp_epoch

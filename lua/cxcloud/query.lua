@@ -3,6 +3,12 @@
 --    local q = cx:hardware { customerId = "abc123def" }
 --    for item in q do ... end                  -- every item of every page, in order
 --    for item in q:items() do ... end          -- the same; `break` cancels what is in flight
+--
+-- Leaving a loop early (`break`, an error, `return`) by any idiom costs nothing more:
+-- the engine sends a queued page request only while someone waits on that cursor, so
+-- the pages a left loop had queued are never sent (and are dropped when the cursor is
+-- closed, restarted or collected); `items()` and `pages()` also cancel what is in
+-- flight at once (their closing value).
 --    for page, info in q:pages() do ... end    -- info = { page, pages, rows, total }
 --    local list, err = q:all()
 --    local item, err = q:first()
@@ -115,16 +121,12 @@ Cursor.__index = Cursor
 
 function Cursor.__close(cur) cur:close() end
 
--- a cursor dropped without close (e.g. `break` out of `for item in q`): mark its
--- requests cancelled so the engine does not send the queued ones (no C call in __gc)
+-- A cursor dropped without close (e.g. `break` out of `for item in q`, then the query
+-- collected): its group is marked dead and the engine drops its queued requests when it
+-- next looks (no engine or C call from __gc). Even before that, they are never sent:
+-- the engine sends only requests someone waits on.
 function Cursor.__gc(cur)
-  if cur.done then return end
-  for _, req in pairs(cur.pending) do
-    if req.state == "queued" then
-      local ok = pcall(cur.engine.cancel, cur.engine, req)
-      if not ok then req.cancelled = true end
-    end
-  end
+  cur.group.dead = true
 end
 
 local function new_cursor(q)
@@ -140,12 +142,13 @@ local function new_cursor(q)
     expected = nil,                 -- { total, pages, rows } from the first page
     pending = {},                   -- page -> req (in flight, queued or done)
     npending = 0,
+    group = {},                     -- the engine's handle on this cursor's requests
     done = false,
   }, Cursor)
 end
 
 function Cursor:_fetch(n)
-  self.pending[n] = self.engine:start(page_url(self.q, n, self.rows), n)
+  self.pending[n] = self.engine:start(page_url(self.q, n, self.rows), n, self.group)
   self.npending = self.npending + 1
   if n >= self.next_req then self.next_req = n + 1 end
 end
@@ -163,6 +166,7 @@ end
 function Cursor:close()
   if self.done then return end
   self.done = true
+  self.group.dead = true
   local e = self.engine
   for n, req in pairs(self.pending) do
     if not req.done and not e.closed then e:cancel(req) end
