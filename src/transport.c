@@ -1,5 +1,5 @@
-/* HTTP requests over libcurl's multi_socket interface: one request is a multi of one, many
-   pages are many transfers on the same multi (shared connection cache, HTTP/2 multiplexing).
+/* HTTP requests over libcurl's multi_socket interface: every request is a transfer on one
+   multi handle (shared connection cache, TLS sessions, HTTP/2 multiplexing).
    libcurl tells which sockets to watch (on_socket: the poller is updated) and when to call it
    even if no socket is ready (on_timer: a deadline is stored); cx_transport_run waits on the
    poller and hands libcurl what is ready. Callbacks only copy bytes, update the poller or
@@ -42,7 +42,7 @@ struct cx_transport {
     int poller;
     double deadline_ms; /* when libcurl wants to be called (monotonic ms); < 0: no deadline */
     int timer_set;      /* on_timer ran since this was last cleared */
-    int poll_errno;     /* the poller failed inside on_socket: reported by the next run */
+    int poll_errno;     /* set when the poller failed inside on_socket: the next run fails */
     char *ca_file, *user_agent, *proxy;
     struct curl_slist *connect_to;
     struct curl_slist *proxy_headers; /* the proxy's credentials: wiped */
