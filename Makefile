@@ -31,7 +31,7 @@ BUSTED   := $(LUA_ENV) busted --lua=$(LUA)
 
 DEB_PKGS := lua5.4 liblua5.4-dev libcurl4-openssl-dev lua-cjson lua-busted lua-http \
             lua-cqueues lua-luv lua-luaossl lua-check lua-ldoc nginx-light pkg-config gcc make \
-            valgrind
+            valgrind tinyproxy
 SHELL    := /bin/bash
 SUDO     := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 

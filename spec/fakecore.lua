@@ -118,7 +118,7 @@ function M.new(opts)
     local out = {}
     for i, rec in ipairs(done) do out[i] = rec.result end
     if fake.after_poll then fake.after_poll() end
-    return out
+    return out, fake.trace
   end
   function c.cancel(_, id)
     fake.cancelled[#fake.cancelled + 1] = id

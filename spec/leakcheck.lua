@@ -1,5 +1,6 @@
---- Whole-suite leak check, run by `make test` after the specs: no client secret and no
--- access token that any sandbox issued during the run may appear in anything the suite
+--- Whole-suite leak check, run by `make test` after the specs: no client secret, no
+-- access token that any sandbox issued and no proxy password a spec recorded
+-- (helper.record_secret) during the run may appear in anything the suite
 -- showed (errors, tostring, example output, libcurl traces) or printed.
 -- Usage: lua5.4 spec/leakcheck.lua SECRETS_FILE OUTPUT_FILE...
 local secrets_file = assert(arg[1], "usage: leakcheck.lua SECRETS_FILE OUTPUT_FILE...")

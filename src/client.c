@@ -11,6 +11,7 @@
 #include "transport.h"
 
 #define CX_OLD_TOKENS 4 /* earlier tokens still redacted from late responses and traces */
+#define PROXY_AUTH "Proxy-Authorization: Basic "
 
 typedef struct {
     cx_transport *tp;
@@ -23,6 +24,11 @@ typedef struct {
     char *auth_header;                 /* "Authorization: <type> <token>", wiped */
     char *tokens[1 + CX_OLD_TOKENS];   /* [0] current; the rest for redaction only */
     struct curl_slist *connect_to;
+    char *proxy;                       /* "http://host:port" (no credentials), or NULL */
+    int proxy_api, proxy_token;        /* which requests go through it (after no_proxy) */
+    struct curl_slist *proxy_headers;  /* "Proxy-Authorization: Basic ...", wiped */
+    char *proxy_password;              /* for redaction only, wiped */
+    char *proxy_password_encoded;      /* as in a proxy URL, for redaction, wiped */
     long timeout_ms, connect_timeout_ms;
     curl_off_t max_body;
     size_t max_header;
@@ -49,6 +55,18 @@ static void set_token_slot(cx_client *c, char *token)
     c->tokens[0] = token;
 }
 
+static void release_proxy(cx_client *c)
+{
+    if (c->proxy_headers)
+        cx_wipe(c->proxy_headers->data, strlen(c->proxy_headers->data));
+    curl_slist_free_all(c->proxy_headers);
+    cx_free_secret(c->proxy_password);
+    cx_free_secret(c->proxy_password_encoded);
+    free(c->proxy);
+    c->proxy_headers = NULL;
+    c->proxy_password = c->proxy_password_encoded = c->proxy = NULL;
+}
+
 static void client_release(cx_client *c)
 {
     int k;
@@ -59,6 +77,7 @@ static void client_release(cx_client *c)
     c->tp = NULL;
     curl_slist_free_all(c->connect_to);
     c->connect_to = NULL;
+    release_proxy(c);
     cx_free_secret(c->secret);
     cx_free_secret(c->secret_encoded);
     cx_free_secret(c->auth_header);
@@ -136,6 +155,12 @@ static size_t collect_needles(const cx_client *c, const char **needles)
     for (k = 0; k <= CX_OLD_TOKENS; k++)
         if (c->tokens[k] && strlen(c->tokens[k]) >= 4)
             needles[n++] = c->tokens[k];
+    if (c->proxy_password && strlen(c->proxy_password) >= 4)
+        needles[n++] = c->proxy_password;
+    if (c->proxy_password_encoded && strlen(c->proxy_password_encoded) >= 4)
+        needles[n++] = c->proxy_password_encoded;
+    if (c->proxy_headers) /* the Basic credentials, base64 */
+        needles[n++] = c->proxy_headers->data + sizeof(PROXY_AUTH) - 1;
     return n;
 }
 
@@ -145,7 +170,7 @@ static size_t collect_needles(const cx_client *c, const char **needles)
 static int redact_push_prefix(lua_State *L, const cx_client *c, const char *s, size_t len,
                               size_t max)
 {
-    const char *needles[3 + CX_OLD_TOKENS];
+    const char *needles[6 + CX_OLD_TOKENS];
     size_t n = collect_needles(c, needles), out_len, consumed;
     int cut;
     char *out = cx_redact_prefix(s, len, max, needles, n, &out_len, &consumed);
@@ -304,6 +329,78 @@ static void read_connect_to(lua_State *L, cx_client *c)
     lua_pop(L, 1);
 }
 
+static void base64(const unsigned char *in, size_t n, char *out)
+{
+    static const char digits[] =
+        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+    size_t i;
+    for (i = 0; i + 2 < n; i += 3, out += 4) {
+        out[0] = digits[in[i] >> 2];
+        out[1] = digits[((in[i] & 3) << 4) | (in[i + 1] >> 4)];
+        out[2] = digits[((in[i + 1] & 15) << 2) | (in[i + 2] >> 6)];
+        out[3] = digits[in[i + 2] & 63];
+    }
+    if (i < n) {
+        out[0] = digits[in[i] >> 2];
+        out[1] = digits[((in[i] & 3) << 4) | (i + 1 < n ? in[i + 1] >> 4 : 0)];
+        out[2] = i + 1 < n ? digits[(in[i + 1] & 15) << 2] : '=';
+        out[3] = '=';
+        out += 4;
+    }
+    *out = '\0';
+}
+
+/* The Basic credentials become one ready header (libcurl keeps no copy of the password);
+   every buffer that held them is wiped. */
+static void set_proxy_credentials(lua_State *L, cx_client *c, const char *user,
+                                  const char *password)
+{
+    size_t un = strlen(user), pn = strlen(password);
+    char *plain = malloc(un + pn + 2);
+    char *header = malloc(sizeof(PROXY_AUTH) + 4 * ((un + pn + 3) / 3));
+    struct curl_slist *l = NULL;
+    if (plain && header) {
+        memcpy(plain, user, un);
+        plain[un] = ':';
+        memcpy(plain + un + 1, password, pn + 1);
+        memcpy(header, PROXY_AUTH, sizeof(PROXY_AUTH) - 1);
+        base64((const unsigned char *)plain, un + pn + 1, header + sizeof(PROXY_AUTH) - 1);
+        l = curl_slist_append(NULL, header);
+    }
+    cx_free_secret(plain);
+    cx_free_secret(header);
+    c->proxy_headers = l;
+    c->proxy_password = cx_strdup(password);
+    c->proxy_password_encoded = malloc(3 * pn + 1);
+    if (!l || !c->proxy_password || !c->proxy_password_encoded)
+        luaL_error(L, "cxcloud: out of memory");
+    cx_urlencode(password, pn, c->proxy_password_encoded);
+}
+
+/* options.proxy = {url = "http://host:port", user, password, api = bool, token = bool} */
+static void read_proxy(lua_State *L, cx_client *c)
+{
+    const char *user, *password;
+    lua_getfield(L, 1, "proxy");
+    if (lua_isnil(L, -1)) {
+        lua_pop(L, 1);
+        return;
+    }
+    if (!lua_istable(L, -1))
+        luaL_error(L, "cxcloud.core.new: option 'proxy' must be a table");
+    c->proxy = must_dup(L, opt_string(L, -1, "url", 1));
+    lua_getfield(L, -1, "api");
+    c->proxy_api = lua_toboolean(L, -1);
+    lua_getfield(L, -2, "token");
+    c->proxy_token = lua_toboolean(L, -1);
+    lua_pop(L, 2);
+    user = opt_string(L, -1, "user", 0);
+    password = opt_string(L, -1, "password", 0);
+    if (user)
+        set_proxy_credentials(L, c, user, password ? password : "");
+    lua_pop(L, 1);
+}
+
 /* The transport, from the options read into c. */
 static void start_transport(lua_State *L, cx_client *c)
 {
@@ -331,6 +428,8 @@ static void start_transport(lua_State *L, cx_client *c)
     o.http2 = c->http2;
     o.allow_http = c->allow_http;
     o.verbose = c->verbose;
+    o.proxy = c->proxy;
+    o.proxy_header = c->proxy_headers ? c->proxy_headers->data : NULL;
     c->tp = cx_transport_new(&o, err, sizeof err);
     lua_pop(L, 1);
     if (!c->tp)
@@ -390,6 +489,7 @@ static int client_submit(lua_State *L)
     r.headers = headers;
     r.nheaders = nh;
     r.sensitive = token; /* the token response holds the access token */
+    r.via_proxy = c->proxy && (token ? c->proxy_token : c->proxy_api);
     id = cx_transport_submit(c->tp, &r, &err);
     cx_free_secret(form);
     if (id < 0)
@@ -477,6 +577,14 @@ static void push_result(lua_State *L, const cx_client *c, const cx_result *r)
         lua_setfield(L, -2, "code");
         redact_push(L, c, r->error, strlen(r->error));
         lua_setfield(L, -2, "message");
+        if (r->proxy_failure) {
+            lua_pushstring(L, r->proxy_failure);
+            lua_setfield(L, -2, "proxy");
+            if (r->proxy_status) {
+                lua_pushinteger(L, r->proxy_status);
+                lua_setfield(L, -2, "proxy_status");
+            }
+        }
         lua_setfield(L, -2, "error");
     }
 }
@@ -588,6 +696,7 @@ int cx_client_new(lua_State *L)
     c->http2 = opt_bool(L, 1, "http2", 1);
     c->allow_http = opt_bool(L, 1, "allow_http", 0);
     read_connect_to(L, c);
+    read_proxy(L, c);
     /* verbose: any true value (the Lua side passes its function) turns the trace on. */
     lua_getfield(L, 1, "verbose");
     c->verbose = lua_toboolean(L, -1);

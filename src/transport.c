@@ -1,5 +1,5 @@
-/* HTTP requests over libcurl's multi_socket interface: one request is a multi of one, many
-   pages are many transfers on the same multi (shared connection cache, HTTP/2 multiplexing).
+/* HTTP requests over libcurl's multi_socket interface: every request is a transfer on one
+   multi handle (shared connection cache, TLS sessions, HTTP/2 multiplexing).
    libcurl tells which sockets to watch (on_socket: the poller is updated) and when to call it
    even if no socket is ready (on_timer: a deadline is stored); cx_transport_run waits on the
    poller and hands libcurl what is ready. Callbacks only copy bytes, update the poller or
@@ -31,6 +31,7 @@ struct cx_transfer {
     char *post_body;                /* a POST's body (the token request's holds the secret) */
     struct curl_slist *req_headers; /* may hold the token: wiped */
     char errbuf[CURL_ERROR_SIZE];
+    int via_proxy;                  /* sent through the proxy */
     cx_result result;               /* filled when it finishes */
     cx_transfer *next;
 };
@@ -41,9 +42,10 @@ struct cx_transport {
     int poller;
     double deadline_ms; /* when libcurl wants to be called (monotonic ms); < 0: no deadline */
     int timer_set;      /* on_timer ran since this was last cleared */
-    int poll_errno;     /* the poller failed inside on_socket: reported by the next run */
-    char *ca_file, *user_agent;
+    int poll_errno;     /* set when the poller failed inside on_socket: the next run fails */
+    char *ca_file, *user_agent, *proxy;
     struct curl_slist *connect_to;
+    struct curl_slist *proxy_headers; /* the proxy's credentials: wiped */
     long timeout_ms, connect_timeout_ms;
     size_t max_body, max_header;
     int http2, allow_http, verbose;
@@ -115,6 +117,8 @@ static int on_debug(CURL *easy, curl_infotype type, char *p, size_t n, void *ud)
                 e++;
             if (e - i >= 14 && strncasecmp(p + i, "authorization:", 14) == 0)
                 trace_append(tp, "> ", "Authorization: [REDACTED]", 25);
+            else if (e - i >= 20 && strncasecmp(p + i, "proxy-authorization:", 20) == 0)
+                trace_append(tp, "> ", "Proxy-Authorization: [REDACTED]", 31);
             else if (e > i + 1 || (e > i && p[i] != '\r'))
                 trace_append(tp, "> ", p + i, e - i);
             i = e + 1;
@@ -267,6 +271,23 @@ static const char *error_kind(CURLcode code, const cx_transfer *t)
     }
 }
 
+/* Whether a failed transfer through the proxy failed at the proxy (see cx_result). */
+static void proxy_failure(cx_transfer *t, CURLcode code, cx_result *r)
+{
+    long connect_code = 0, connects = 0;
+    curl_easy_getinfo(t->easy, CURLINFO_HTTP_CONNECTCODE, &connect_code);
+    curl_easy_getinfo(t->easy, CURLINFO_NUM_CONNECTS, &connects);
+    if (connect_code >= 300) {
+        r->proxy_failure = "refused";
+        r->proxy_status = connect_code;
+    } else if (connect_code == 0 &&
+               (code == CURLE_COULDNT_CONNECT || code == CURLE_COULDNT_RESOLVE_PROXY)) {
+        r->proxy_failure = "unreachable";
+    } else if (connect_code == 0 && code == CURLE_OPERATION_TIMEDOUT && connects > 0) {
+        r->proxy_failure = "silent"; /* a new connection whose CONNECT got no answer in time */
+    }
+}
+
 static void finish(cx_transport *tp, cx_transfer *t, CURLcode code)
 {
     cx_result *r = &t->result;
@@ -290,6 +311,8 @@ static void finish(cx_transport *tp, cx_transfer *t, CURLcode code)
     r->seconds = total;
     r->connects = connects;
     r->http2 = version == CURL_HTTP_VERSION_2_0;
+    if (code != CURLE_OK && t->via_proxy)
+        proxy_failure(t, code, r);
 }
 
 /* Moves finished transfers from active to done. */
@@ -424,6 +447,16 @@ static CURLcode configure(cx_transport *tp, cx_transfer *t, const char *url)
         SET(CURLOPT_CAINFO, tp->ca_file);
     if (tp->connect_to)
         SET(CURLOPT_CONNECT_TO, tp->connect_to);
+    /* Whether this request uses the proxy was decided by the caller (no_proxy included); ""
+       keeps libcurl from reading proxy variables from the environment by itself. */
+    SET(CURLOPT_PROXY, t->via_proxy ? tp->proxy : "");
+    if (t->via_proxy) {
+        SET(CURLOPT_NOPROXY, "");
+        SET(CURLOPT_HTTPPROXYTUNNEL, 1L);
+        SET(CURLOPT_HEADEROPT, (long)CURLHEADER_SEPARATE); /* the bearer token stays inside */
+        if (tp->proxy_headers)
+            SET(CURLOPT_PROXYHEADER, tp->proxy_headers);
+    }
     SET(CURLOPT_TIMEOUT_MS, tp->timeout_ms);
     SET(CURLOPT_CONNECTTIMEOUT_MS, tp->connect_timeout_ms);
     SET(CURLOPT_NOSIGNAL, 1L);
@@ -492,6 +525,7 @@ long long cx_transport_submit(cx_transport *tp, const cx_request *r, const char 
         return -1;
     }
     t->body.sensitive = r->sensitive;
+    t->via_proxy = r->via_proxy && tp->proxy;
     for (k = 0; k < r->nheaders; k++)
         failed |= add_header(t, r->headers[k]);
     if (r->post_body) {
@@ -609,7 +643,9 @@ cx_transport *cx_transport_new(const cx_transport_options *o, char *err, size_t 
     tp->http2 = o->http2;
     tp->allow_http = o->allow_http;
     tp->verbose = o->verbose;
-    if (dup_opt(&tp->ca_file, o->ca_file) || dup_opt(&tp->user_agent, o->user_agent)) {
+    if (dup_opt(&tp->ca_file, o->ca_file) || dup_opt(&tp->user_agent, o->user_agent) ||
+        dup_opt(&tp->proxy, o->proxy) ||
+        (o->proxy_header && !(tp->proxy_headers = curl_slist_append(NULL, o->proxy_header)))) {
         snprintf(err, errlen, "out of memory");
         cx_transport_free(tp);
         return NULL;
@@ -665,8 +701,12 @@ void cx_transport_free(cx_transport *tp)
         curl_share_cleanup(tp->share);
     cx_poller_close(tp->poller);
     curl_slist_free_all(tp->connect_to);
+    if (tp->proxy_headers)
+        cx_wipe(tp->proxy_headers->data, strlen(tp->proxy_headers->data));
+    curl_slist_free_all(tp->proxy_headers);
     free(tp->ca_file);
     free(tp->user_agent);
+    free(tp->proxy);
     cx_buf_free(&tp->trace);
     free(tp);
 }

@@ -22,6 +22,9 @@ typedef struct {
     int http2;                           /* offer HTTP/2 (multiplexing) */
     int allow_http;                      /* accept http:// besides https:// */
     int verbose;                         /* gather libcurl's trace (cx_transport_trace) */
+    const char *proxy;                   /* "http://host:port" for requests that ask for it */
+    const char *proxy_header;            /* NULL, or a header line for the proxy only
+                                            ("Proxy-Authorization: Basic ..."; copied, wiped) */
 } cx_transport_options;
 
 typedef struct {
@@ -30,6 +33,7 @@ typedef struct {
     const char *const *headers;  /* request header lines (copied, wiped when done) */
     size_t nheaders;
     int sensitive;               /* the response body holds a secret: wiped when released */
+    int via_proxy;               /* through the transport's proxy (a CONNECT tunnel) */
 } cx_request;
 
 typedef struct {
@@ -45,6 +49,10 @@ typedef struct {
     double seconds;           /* total time of the transfer */
     long connects;            /* new connections it made */
     int http2;                /* it ran over HTTP/2 */
+    /* A failure that was the proxy's: "refused" (CONNECT answered proxy_status >= 300),
+       "unreachable" (no connection to it), "silent" (no answer to CONNECT in time), or NULL. */
+    const char *proxy_failure;
+    long proxy_status;
 } cx_result;
 
 /* NULL on failure, with a message in err (errlen bytes). */

@@ -77,7 +77,7 @@ end
 -- @tparam[opt] table opts
 -- @treturn table client
 function M.new(opts)
-  local cfg, secret = options.validate(opts)
+  local cfg, secret, proxy = options.validate(opts)
   local ua = "cxcloud/" .. core.VERSION .. " " .. core.curl_version()
   if cfg.user_agent then ua = ua .. " " .. cfg.user_agent end
   local ok, c = pcall(core.new, {
@@ -94,8 +94,9 @@ function M.new(opts)
     http2 = cfg.http2,
     allow_http = cfg.allow_http,
     verbose = cfg.verbose,
+    proxy = proxy,
   })
-  secret = nil -- luacheck: ignore 311
+  secret, proxy = nil, nil -- luacheck: ignore 311
   if not ok then
     errors.raise("config", "cannot create the client: " .. tostring(c), nil, 2)
   end

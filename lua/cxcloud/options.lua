@@ -9,6 +9,17 @@
 --    token_url        "https://id.cisco.com/oauth2/default/v1/token" env CXCLOUD_TOKEN_URL
 --    ca_file          nil (system store); a readable PEM file          env CXCLOUD_CA_FILE
 --    connect_to       nil; list of "HOST:PORT:CONNECT-HOST:CONNECT-PORT" (or one string)
+--    proxy            nil; "http://[user:password@]host[:port]" (port 1080 when left out;
+--                     user and password percent-decoded, sent with Basic authentication;
+--                     the password is kept only in the C core). The API is reached through
+--                     the proxy with CONNECT: TLS end to end, the API's certificate verified
+--                     as usual. false or "" = no proxy, whatever the environment says.
+--                     env CXCLOUD_PROXY, then https_proxy, then HTTPS_PROXY. libcurl does not
+--                     read the environment by itself (no http_proxy, no ALL_PROXY).
+--    no_proxy         nil; hosts that bypass the proxy: a comma-separated string or a list
+--                     ("*" = every host; "cisco.com" also matches "apix.cisco.com"; an IPv4
+--                     host also matches "a.b.c.d/n"); applied to the hosts of base_url and
+--                     token_url               env no_proxy, then NO_PROXY
 --    allow_http       false; true allows http:// base_url / token_url
 --    timeout          60 s for a whole request (DNS, connect, TLS, body)
 --    connect_timeout  10 s
@@ -30,10 +41,11 @@
 --                     first answers (it tells how many pages there are). Saves one round
 --                     trip per pull at high latency; costs up to `prefetch` wasted
 --                     requests (against the gateway's daily quota) when the result is smaller
---    max_body_size    8 MiB per response, counted after decompression: a page of 1,000 rows
---                     (page_size's maximum) is about 1.2 MB, so 8 MiB leaves room for rows
---                     six times wider, and bounds what a hostile answer (a gzip bomb) costs
---                     to 8 MiB per transfer in flight (integer 1024 .. 4 GiB)
+--    max_body_size    8 MiB per response (integer 1024 .. 4 GiB), counted after
+--                     decompression: a page of 1,000 rows (page_size's maximum) is about
+--                     1.2 MB, so 8 MiB leaves room for rows six times wider, and bounds
+--                     what a hostile answer (a gzip bomb) costs to 8 MiB per transfer in
+--                     flight
 --    max_header_size  64 KiB per response (integer 1024 .. 16 MiB)
 --    max_json_depth   64 levels of JSON nesting
 --    drift            "error" (default) or "record": what a query does when the result
@@ -59,6 +71,7 @@
 -- @module cxcloud.options
 
 local errors = require "cxcloud.errors"
+local proxy_mod = require "cxcloud.proxy"
 local util = require "cxcloud.util"
 
 local M = {}
@@ -210,6 +223,30 @@ local function connect_to_check(name, v)
   return out
 end
 
+-- returns the parsed proxy (with the credentials: validate keeps them out of cfg), or false
+local function proxy_check(name, v, _, env)
+  if v == false or v == "" then return false end
+  local from = env and format("environment variable %s (used for option '%s')", env, name)
+    or format("option '%s'", name)
+  if type(v) ~= "string" then
+    fail(format("%s must be a proxy URL string \"http://[user:password@]host:port\", or false for"
+      .. " none (got %s)", from, got(v)))
+  end
+  local p, why = proxy_mod.parse(v)
+  -- the value is never shown: it may hold the proxy password
+  if not p then fail(format("%s is not a usable proxy URL: %s", from, why)) end
+  return p
+end
+
+local function no_proxy_check(name, v, _, env)
+  local list, why = proxy_mod.no_proxy_list(v)
+  if not list then
+    fail(format("%s: %s (got %s)", env and format("environment variable %s (used for option '%s')",
+      env, name) or format("option '%s'", name), why, got(v)))
+  end
+  return list
+end
+
 local function drift_check(name, v)
   if v ~= "error" and v ~= "record" then
     fail(format("option '%s' must be \"error\" or \"record\" (got %s)", name,
@@ -251,6 +288,8 @@ local SPEC = {
   { "token_url", url_check, M.DEFAULT_TOKEN_URL, "CXCLOUD_TOKEN_URL" },
   { "ca_file", ca_file_check, nil, "CXCLOUD_CA_FILE" },
   { "connect_to", connect_to_check },
+  { "proxy", proxy_check, nil, { "CXCLOUD_PROXY", "https_proxy", "HTTPS_PROXY" } },
+  { "no_proxy", no_proxy_check, nil, { "no_proxy", "NO_PROXY" } },
   { "timeout", positive("seconds", 86400), 60 },
   { "connect_timeout", positive("seconds", 3600), 10 },
   { "max_retries", integer_check(0, 100), 5 },
@@ -293,6 +332,9 @@ M.NAMES = NAMES
 -- @tparam[opt] function getenv replaces `os.getenv` (tests)
 -- @treturn table cfg: every option resolved, WITHOUT the client secret
 -- @treturn string the client secret (hand it to the C core and drop it)
+-- @treturn table|nil the proxy for the C core, nil for none: `{ url = "http://host:port",
+-- user, password, api = bool, token = bool }` (api/token: whether requests to base_url /
+-- token_url go through it, after `no_proxy`); drop it like the secret
 function M.validate(opts, getenv)
   getenv = getenv or os.getenv
   if opts == nil then opts = {} end
@@ -309,42 +351,46 @@ function M.validate(opts, getenv)
         s and format(" (did you mean '%s'?)", s) or "", util.list(NAMES)))
     end
   end
-  local cfg, secret = {}, nil
+  local cfg, secret, proxy = {}, nil, nil
   local missing = {}
   for _, s in ipairs(SPEC) do
-    local name, check, default, env = s[1], s[2], s[3], s[4]
-    local v = opts[name]
-    if v == nil and env then
-      v = getenv(env)
+    local name, check, default, envs = s[1], s[2], s[3], s[4]
+    local v, from = opts[name], nil
+    if type(envs) == "string" then envs = { envs } end
+    for i = 1, (v == nil and envs) and #envs or 0 do
+      v = getenv(envs[i])
       if v == "" then v = nil end
+      if v ~= nil then from = envs[i] break end
     end
     if v == nil then
       v = default
       if name == "client_id" or name == "client_secret" then missing[#missing + 1] = name end
     elseif check then
-      v = check(name, v, cfg)
+      v = check(name, v, cfg, from)
     end
-    if name == "client_secret" then secret = v else cfg[name] = v end
+    if name == "client_secret" then
+      secret = v
+    elseif name == "proxy" then
+      proxy = v or nil
+      cfg.proxy = proxy and proxy.url -- without the credentials
+    else
+      cfg[name] = v
+    end
   end
   if #missing > 0 then
     fail(format("missing credentials: %s not set; pass client_id and client_secret to cxcloud.new{...}"
       .. " or set the environment variables CXCLOUD_CLIENT_ID and CXCLOUD_CLIENT_SECRET",
       table.concat(missing, " and ")))
   end
-  if cfg.verbose then
-    -- an error of the user's function is kept here and raised by the engine after the
-    -- transfer results are safe (the core calls this between libcurl calls)
-    local f, box = cfg.verbose, {}
-    cfg.verbose = function(text)
-      local ok, e = pcall(f, text)
-      if not ok and box.err == nil then box.err = e end
-    end
-    cfg.verbose_failure = box
-  end
   if cfg.retry_cap < cfg.retry_base then
     fail(format("option 'retry_cap' (%g) must be >= retry_base (%g)", cfg.retry_cap, cfg.retry_base))
   end
-  return cfg, secret
+  if proxy then
+    local list = cfg.no_proxy or {}
+    proxy.api = not proxy_mod.bypass(list, proxy_mod.url_host(cfg.base_url))
+    proxy.token = not proxy_mod.bypass(list, proxy_mod.url_host(cfg.token_url))
+  end
+  return cfg, secret, proxy
 end
 
 return M

@@ -12,6 +12,7 @@
 -- @module cxcloud.engine.classify
 
 local errors = require "cxcloud.errors"
+local proxy = require "cxcloud.proxy"
 
 local M = {}
 
@@ -101,6 +102,12 @@ function M.new(ctx)
 
   local function transfer_error(req, r, e)
     local kind, retryable, msg = e.kind, true, e.message or "transfer failed"
+    if e.proxy == "refused" then -- no retry changes a proxy's mind (and retries feed lockouts)
+      kind, retryable = "network", false
+      msg = proxy.refused_message(proxy.parse(cfg.proxy).name, e.proxy_status, req.url)
+    elseif e.proxy then -- "unreachable", "silent": retried like any network failure
+      msg = proxy.failure_message(e.proxy, proxy.parse(cfg.proxy).name, msg)
+    end
     if e.code == CURLE_SSL_CONNECT_ERROR then
       kind = "network"
     elseif kind == "tls" then

@@ -427,18 +427,12 @@ function Engine:_requeue_inflight()
   end
 end
 
--- errors of the user's own code, raised to the caller as they are (see `wait`)
-local user_errors = setmetatable({}, { __mode = "k" })
-
--- a failure of the user's verbose function (caught where the trace is delivered)
-function Engine:_verbose_failure()
-  local box = self.cfg.verbose_failure
-  local e = box and box.err
-  if e == nil then return end
-  box.err = nil
-  local err = errors.new("usage", "the verbose function raised an error: " .. self:_text(e))
-  user_errors[err] = true
-  error(err, 0)
+-- the trace to the user's verbose function; its error reaches the caller as an error object
+function Engine:_deliver_trace(trace)
+  local ok, e = pcall(self.cfg.verbose, trace)
+  if not ok then
+    error(errors.new("usage", "the verbose function raised an error: " .. self:_text(e)), 0)
+  end
 end
 
 -- Collect what the core has, waiting there at most `w` seconds; process it. Returns
@@ -465,8 +459,7 @@ function Engine:_collect(w)
     self:_requeue_inflight()
   end
   -- the trace after the results, so that an error of the user's function loses none
-  if trace and self.cfg.verbose then self.cfg.verbose(trace) end
-  self:_verbose_failure()
+  if trace and self.cfg.verbose then self:_deliver_trace(trace) end
   return #results > 0
 end
 
@@ -588,9 +581,9 @@ end
 
 --- Run until `req` is done. While it runs, the queued requests of `req`'s group are
 -- sent (and those of every group another wait is on); when it ends, by an answer or an
--- error, they are not sent any more. An error raised meanwhile (an interrupt, a C error)
--- ends `req` with an error object; an error of the user's verbose function is raised to
--- the caller (an error object of kind "usage") once the results are safe.
+-- error, they are not sent any more. An error raised meanwhile (an interrupt, a C error,
+-- the user's verbose function) ends `req` with an error object, even when its answer
+-- had come (`req.interrupted`); the other results are kept.
 -- @tparam table req
 -- @treturn table req
 function Engine:wait(req)
@@ -612,14 +605,16 @@ function Engine:wait(req)
       mine.waits[g] = n > 0 and n or nil
       mine.req = outer
     end
-    if not ok and user_errors[e] then
-      if not req.done then self:cancel(req) end
-      error(e, 0)
-    elseif not ok and not req.done then
+    if not ok and not req.done then
       local err = as_error(self, e, req)
       self:cancel(req)
       req.cancelled = nil
       finish(req, nil, err)
+      req.interrupted = true
+    elseif not ok then
+      -- the request had its answer when the error struck (e.g. the user's verbose
+      -- function, called after the results): the caller sees the error, not the answer
+      req.body, req.err, req.interrupted = nil, req.err or as_error(self, e, req), true
     end
   end
   if req.cancelled and not req.err then
@@ -648,7 +643,8 @@ function Engine:token()
   local req = tok.req or tok:start(self.clock())
   self:wait(req)
   if req.err then
-    if tok:state(self.clock()) then return tok.value, tok.exp_epoch end
+    -- a failed refresh leaves the old token usable until it expires
+    if not req.interrupted and tok:state(self.clock()) then return tok.value, tok.exp_epoch end
     return nil, req.err
   end
   return tok.value, tok.exp_epoch
