@@ -14,6 +14,7 @@
 --    local item, err = q:first()
 --    local n, err = q:count()
 --    q:close()                                 -- or `local q <close> = ...`
+--    q:on_progress(function(p) ... end)        -- after each page (see Query:on_progress)
 --
 -- How a pull runs: the first page (`start_page`, default 1) is fetched alone; its
 -- `pagination` tells how many pages there are; then up to the client's concurrency
@@ -144,6 +145,8 @@ local function new_cursor(q)
     npending = 0,
     group = {},                     -- the engine's handle on this cursor's requests
     done = false,
+    delivered = 0,                  -- items handed out (for on_progress)
+    started = q._progress and q._engine.clock(),
   }, Cursor)
 end
 
@@ -319,8 +322,22 @@ function Cursor:next_page()
     end
     if pg == nil then self:_trim() end
     self:_fill()
+    if self.started then self:_progress(n, info, ndata) end
     if ndata > 0 or not self.skip_empty then return data, info end
   end
+end
+
+-- after page n: tell the query's on_progress function how far the pass is
+function Cursor:_progress(n, info, ndata)
+  self.delivered = self.delivered + ndata
+  local done = n - self.q._plan.start_page + 1
+  local last = self.last or info.pages
+  local elapsed = self.engine.clock() - self.started
+  local rate = elapsed > 0 and done / elapsed or nil
+  self.q._progress {
+    page = n, pages = last, rows = self.delivered, total = info.total, elapsed = elapsed,
+    requests_per_s = rate, eta = rate and math.max(0, last - n) / rate or nil,
+  }
 end
 
 ------------------------------------------------------------------------------
@@ -445,6 +462,22 @@ function Query:count()
       method = "GET", url = page_url(self, 1, 1), operation = self.operation, page = 1 })
   end
   return total
+end
+
+--- Have `fn` called after each page of every later pass over this query (any idiom).
+-- Its argument is a table with the fields page (the page just received), pages (the last
+-- page the pass will fetch), rows (items received so far in this pass), total
+-- (`pagination.total`), elapsed (seconds since the pass began), requests_per_s (pages per
+-- second so far) and eta (estimated seconds left; nil until it can be estimated).
+-- A nil `fn` removes it.
+-- @tparam function|nil fn
+-- @treturn table the query
+function Query:on_progress(fn)
+  if fn ~= nil and type(fn) ~= "function" then
+    errors.raise("usage", "on_progress: expected a function or nil", nil, 2)
+  end
+  self._progress = fn
+  return self
 end
 
 --- Release what an unfinished `for item in q` holds. Idempotent.

@@ -1,0 +1,85 @@
+--- What the command line's commands share: how they stop (exit status and message), the
+-- client they make from the environment and the options, shell quoting.
+-- @module cxcloud.cli.common
+
+local errors = require "cxcloud.errors"
+
+local M = {}
+
+local Exit = { __name = "cxcloud.cli.exit" }
+Exit.__tostring = function(e) return e.message end
+M.Exit = Exit
+
+--- Is `v` an exit raised by `usage` or `fail`?
+function M.is_exit(v)
+  return getmetatable(v) == Exit
+end
+
+--- Stop with exit status 2 and `message` (a usage error: the bad argument and what is accepted).
+-- @tparam string message
+function M.usage(message)
+  error(setmetatable({ status = 2, message = message }, Exit), 0)
+end
+
+--- The one line of an error, without the "cxcloud: " prefix.
+-- @param err an error object or a string
+-- @treturn string
+function M.message(err)
+  return (tostring(err):gsub("^cxcloud: ", ""):gsub("\n.*", ""))
+end
+
+--- Stop with exit status 1: the work failed.
+-- @param err an error object or a message
+-- @tparam[opt] string context what was being done ("listing the customers")
+function M.fail(err, context)
+  local msg = M.message(err)
+  if context then msg = context .. ": " .. msg end
+  error(setmetatable({ status = 1, message = msg }, Exit), 0)
+end
+
+--- Re-raise what a call raised: a cxcloud usage error becomes a usage exit, another
+-- cxcloud error a failure; anything else (a bug, an interrupt) goes on as it is.
+function M.reraise(err)
+  if M.is_exit(err) then error(err, 0) end
+  if errors.is_error(err) then
+    if err.kind == "usage" then M.usage(M.message(err)) end
+    M.fail(err)
+  end
+  error(err, 0)
+end
+
+--- Call `f` and return its value, turning what it raises into an exit (see `reraise`).
+-- @tparam function f
+function M.checked(f)
+  local ok, v = pcall(f)
+  if not ok then M.reraise(v) end
+  return v
+end
+
+--- A client from CXCLOUD_* and the options (`--proxy`).
+-- @tparam table args
+-- @return client
+function M.client(args)
+  local opts = {}
+  if args.proxy then opts.proxy = args.proxy end
+  local ok, cx = pcall(require("cxcloud").new, opts)
+  if not ok then
+    if errors.is_error(cx) and cx.kind == "config" and args.proxy and M.message(cx):find("proxy") then
+      M.usage("--proxy: " .. M.message(cx))
+    end
+    M.fail(cx)
+  end
+  return cx
+end
+
+--- A word for a POSIX shell: bare when it is plainly safe (so that a resume command reads
+-- well), else quoted by `cxcloud.sandbox.shell`.
+-- @tparam string s
+-- @treturn string
+function M.shell_quote(s)
+  s = tostring(s)
+  if s:match("^[%w@%%+=:,./_-]+$") then return s end
+  return require("cxcloud.sandbox.shell").quote(s)
+end
+
+return M
