@@ -132,7 +132,7 @@ uninstall:
 
 # libFuzzer targets for the C that parses outside input; FUZZ_TIME seconds each.
 FUZZ_TIME    ?= 60
-FUZZ_TARGETS := headers encode json
+FUZZ_TARGETS := headers encode json json_diff
 FUZZ_CFLAGS  := -g -O1 -std=c99 -D_DEFAULT_SOURCE -Isrc $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 fuzz: deps
 	@$(call install_missing,clang libclang-rt-14-dev)

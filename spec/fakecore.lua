@@ -56,6 +56,7 @@ function M.new(opts)
   local fake = self
   self.core = {
     decode = core.decode,
+    decoder = core.decoder,
     parse_retry_after = core.parse_retry_after,
     now = function() return fake.now end,
     time = function() return 1.7e9 + fake.now end,

@@ -15,6 +15,8 @@ local cjson = require "cjson.safe"
 local sandbox = require "cxcloud.sandbox"
 local tls = require "cxcloud.sandbox.tls"
 local json = require "cxcloud.sandbox.json"
+-- bodies decoded as the client decodes them (identifier fields as strings), like `truth`
+local client_decode = require("cxcloud.core").decoder(require("cxcloud.operations").identifiers)
 local ops = require "cxcloud.sandbox.ops"
 
 local HW = "/inventory/hardware"
@@ -80,7 +82,7 @@ end
 local function api(conn, token, path, params)
   local status, h, body = request(conn, "GET", "/cs/api/v2" .. path .. query_string(params),
     token and { authorization = "Bearer " .. token } or nil)
-  return status, h, body, body and json.decode_plain(body)
+  return status, h, body, type(body) == "string" and client_decode(body) or nil
 end
 
 describe("cxcloud.sandbox", function()

@@ -78,20 +78,6 @@ static const luaL_Reg functions[] = {
     {NULL, NULL},
 };
 
-/* A private lua-cjson instance: our depth and strictness settings never touch the user's. */
-static void push_cjson(lua_State *L)
-{
-    lua_getglobal(L, "require");
-    lua_pushliteral(L, "cjson");
-    lua_call(L, 1, 1);
-    lua_getfield(L, -1, "new");
-    lua_call(L, 0, 1);
-    lua_remove(L, -2);
-    lua_getfield(L, -1, "decode_invalid_numbers");
-    lua_pushboolean(L, 0);
-    lua_call(L, 1, 0);
-}
-
 int luaopen_cxcloud_core(lua_State *L);
 
 int luaopen_cxcloud_core(lua_State *L)
@@ -101,9 +87,7 @@ int luaopen_cxcloud_core(lua_State *L)
         return luaL_error(L, "cxcloud: libcurl initialisation failed");
     cx_client_register(L);
     luaL_newlib(L, functions);
-    push_cjson(L);
-    lua_pushcclosure(L, cx_decode, 1);
-    lua_setfield(L, -2, "decode");
+    cx_json_register(L);
     lua_pushliteral(L, CX_VERSION);
     lua_setfield(L, -2, "VERSION");
     return 1;

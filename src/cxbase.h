@@ -37,10 +37,13 @@ int cx_parse_retry_after(const char *s, size_t len, double now_epoch, double *se
 /* HTTP-date (IMF-fixdate, RFC 850, asctime) to epoch seconds; 0 ok, -1 bad. */
 int cx_parse_http_date(const char *s, size_t len, int64_t *epoch);
 
-/* json.c: rewrites integer literals that a double cannot hold exactly into marked strings;
-   writes to out when not NULL and returns the output length (== len when nothing is
-   rewritten). */
-size_t cx_json_protect(const char *in, size_t len, char *out);
+/* json.c: rewrites integer literals that a double cannot hold exactly, and the numbers of the
+   identifier fields in ids (may be NULL), into marked strings; writes to out when not NULL
+   and returns the output length (== len when nothing is rewritten), or (size_t)-1 with
+   *bad_at (may be NULL) set to the offset of a number literal that is not valid JSON. */
+struct cx_idset;
+size_t cx_json_protect(const char *in, size_t len, const struct cx_idset *ids, char *out,
+                       size_t *bad_at);
 
 /* redact.c: replaces every needle in s by "[REDACTED]"; result malloc'd. */
 char *cx_redact(const char *s, size_t len, const char *const *needles, size_t nneedles,

@@ -11,7 +11,8 @@
 #define CX_CLIENT_MT "cxcloud.core.client"
 
 /* json.c */
-int cx_decode(lua_State *L);
+/* Sets decode, decoder and null in the module table at the top of the stack. */
+void cx_json_register(lua_State *L);
 
 /* client.c: the client userdata over the transport. */
 int cx_client_new(lua_State *L);

@@ -1,9 +1,14 @@
-/* core.decode: JSON through lua-cjson, with the fixes a CX Cloud client needs.
-   - JSON null becomes nil (cjson gives a sentinel light userdata).
+/* core.decode and core.decoder: JSON through lua-cjson, with the fixes a CX Cloud client needs.
+   - JSON null as an object field becomes absent (nil); inside an array it stays cjson.null
+     (exported as core.null), so arrays keep their length and order.
    - Integral numbers become Lua integers (cjson gives floats: 90876512345.0).
    - Integer literals that a double cannot hold exactly (IDs of up to 22 digits) keep their
      exact digits: they are rewritten into marked strings before cjson sees them, then
-     turned into integers when they fit in 64 bits, else left as strings of digits. */
+     turned into integers when they fit in 64 bits, else left as strings of digits.
+   - A number that is the value of an identifier field (the decoder's identifier set) is
+     rewritten the same way but always comes out as a string of its exact text.
+   - The pre-scan checks every number literal against the JSON grammar: cjson alone accepts
+     "1." and lets "00000000000000001" through once protected. */
 #include <math.h>
 #include <string.h>
 
@@ -13,18 +18,70 @@
 #include "cxcloud.h"
 
 #define SAFE_DIGITS 15               /* every integer of up to 15 digits is exact in a double */
-#define MARK_OPEN "\"\\u0000#"       /* JSON text of the marker that opens a protected literal */
-#define MARK_LEN (sizeof(MARK_OPEN) - 1)
+#define MARK_INT "\"\\u0000#"        /* JSON text opening a protected big integer */
+#define MARK_ID "\"\\u0000$"         /* JSON text opening a protected identifier number */
+#define MARK_LEN (sizeof(MARK_INT) - 1)
+#define NUL_ESC "\\u0000"            /* a server string that starts with NUL gets a second one */
+#define NUL_ESC_LEN (sizeof(NUL_ESC) - 1)
 #define MAX_EXACT 9007199254740992.0 /* 2^53 */
+#define DEFAULT_DEPTH 64
+
+/* Identifier field names, each stored as one length byte then the name. */
+struct cx_idset {
+    size_t len;
+    unsigned char names[];
+};
+
+static int is_ws(char c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r';
+}
+
+static int is_digit(char c)
+{
+    return c >= '0' && c <= '9';
+}
 
 static int starts_number(char c)
 {
-    return c == '-' || (c >= '0' && c <= '9');
+    return c == '-' || is_digit(c);
 }
 
 static int in_number(char c)
 {
-    return (c >= '0' && c <= '9') || c == '-' || c == '+' || c == '.' || c == 'e' || c == 'E';
+    return is_digit(c) || c == '-' || c == '+' || c == '.' || c == 'e' || c == 'E';
+}
+
+/* -?(0|[1-9][0-9]*)(\.[0-9]+)?([eE][+-]?[0-9]+)? over exactly s[0..n). */
+static int valid_number(const char *s, size_t n, int *integral)
+{
+    size_t i = 0, d;
+    if (i < n && s[i] == '-')
+        i++;
+    if (i < n && s[i] == '0')
+        i++;
+    else if (i < n && s[i] >= '1' && s[i] <= '9')
+        while (i < n && is_digit(s[i]))
+            i++;
+    else
+        return 0;
+    *integral = (i == n);
+    if (i < n && s[i] == '.') {
+        for (d = ++i; i < n && is_digit(s[i]); i++)
+            ;
+        if (i == d)
+            return 0;
+    }
+    if (i < n && (s[i] == 'e' || s[i] == 'E')) {
+        i++;
+        if (i < n && (s[i] == '+' || s[i] == '-'))
+            i++;
+        for (d = i; i < n && is_digit(s[i]); i++)
+            ;
+        if (i == d)
+            return 0;
+    }
+    return i == n;
 }
 
 /* End of the string literal that opens at in[start] (index of its closing quote, or len). */
@@ -45,43 +102,104 @@ static size_t string_end(const char *in, size_t len, size_t start)
     }
 }
 
-/* Writes the rewritten text to out (when not NULL); returns its length. Strings are
-   skipped with memchr: they are most of a response. */
-size_t cx_json_protect(const char *in, size_t len, char *out)
+/* Whether the next non-blank character from in[i] is ':' (the token before it is a key). */
+static int before_colon(const char *in, size_t len, size_t i)
 {
-    size_t i = 0, o = 0;
+    while (i < len && is_ws(in[i]))
+        i++;
+    return i < len && in[i] == ':';
+}
+
+static int is_identifier(const struct cx_idset *ids, const char *key, size_t n)
+{
+    size_t i = 0;
+    if (!ids || !key)
+        return 0;
+    while (i < ids->len) {
+        size_t m = ids->names[i];
+        if (m == n && ids->names[i + 1] == (unsigned char)key[0] &&
+            memcmp(ids->names + i + 1, key, n) == 0)
+            return 1;
+        i += m + 1;
+    }
+    return 0;
+}
+
+static void put(char *out, size_t o, const char *s, size_t n)
+{
+    if (out)
+        memcpy(out + o, s, n);
+}
+
+/* Writes the rewritten text to out (when not NULL); returns its length, or (size_t)-1 with
+   *bad_at set when a number literal breaks the JSON grammar. Strings are skipped with
+   memchr: they are most of a response. */
+size_t cx_json_protect(const char *in, size_t len, const struct cx_idset *ids, char *out,
+                       size_t *bad_at)
+{
+    size_t i = 0, o = 0, key_len = 0;
+    const char *key = NULL; /* the last object key, while its value has not started */
+    int after_colon = 0;
     while (i < len) {
         char c = in[i];
         if (c == '"') {
             size_t e = string_end(in, len, i), n = (e < len ? e + 1 : len) - i;
-            if (out)
-                memcpy(out + o, in + i, n);
+            if (e < len && before_colon(in, len, e + 1)) {
+                key = in + i + 1;
+                key_len = e - i - 1;
+            } else {
+                key = NULL;
+                if (n >= 1 + NUL_ESC_LEN && in[i + 1] == '\\' &&
+                    memcmp(in + i + 1, NUL_ESC, NUL_ESC_LEN) == 0) {
+                    put(out, o, in + i, 1);
+                    put(out, o + 1, NUL_ESC, NUL_ESC_LEN);
+                    o += NUL_ESC_LEN;
+                    n--;
+                    i++;
+                    o++;
+                }
+            }
+            after_colon = 0;
+            put(out, o, in + i, n);
             o += n;
             i += n;
         } else if (starts_number(c)) {
             size_t j = i, digits = 0;
-            int integral = 1;
-            while (j < len && in_number(in[j])) {
-                if (in[j] >= '0' && in[j] <= '9')
-                    digits++;
-                else if (in[j] != '-' || j != i)
-                    integral = 0;
-                j++;
+            int integral = 0, id;
+            const char *mark = NULL;
+            for (; j < len && in_number(in[j]); j++)
+                digits += is_digit(in[j]);
+            if (!valid_number(in + i, j - i, &integral)) {
+                if (bad_at)
+                    *bad_at = i;
+                return (size_t)-1;
             }
-            if (integral && digits > SAFE_DIGITS) {
-                if (out) {
-                    memcpy(out + o, MARK_OPEN, MARK_LEN);
-                    memcpy(out + o + MARK_LEN, in + i, j - i);
-                    out[o + MARK_LEN + (j - i)] = '"';
-                }
-                o += MARK_LEN + (j - i) + 1;
-            } else {
-                if (out)
-                    memcpy(out + o, in + i, j - i);
-                o += j - i;
+            id = after_colon && is_identifier(ids, key, key_len);
+            /* a number in key position is invalid JSON: left as it is, cjson refuses it */
+            if (!before_colon(in, len, j)) {
+                if (id)
+                    mark = MARK_ID;
+                else if (integral && digits > SAFE_DIGITS)
+                    mark = MARK_INT;
+            }
+            if (mark) {
+                put(out, o, mark, MARK_LEN);
+                o += MARK_LEN;
+            }
+            put(out, o, in + i, j - i);
+            o += j - i;
+            if (mark) {
+                put(out, o, "\"", 1);
+                o++;
             }
             i = j;
+            key = NULL;
+            after_colon = 0;
         } else {
+            if (c == ':')
+                after_colon = key != NULL;
+            else if (!is_ws(c))
+                key = NULL, after_colon = 0;
             if (out)
                 out[o] = c;
             o++;
@@ -91,11 +209,10 @@ size_t cx_json_protect(const char *in, size_t len, char *out)
     return o;
 }
 
-/* A protected literal: "\0#" then an optional '-' and digits. */
-static void push_protected(lua_State *L, const char *s, size_t len)
+/* A protected big integer: an optional '-' and digits. */
+static void push_big_integer(lua_State *L, const char *d, size_t n)
 {
-    const char *d = s + 2;
-    size_t n = len - 2, i = (n && d[0] == '-') ? 1 : 0;
+    size_t i = (n && d[0] == '-') ? 1 : 0;
     lua_Integer v = 0;
     int neg = (i == 1), fits = 1;
     for (; i < n; i++) {
@@ -115,20 +232,36 @@ static void push_protected(lua_State *L, const char *s, size_t len)
         lua_pushlstring(L, d, n);
 }
 
-/* Only what cx_json_protect wrote: a server string that merely looks alike is left alone
-   unless it is exactly the marker followed by an integer. */
-static int is_protected(const char *s, size_t len)
+/* Replaces the decoded string at the top of the stack when the pre-scan wrote it: every
+   string value that starts with NUL is one of the pre-scan's (server strings that start
+   with NUL were given a second one). Returns whether it did. */
+static int unprotect(lua_State *L)
 {
-    size_t i = 2;
-    if (len < 3 || s[0] != '\0' || s[1] != '#')
+    size_t n;
+    const char *s = lua_tolstring(L, -1, &n);
+    if (n < 2 || s[0] != '\0')
         return 0;
-    if (s[i] == '-')
-        i++;
-    if (i == len)
+    if (s[1] == '#')
+        push_big_integer(L, s + 2, n - 2);
+    else if (s[1] == '$')
+        lua_pushlstring(L, s + 2, n - 2);
+    else
+        lua_pushlstring(L, s + 1, n - 1);
+    lua_remove(L, -2);
+    return 1;
+}
+
+/* Replaces the float at the top of the stack by an integer when it is one exactly. */
+static int integral_float(lua_State *L)
+{
+    double d;
+    if (lua_isinteger(L, -1))
         return 0;
-    for (; i < len; i++)
-        if (s[i] < '0' || s[i] > '9')
-            return 0;
+    d = lua_tonumber(L, -1);
+    if (d != floor(d) || fabs(d) > MAX_EXACT)
+        return 0;
+    lua_pop(L, 1);
+    lua_pushinteger(L, (lua_Integer)d);
     return 1;
 }
 
@@ -138,62 +271,75 @@ static void fixup(lua_State *L, int idx)
     luaL_checkstack(L, 4, "JSON too deep");
     lua_pushnil(L);
     while (lua_next(L, idx)) {
+        int replace = 0;
         switch (lua_type(L, -1)) {
         case LUA_TNUMBER:
-            if (!lua_isinteger(L, -1)) {
-                double d = lua_tonumber(L, -1);
-                if (d == floor(d) && fabs(d) <= MAX_EXACT) {
-                    lua_pushvalue(L, -2);
-                    lua_pushinteger(L, (lua_Integer)d);
-                    lua_rawset(L, idx);
-                }
+            replace = integral_float(L);
+            break;
+        case LUA_TLIGHTUSERDATA: /* cjson.null: kept in arrays (integer keys), dropped in objects */
+            if (lua_type(L, -2) == LUA_TSTRING) {
+                lua_pop(L, 1);
+                lua_pushnil(L);
+                replace = 1;
             }
             break;
-        case LUA_TLIGHTUSERDATA: /* cjson.null */
-            lua_pushvalue(L, -2);
-            lua_pushnil(L);
-            lua_rawset(L, idx);
+        case LUA_TSTRING:
+            replace = unprotect(L);
             break;
-        case LUA_TSTRING: {
-            size_t n;
-            const char *s = lua_tolstring(L, -1, &n);
-            if (is_protected(s, n)) {
-                lua_pushvalue(L, -2);
-                push_protected(L, s, n);
-                lua_rawset(L, idx);
-            }
-            break;
-        }
         case LUA_TTABLE:
             fixup(L, -1);
             break;
         default:
             break;
         }
-        lua_pop(L, 1);
+        if (replace) {
+            lua_pushvalue(L, -2);
+            lua_insert(L, -2);
+            lua_rawset(L, idx); /* assigning an existing field (nil too) is allowed in lua_next */
+        } else {
+            lua_pop(L, 1);
+        }
     }
 }
 
-/* core.decode(text [, max_depth]) -> value | nil, message. Upvalue 1: a cjson instance. */
-int cx_decode(lua_State *L)
+/* decode(text [, max_depth]) -> value | nil, message.
+   Upvalues: 1 cjson.decode, 2 cjson.decode_max_depth, 3 the depth last set, 4 the identifier
+   set (or nil). The depth is passed to cjson only when it changes. */
+static int decode(lua_State *L)
 {
-    size_t len, plen;
+    size_t len, plen, bad_at = 0;
     const char *text = luaL_checklstring(L, 1, &len);
-    lua_Integer depth = luaL_optinteger(L, 2, 64);
+    lua_Integer depth = luaL_optinteger(L, 2, DEFAULT_DEPTH);
+    const struct cx_idset *ids = lua_touserdata(L, lua_upvalueindex(4));
     luaL_argcheck(L, depth >= 1 && depth <= 1000, 2, "max_depth must be 1..1000");
 
-    lua_getfield(L, lua_upvalueindex(1), "decode_max_depth");
-    lua_pushinteger(L, depth);
-    lua_call(L, 1, 0);
+    if (lua_tointeger(L, lua_upvalueindex(3)) != depth) {
+        lua_pushvalue(L, lua_upvalueindex(2));
+        lua_pushinteger(L, depth);
+        lua_call(L, 1, 0);
+        lua_pushinteger(L, depth);
+        lua_replace(L, lua_upvalueindex(3));
+    }
 
-    lua_getfield(L, lua_upvalueindex(1), "decode");
-    plen = cx_json_protect(text, len, NULL);
+    plen = cx_json_protect(text, len, ids, NULL, &bad_at);
+    if (plen == (size_t)-1) {
+        size_t n = 0;
+        while (bad_at + n < len && n < 24 && in_number(text[bad_at + n]))
+            n++;
+        lua_pushnil(L);
+        lua_pushfstring(L, "invalid number '%s' at character %d (JSON numbers: -?(0|[1-9][0-9]*)"
+                        "(.[0-9]+)?([eE][+-]?[0-9]+)?)",
+                        lua_pushlstring(L, text + bad_at, n), (int)(bad_at + 1));
+        lua_remove(L, -2);
+        return 2;
+    }
+    lua_pushvalue(L, lua_upvalueindex(1));
     if (plen == len) {
         lua_pushvalue(L, 1);
     } else {
         /* Userdata, not malloc: if pushing the string raises, the GC still frees it. */
         char *buf = lua_newuserdatauv(L, plen, 0);
-        cx_json_protect(text, len, buf);
+        cx_json_protect(text, len, ids, buf, NULL);
         lua_pushlstring(L, buf, plen);
         cx_wipe(buf, plen);
         lua_remove(L, -2);
@@ -212,25 +358,83 @@ int cx_decode(lua_State *L)
         lua_pushnil(L);
         break;
     case LUA_TNUMBER:
-        if (!lua_isinteger(L, -1)) {
-            double d = lua_tonumber(L, -1);
-            if (d == floor(d) && fabs(d) <= MAX_EXACT) {
-                lua_pop(L, 1);
-                lua_pushinteger(L, (lua_Integer)d);
-            }
-        }
+        integral_float(L);
         break;
-    case LUA_TSTRING: {
-        size_t n;
-        const char *s = lua_tolstring(L, -1, &n);
-        if (is_protected(s, n)) {
-            push_protected(L, s, n);
-            lua_remove(L, -2);
-        }
+    case LUA_TSTRING:
+        unprotect(L);
         break;
-    }
     default:
         break;
     }
     return 1;
+}
+
+/* Pushes a decode closure over a fresh private cjson instance (our depth and strictness
+   settings never touch the user's) and the identifier set at ids_idx (0: none). */
+static void push_decoder(lua_State *L, int ids_idx)
+{
+    lua_getglobal(L, "require");
+    lua_pushliteral(L, "cjson");
+    lua_call(L, 1, 1);
+    lua_getfield(L, -1, "new");
+    lua_call(L, 0, 1);
+    lua_remove(L, -2);
+    lua_getfield(L, -1, "decode_invalid_numbers");
+    lua_pushboolean(L, 0);
+    lua_call(L, 1, 0);
+    lua_getfield(L, -1, "decode");
+    lua_getfield(L, -2, "decode_max_depth");
+    lua_remove(L, -3);
+    lua_pushinteger(L, 0);
+    if (ids_idx)
+        lua_pushvalue(L, ids_idx);
+    else
+        lua_pushnil(L);
+    lua_pushcclosure(L, decode, 4);
+}
+
+/* core.decoder(names) -> decode: a decoder whose numbers in the fields `names` (a list of
+   strings) come out as strings of their exact text. Built once per client. */
+static int l_decoder(lua_State *L)
+{
+    size_t total = 0, i, n, o = 0;
+    struct cx_idset *ids;
+    luaL_checktype(L, 1, LUA_TTABLE);
+    n = (size_t)lua_rawlen(L, 1);
+    for (i = 1; i <= n; i++) {
+        size_t m;
+        if (lua_rawgeti(L, 1, (lua_Integer)i) != LUA_TSTRING)
+            return luaL_error(L, "decoder: identifier %d is a %s (expected a field name string)",
+                              (int)i, luaL_typename(L, -1));
+        lua_tolstring(L, -1, &m);
+        if (m == 0 || m > 255)
+            return luaL_error(L, "decoder: identifier %d has %d bytes (expected 1..255)", (int)i,
+                              (int)m);
+        total += m + 1;
+        lua_pop(L, 1);
+    }
+    ids = lua_newuserdatauv(L, sizeof *ids + total, 0);
+    ids->len = total;
+    for (i = 1; i <= n; i++) {
+        size_t m;
+        const char *s;
+        lua_rawgeti(L, 1, (lua_Integer)i);
+        s = lua_tolstring(L, -1, &m);
+        ids->names[o] = (unsigned char)m;
+        memcpy(ids->names + o + 1, s, m);
+        o += m + 1;
+        lua_pop(L, 1);
+    }
+    push_decoder(L, lua_gettop(L));
+    return 1;
+}
+
+void cx_json_register(lua_State *L)
+{
+    push_decoder(L, 0);
+    lua_setfield(L, -2, "decode");
+    lua_pushcfunction(L, l_decoder);
+    lua_setfield(L, -2, "decoder");
+    lua_pushlightuserdata(L, NULL); /* the value of cjson.null */
+    lua_setfield(L, -2, "null");
 }

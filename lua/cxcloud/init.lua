@@ -28,6 +28,10 @@ M._VERSION = "cxcloud " .. core.VERSION -- the version is defined once, in src/c
 -- @function is_error
 M.is_error = errors.is_error
 
+--- JSON `null` inside an array (`cjson.null`, a light userdata): `item.list[2] == cxcloud.null`.
+-- A `null` object field is absent (`nil`).
+M.null = core.null
+
 --- The operations table (read-only view): name, path, params, fields, ...
 M.operations = util.readonly(operations)
 

@@ -22,6 +22,13 @@
 --                  because the v2 values are unverified.
 --    fields        item field names known from the v1/v2 references (used for
 --                  suggestions only: unknown names in `fields` are still sent)
+--    ids           item fields that are identifiers besides the "id" params and
+--                  `customerId` (numbers, codes: IDs the API may send as JSON numbers)
+--
+-- Derived: `identifiers`, the sorted list of an operation's identifier fields (its "id"
+-- params, `customerId` when it is a param, and `ids`); `operations.identifiers`, the
+-- union over all operations, which the decoder turns into strings of the exact digits
+-- or text the API sent, whether as a JSON number or a string.
 --
 -- All operations are GET, paginated with `page`/`rows`, and answer
 -- `{"data": [...], "pagination": {"page", "pages", "rows", "total"}}`.
@@ -36,6 +43,7 @@ local operations = {
       { "customerId", "string", required = false },
       { "customerName", "string" },
     },
+    ids = { "customerId" },
     fields = {
       "customerId", "customerName", "streetAddress1", "streetAddress2", "streetAddress3",
       "streetAddress4", "city", "state", "country", "zipCode", "theaterCode",
@@ -92,6 +100,7 @@ local operations = {
       { "swVersion", "string" },
       { "swType", "string" },
     },
+    ids = { "collectorId" },
     fields = {
       "neInstanceId", "managedNeInstanceId", "inventoryName", "managementAddress", "neSubtype",
       "inventoryAvailability", "lastConfigRegister", "ipAddress", "hostname", "sysName",
@@ -114,6 +123,7 @@ local operations = {
       { "contractEndDate", "string" },
       { "serviceLevel", "string" },
     },
+    ids = { "contractNumber", "billtoSiteId", "siteUseId" },
     fields = {
       "contractNumber", "contractStatus", "contractStartDate", "contractEndDate", "serviceProgram",
       "serviceLevel", "billtoSiteId", "billtoSiteName", "billtoAddressLine1", "billtoAddressLine2",
@@ -138,6 +148,11 @@ local operations = {
       { "serviceLevel", "string" },
       { "serviceLineStatus", "string" },
       { "billtoPartyId", "string" },
+    },
+    ids = {
+      "contractNumber", "contractInstanceNumber", "parentContractInstanceId", "contractInstanceId",
+      "serviceLineId", "shiptoSiteId", "installedatSiteId", "billtoSiteId", "billtoPartyId",
+      "installAtGuPartyId", "neInstanceId",
     },
     fields = {
       "serialNumber", "productId", "productFamily", "coverageStatus", "contractInstanceNumber",
@@ -166,6 +181,7 @@ local operations = {
       { "serialNumber", "string" },
       { "productId", "string" },
     },
+    ids = { "contractInstanceNumber", "installedatSiteId", "billtoPartyId", "neInstanceId" },
     fields = {
       "contractInstanceNumber", "serialNumber", "productId", "hwType", "orderShipDate",
       "installedatSiteId", "installedatSiteName", "installedatAddressLine1",
@@ -222,6 +238,7 @@ local operations = {
       { "currentHwEolMilestone", "string" },
       { "nextHwEolMilestone", "string" },
     },
+    ids = { "hwEolInstanceId" },
     fields = {
       "neInstanceId", "managedNeInstanceId", "hwType", "currentHwEolMilestone",
       "nextHwEolMilestone", "hwInstanceId", "productId", "currentHwEolMilestoneDate",
@@ -248,6 +265,7 @@ local operations = {
       { "lastDateOfSupport", "string" },
       { "eoVulnerabilitySecuritySupport", "string" },
     },
+    ids = { "bulletinNumber" },
     fields = {
       "hwEolInstanceId", "bulletinProductId", "bulletinNumber", "bulletinTitle",
       "eoLifeAnnouncementDate", "eoSaleDate", "lastShipDate", "eoSwMaintenanceReleasesDate",
@@ -270,6 +288,7 @@ local operations = {
       { "nextSwEolMilestone", "string" },
       { "swVersion", "string" },
     },
+    ids = { "swEolInstanceId" },
     fields = {
       "neInstanceId", "managedNeInstanceId", "swType", "currentSwEolMilestone",
       "nextSwEolMilestone", "swVersion", "currentSwEolMilestoneDate", "nextSwEolMilestoneDate",
@@ -294,6 +313,7 @@ local operations = {
       { "eoVulnerabilitySecuritySupport", "string" },
       { "lastDateOfSupport", "string" },
     },
+    ids = { "bulletinNumber" },
     fields = {
       "swEolInstanceId", "bulletinNumber", "bulletinTitle", "swMajorVersion",
       "swMaintenanceVersion", "swTrain", "swType", "eoLifeAnnouncementDate", "eoSaleDate",
@@ -335,6 +355,7 @@ local operations = {
       { "cveId", "string" },
       { "bulletinTitle", "string" },
     },
+    ids = { "advisoryId" },
     fields = {
       "securityAdvisoryInstanceId", "url", "bulletinVersion", "advisoryId", "bulletinTitle",
       "bulletinFirstPublished", "bulletinLastUpdated", "securityImpactRating", "bulletinSummary",
@@ -343,13 +364,28 @@ local operations = {
   },
 }
 
--- index by name, and the derived `customer_id` ("required" / "optional" / nil)
+local function sorted_keys(set)
+  local list = {}
+  for k in pairs(set) do list[#list + 1] = k end
+  table.sort(list)
+  return list
+end
+
+-- index by name, and the derived `customer_id` ("required" / "optional" / nil) and
+-- `identifiers`
+local all_ids = {}
 for i = 1, #operations do
   local op = operations[i]
   operations[op.name] = op
+  local ids = {}
   for _, p in ipairs(op.params) do
     if p[1] == "customerId" then op.customer_id = p.required and "required" or "optional" end
+    if p[1] == "customerId" or p[2] == "id" then ids[p[1]] = true end
   end
+  for _, f in ipairs(op.ids or {}) do ids[f] = true end
+  op.identifiers = sorted_keys(ids)
+  for f in pairs(ids) do all_ids[f] = true end
 end
+operations.identifiers = sorted_keys(all_ids)
 
 return operations

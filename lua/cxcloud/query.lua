@@ -87,6 +87,20 @@ local function bad_response(q, req, page, msg)
     operation = q.operation, attempts = req.attempts })
 end
 
+-- nil when every element of the array `data` is an object, else a message naming the
+-- first one that is not (JSON null, a number, a string, an array)
+local function non_object(data)
+  for i = 1, #data do
+    local v = data[i]
+    if type(v) ~= "table" or v[1] ~= nil then
+      local what = type(v) == "userdata" and "null" or type(v) == "table" and "an array"
+        or format("a %s (%s)", type(v), errors.escape(tostring(v)):sub(1, 40))
+      return format("response 'data' element %d is %s, not an object", i, what)
+    end
+  end
+  return nil
+end
+
 -- Split a decoded body into data, pagination (or nil); or nil, nil, message.
 local function envelope(body)
   if type(body) ~= "table" then
@@ -95,7 +109,11 @@ local function envelope(body)
   end
   local data = body.data
   if data == nil then
-    if body[1] ~= nil then return body, nil end          -- a bare array
+    if body[1] ~= nil then                               -- a bare array
+      local msg = non_object(body)
+      if msg then return nil, nil, msg end
+      return body, nil
+    end
     if next(body) == nil then return body, nil end       -- {} or []: nothing
     local keys = {}
     for k in pairs(body) do
@@ -107,6 +125,8 @@ local function envelope(body)
   if type(data) ~= "table" or (data[1] == nil and next(data) ~= nil) then
     return nil, nil, "response 'data' is not an array"
   end
+  local msg = non_object(data)
+  if msg then return nil, nil, msg end
   local pg = body.pagination
   if pg ~= nil and type(pg) ~= "table" then
     return nil, nil, "response 'pagination' is not an object"

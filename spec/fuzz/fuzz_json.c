@@ -16,11 +16,14 @@ static lua_State *state;
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     int top;
-    size_t plen = cx_json_protect((const char *)data, size, NULL);
-    char *buf = malloc(plen + 1);
+    size_t plen = cx_json_protect((const char *)data, size, NULL, NULL, NULL);
+    char *buf;
+    if (plen == (size_t)-1)
+        plen = 0; /* an invalid number: decode below reports it */
+    buf = malloc(plen + 1);
     if (!buf)
         return 0;
-    if (cx_json_protect((const char *)data, size, buf) != plen)
+    if (plen && cx_json_protect((const char *)data, size, NULL, buf, NULL) != plen)
         __builtin_trap();
     free(buf);
     if (!state) {

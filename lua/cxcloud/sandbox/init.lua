@@ -533,7 +533,7 @@ local truth_cache = setmetatable({}, { __mode = "k" })
 -- `customerId` an id string or a customer index (nil for customer-details and the
 -- bulletins), `params` the API's query parameters (filters, `sort`, `fields`; with
 -- `page` and `rows` only that page). JSON nulls are absent; IDs as a client decodes
--- them (integers; strings of digits beyond int64; strings with `id_type = "string"`).
+-- them (strings of their digits).
 -- The drift listed in `config.additions` is applied; for a running sandbox use
 -- `sb:truth(...)`, which includes the drift added since start.
 -- @tparam table cfg options as given to `start` (or `sb.config`)

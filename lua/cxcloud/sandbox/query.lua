@@ -315,19 +315,19 @@ function query.result(ds, op, q, yield)
 end
 
 --- A row as the client sees it after JSON decoding: JSON null fields absent, hidden
--- filter attributes dropped, `fields` applied, IDs as strings when `id_type = "string"`.
+-- filter attributes dropped, `fields` applied, IDs as strings of their digits (whether
+-- the server sends them as JSON numbers or strings).
 -- @tparam table op
 -- @tparam table row
 -- @tparam[opt] table fields
--- @tparam string id_type
 -- @treturn table
-function query.plain(op, row, fields, id_type)
+function query.plain(op, row, fields)
   local out = {}
   local list = fields or op.field_names
   for _, f in ipairs(list) do
     local v = row[f]
     if v ~= nil and v ~= NULL then
-      if op.kind[f] == "id" and id_type == "string" then v = tostring(v) end
+      if op.kind[f] == "id" then v = tostring(v) end
       out[f] = v
     end
   end
@@ -360,7 +360,7 @@ function query.items(ds, opname, params)
   end
   local out = {}
   for p = first, last do
-    out[#out + 1] = query.plain(op, res.row(p), q.fields, ds.cfg.id_type)
+    out[#out + 1] = query.plain(op, res.row(p), q.fields)
   end
   return out, pag
 end
