@@ -36,7 +36,7 @@ SHELL    := /bin/bash
 SUDO     := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: all deps test test-unit test-c test-memcheck test-asan demo lint docs install uninstall \
-        clean fuzz bench sandbox
+        clean fuzz bench bench-partner sandbox
 
 all: $(MODULE)
 
@@ -107,6 +107,10 @@ demo: deps all
 # loop and Node axios on one sandbox. BENCH_ARGS=--quick for a short run.
 bench: deps all
 	$(LUA_ENV) $(LUA) bench/run.lua $(BENCH_ARGS)
+
+# Partner scale (issue 9: cx:map over 50 customers) and overload behind nginx (issue 12).
+bench-partner: deps all
+	$(LUA_ENV) $(LUA) bench/partner.lua $(BENCH_ARGS)
 
 sandbox: all
 	$(LUA_ENV) $(LUA) bin/cxcloud sandbox
