@@ -2,7 +2,8 @@
 --- Partner-scale benchmark (issues 9 and 12; not a timed test):
 --
 -- 1. 50 customers x 3 pages of 100 rows, the sandbox enforcing 10 requests/s, at 200 ms
---    and 1,000 ms latency: `cx:map` (defaults) against the plain sequential loop. Prints
+--    and 1,000 ms latency: `cx:map` (defaults) against the plain sequential loop, the
+--    sequential Python pager and Python with ThreadPoolExecutor(max_workers=6). Prints
 --    wall time, CPU, peak RSS, throttled answers and the bound
 --    max(requests / rate, 2 x latency).
 -- 2. 100 pages behind nginx shedding with 503 at 8 requests/s (burst 4), client defaults:
@@ -15,13 +16,15 @@ local core = require "cxcloud.core"
 local cxcloud = require "cxcloud"
 local sandbox = require "cxcloud.sandbox"
 
-local opts = { sequential = true, nginx = true, latencies = { 0.2, 1.0 }, customers = 50 }
+local opts = { sequential = true, nginx = true, python = true, latencies = { 0.2, 1.0 },
+  customers = 50 }
 for _, a in ipairs(arg) do
   if a == "--no-sequential" then opts.sequential = false
   elseif a == "--no-nginx" then opts.nginx = false
+  elseif a == "--no-python" then opts.python = false
   elseif a:match("^%-%-latency=") then opts.latencies = { tonumber(a:match("=(.*)")) }
   elseif a:match("^%-%-customers=") then opts.customers = tonumber(a:match("=(.*)"))
-  else error("unknown argument " .. a .. " (--no-sequential, --no-nginx, --latency=S,"
+  else error("unknown argument " .. a .. " (--no-sequential, --no-nginx, --no-python, --latency=S,"
     .. " --customers=N)", 0) end
 end
 
@@ -67,6 +70,25 @@ for _, latency in ipairs(opts.latencies) do
     for _, k in ipairs(counts) do n = n + k end
     return n
   end)
+  local shell_quote = require("cxcloud.sandbox.shell").quote
+  for _, mode in ipairs(opts.python and { "pool", "seq" } or {}) do
+    if mode == "pool" or opts.sequential then
+      local env = { "BENCH_MODE=" .. mode, "BENCH_CUSTOMERS=" .. table.concat(sb.customers, ",") }
+      for k, v in pairs(sb:env()) do env[#env + 1] = k .. "=" .. shell_quote(v) end
+      local t0 = core.now()
+      local p = assert(io.popen("env " .. table.concat(env, " ")
+        .. " /usr/bin/python3 bench/clients/requests_partner.py 2>&1"))
+      local out = p:read("a")
+      p:close()
+      local wall = core.now() - t0
+      local rows, _, throttled, cpu, rss = out:match("RESULT rows=(%d+) requests=(%d+)"
+        .. " throttled=(%d+) cpu=([%d.]+) rss_mib=([%d.]+)")
+      assert(tonumber(rows) == opts.customers * 300, "python: " .. out)
+      row("%-34s %8.2f %8.2f %7.1f %9d %8.1f %8.2f", string.format("%s, %d ms",
+        mode == "pool" and "Python ThreadPoolExecutor(6)" or "Python sequential", latency * 1000),
+        wall, tonumber(cpu), tonumber(rss), tonumber(throttled), bound, wall / bound)
+    end
+  end
   if opts.sequential then
     run("sequential loop", function(cx)
       local n = 0
