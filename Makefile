@@ -9,14 +9,21 @@ LUA_CMOD ?= $(PREFIX)/lib/lua/$(LUA_V)
 BIN_DIR  ?= $(PREFIX)/bin
 
 CC       ?= cc
-OPT      ?= -O2 -g
+# CFLAGS is the builder's (optimisation, debug; LuaRocks passes its own): the project's flags
+# below are always added to it, so `make CFLAGS=...` cannot drop the include paths or -Werror.
+CFLAGS   ?= -O2 -g
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
             -Wdeclaration-after-statement -Wpointer-arith -Wformat=2
-PKGS     := lua$(LUA_V) libcurl
-CFLAGS   += -std=c99 -D_DEFAULT_SOURCE -fPIC $(OPT) $(WARN) $(SANITIZE) \
-            $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+# What depends on installed packages is computed when a recipe runs, never when the Makefile
+# is read (`make demo` installs them first); a pkg-config that fails stops the build.
+pkg      = $(shell pkg-config $(1))$(if $(filter 0,$(.SHELLSTATUS)),,$(error pkg-config $(1) \
+           failed: the development files are missing (`make deps` installs them)))
+# LuaRocks passes LUA_INCDIR for the Lua it builds for; otherwise pkg-config finds Debian's.
+LUA_CFLAGS = $(if $(LUA_INCDIR),-I$(LUA_INCDIR),$(call pkg,--cflags lua$(LUA_V)))
+CORE_CFLAGS = -std=c99 -D_DEFAULT_SOURCE -fPIC $(WARN) $(SANITIZE) $(LUA_CFLAGS) \
+              $(call pkg,--cflags libcurl)
 # The module takes the Lua API from the interpreter that loads it: do not link liblua.
-LIBS     := $(shell pkg-config --libs libcurl 2>/dev/null) -lm
+LIBS     = $(call pkg,--libs libcurl) -lm
 LDFLAGS  += -shared $(SANITIZE)
 
 SRC      := $(wildcard src/*.c)
@@ -41,11 +48,16 @@ all: $(MODULE)
 
 build/%.o: src/%.c src/cxcloud.h src/client.h
 	@mkdir -p build
-	$(CC) $(CFLAGS) -c -o $@ $<
+	$(CC) $(CORE_CFLAGS) $(CFLAGS) -c -o $@ $<
 
 $(MODULE): $(OBJ)
 	@mkdir -p cxcloud
-	$(CC) $(LDFLAGS) -o $@ $(OBJ) $(LIBS)
+	$(CC) $(LDFLAGS) -o $@.tmp $(OBJ) $(LIBS)
+	@# Only the Lua API may be left for the loader: a library missing from the link (core.so
+	@# without -lcurl) would otherwise show up only as `undefined symbol` at require time.
+	@undef=$$(LC_ALL=C ldd -r $@.tmp 2>&1 | grep 'undefined symbol' | grep -Ev 'symbol: luaL?_'); \
+	  if [ -n "$$undef" ]; then echo "$@: unresolved symbols:"; echo "$$undef"; rm -f $@.tmp; exit 1; fi
+	@mv $@.tmp $@
 
 # Installs only the Debian packages that are missing; quiet when everything is there.
 install_missing = missing=$$(for p in $(1); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | \
@@ -61,7 +73,10 @@ deps:
 
 # Every spec, its whole output kept; then the leak check over that output and every string
 # the specs showed; then the suite again under valgrind.
-test: deps all lint
+# demo, test, bench and fuzz install what is missing first, then build in a sub-make, so the
+# build sees the packages that were just installed (also with -j).
+test: deps
+	@$(MAKE) --no-print-directory all lint
 	@mkdir -p build && rm -f build/secrets.txt build/shown.txt
 	set -o pipefail; CXCLOUD_SECRETS_FILE=$(CURDIR)/build/secrets.txt \
 	  CXCLOUD_OUTPUT_FILE=$(CURDIR)/build/shown.txt $(BUSTED) -o utfTerminal spec 2>&1 | tee build/test-output.log
@@ -87,12 +102,14 @@ test-asan:
 	$(MAKE) clean
 	$(MAKE)
 
-demo: deps all
+demo: deps
+	@$(MAKE) --no-print-directory all
 	$(LUA_ENV) $(LUA) examples/demo.lua
 
 # The benchmark of issue 5 (not part of `make test`): cxcloud against Python requests, a curl
 # loop and Node axios on one sandbox. BENCH_ARGS=--quick for a short run.
-bench: deps all
+bench: deps
+	@$(MAKE) --no-print-directory all
 	$(LUA_ENV) $(LUA) bench/run.lua $(BENCH_ARGS)
 
 sandbox: all
@@ -117,7 +134,7 @@ uninstall:
 # libFuzzer targets for the C that parses outside input; FUZZ_TIME seconds each.
 FUZZ_TIME    ?= 60
 FUZZ_TARGETS := headers encode json
-FUZZ_CFLAGS  := -g -O1 -std=c99 -D_DEFAULT_SOURCE -Isrc $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+FUZZ_CFLAGS   = -g -O1 -std=c99 -D_DEFAULT_SOURCE -Isrc $(LUA_CFLAGS) $(call pkg,--cflags libcurl)
 fuzz: deps
 	@$(call install_missing,clang libclang-rt-14-dev)
 	@mkdir -p build/fuzz
