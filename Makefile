@@ -36,8 +36,9 @@ LUA_ENV  := LUA_PATH="$(CURDIR)/lua/?.lua;$(CURDIR)/lua/?/init.lua;/usr/share/lu
             LUA_CPATH="$(CURDIR)/?.so;;"
 BUSTED   := $(LUA_ENV) busted --lua=$(LUA)
 
+# ca-certificates: the client verifies against the system CA bundle by default.
 DEB_PKGS := lua5.4 liblua5.4-dev libcurl4-openssl-dev lua-cjson lua-busted lua-http \
-            lua-cqueues lua-luaossl lua-check lua-ldoc pkg-config gcc make valgrind
+            lua-cqueues lua-luaossl lua-check lua-ldoc pkg-config gcc make valgrind ca-certificates
 SHELL    := /bin/bash
 SUDO     := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
