@@ -74,7 +74,7 @@ deps:
 
 # Every spec, its whole output kept; then the leak check over that output and every string
 # the specs showed; then the suite again under valgrind.
-# demo, test, bench and fuzz install what is missing first, then build in a sub-make, so the
+# demo, test and bench install what is missing first, then build in a sub-make, so the
 # build sees the packages that were just installed (also with -j).
 test: deps
 	@$(MAKE) --no-print-directory all lint
