@@ -136,10 +136,10 @@ docs:
 	ldoc -q .
 
 install: all
-	install -d $(DESTDIR)$(LUA_LMOD)/cxcloud/sandbox $(DESTDIR)$(LUA_LMOD)/cxcloud/cli $(DESTDIR)$(LUA_CMOD)/cxcloud $(DESTDIR)$(BIN_DIR)
-	install -m 644 lua/cxcloud/*.lua $(DESTDIR)$(LUA_LMOD)/cxcloud/
-	install -m 644 lua/cxcloud/sandbox/*.lua $(DESTDIR)$(LUA_LMOD)/cxcloud/sandbox/
-	install -m 644 lua/cxcloud/cli/*.lua $(DESTDIR)$(LUA_LMOD)/cxcloud/cli/
+	install -d $(DESTDIR)$(LUA_CMOD)/cxcloud $(DESTDIR)$(BIN_DIR)
+	# every module under lua/cxcloud, whatever its subdirectory
+	cd lua && find cxcloud -name '*.lua' | while read -r f; do \
+	  install -D -m 644 "$$f" "$(DESTDIR)$(LUA_LMOD)/$$f" || exit 1; done
 	install -m 755 $(MODULE) $(DESTDIR)$(LUA_CMOD)/cxcloud/core.so
 	install -m 755 bin/cxcloud $(DESTDIR)$(BIN_DIR)/cxcloud
 
