@@ -13,14 +13,21 @@ LUA_CMOD ?= $(PREFIX)/lib/lua/$(LUA_V)
 BIN_DIR  ?= $(PREFIX)/bin
 
 CC       ?= cc
-OPT      ?= -O2 -g
+# CFLAGS is the builder's (optimisation, debug; LuaRocks passes its own): the project's flags
+# below are always added to it, so `make CFLAGS=...` cannot drop the include paths or -Werror.
+CFLAGS   ?= -O2 -g
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
             -Wdeclaration-after-statement -Wpointer-arith -Wformat=2
-PKGS     := $(LUA_PC) libcurl
-CFLAGS   += -std=c99 -D_DEFAULT_SOURCE -fPIC $(OPT) $(WARN) $(SANITIZE) \
-            $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+# What depends on installed packages is computed when a recipe runs, never when the Makefile
+# is read (`make demo` installs them first); a pkg-config that fails stops the build.
+pkg      = $(shell pkg-config $(1))$(if $(filter 0,$(.SHELLSTATUS)),,$(error pkg-config $(1) \
+           failed: the development files are missing (`make deps` installs them)))
+# LuaRocks passes LUA_INCDIR for the Lua it builds for; otherwise pkg-config finds Debian's.
+LUA_CFLAGS = $(if $(LUA_INCDIR),-I$(LUA_INCDIR),$(call pkg,--cflags $(LUA_PC)))
+CORE_CFLAGS = -std=c99 -D_DEFAULT_SOURCE -fPIC $(WARN) $(SANITIZE) $(LUA_CFLAGS) \
+              $(call pkg,--cflags libcurl)
 # The module takes the Lua API from the interpreter that loads it: do not link liblua.
-LIBS     := $(shell pkg-config --libs libcurl 2>/dev/null) -lm -lpthread
+LIBS     = $(call pkg,--libs libcurl) -lm -lpthread
 LDFLAGS  += -shared $(SANITIZE)
 
 SRC      := $(wildcard src/*.c)
@@ -29,7 +36,6 @@ OBJ_DIR  := build/$(LUA_PC)
 OBJ      := $(SRC:src/%.c=$(OBJ_DIR)/%.o)
 MODULE   := cxcloud/core.so
 BUILT_FOR = $(dir $(MODULE)).built-for
-CORE_CFLAGS :=
 
 # Lua finds our modules in lua/, the C core in ./cxcloud/, and lua-http, cqueues and busted's
 # pure-Lua parts in Debian's 5.1 tree (they run unchanged on 5.4).
@@ -37,26 +43,27 @@ LUA_ENV  := LUA_PATH="$(CURDIR)/lua/?.lua;$(CURDIR)/lua/?/init.lua;/usr/share/lu
             LUA_CPATH="$(CURDIR)/?.so;;"
 BUSTED   := $(LUA_ENV) busted --lua=$(LUA)
 
+# ca-certificates: the client verifies against the system CA bundle by default.
 DEV_PKG_lua5.1 := liblua5.1-0-dev
 DEV_PKG_lua5.2 := liblua5.2-dev
 DEV_PKG_lua5.3 := liblua5.3-dev
 DEV_PKG_luajit := libluajit-5.1-dev
-# lua5.4 runs the sandbox and the tooling whatever LUA is
+# lua5.4 runs the sandbox and the tooling whatever LUA is; another LUA adds its packages
 DEB_PKGS := lua5.4 liblua5.4-dev $(if $(filter lua5.4,$(LUA_PC)),,$(LUA_PC) $(DEV_PKG_$(LUA_PC))) \
             libcurl4-openssl-dev lua-cjson lua-busted lua-http \
-            lua-cqueues lua-luaossl lua-argparse lua-readline lua-check lua-ldoc pkg-config gcc make \
-            valgrind tinyproxy
+            lua-cqueues lua-luv lua-luaossl lua-argparse lua-readline lua-check lua-ldoc nginx-light \
+            pkg-config gcc make valgrind tinyproxy ca-certificates
 SHELL    := /bin/bash
 SUDO     := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps test test-unit test-memcheck test-asan demo lint docs install uninstall clean \
-        fuzz bench sandbox
+.PHONY: all deps test test-unit test-c test-memcheck test-asan demo lint docs install uninstall \
+        clean fuzz bench bench-partner sandbox
 
 all: $(MODULE)
 
-$(OBJ_DIR)/%.o: src/%.c src/cxcloud.h src/client.h src/compat.h
+$(OBJ_DIR)/%.o: src/%.c $(wildcard src/*.h)
 	@mkdir -p $(OBJ_DIR)
-	$(CC) $(CFLAGS) -c -o $@ $<
+	$(CC) $(CORE_CFLAGS) $(CFLAGS) -c -o $@ $<
 
 $(BUILT_FOR): FORCE
 	@mkdir -p $(@D)
@@ -64,7 +71,12 @@ $(BUILT_FOR): FORCE
 
 $(MODULE): $(OBJ) $(BUILT_FOR)
 	@mkdir -p $(@D)
-	$(CC) $(LDFLAGS) -o $@ $(OBJ) $(LIBS)
+	$(CC) $(LDFLAGS) -o $@.tmp $(OBJ) $(LIBS)
+	@# Only the Lua API may be left for the loader: a library missing from the link (core.so
+	@# without -lcurl) would otherwise show up only as `undefined symbol` at require time.
+	@undef=$$(LC_ALL=C ldd -r $@.tmp 2>&1 | grep 'undefined symbol' | grep -Ev 'symbol: luaL?_'); \
+	  if [ -n "$$undef" ]; then echo "$@: unresolved symbols:"; echo "$$undef"; rm -f $@.tmp; exit 1; fi
+	@mv $@.tmp $@
 
 # Installs only the Debian packages that are missing; quiet when everything is there.
 install_missing = missing=$$(for p in $(1); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | \
@@ -80,15 +92,30 @@ deps:
 
 # Every spec, its whole output kept; then the leak check over that output and every string
 # the specs showed; then the suite again under valgrind.
-test: deps all lint
+# demo, test and bench install what is missing first, then build in a sub-make, so the
+# build sees the packages that were just installed (also with -j).
+test: deps
+	@$(MAKE) --no-print-directory all lint test-c
 	@mkdir -p build && rm -f build/secrets.txt build/shown.txt
 	set -o pipefail; CXCLOUD_SECRETS_FILE=$(CURDIR)/build/secrets.txt \
 	  CXCLOUD_OUTPUT_FILE=$(CURDIR)/build/shown.txt $(BUSTED) -o utfTerminal spec 2>&1 | tee build/test-output.log
 	$(LUA) spec/leakcheck.lua build/secrets.txt build/test-output.log build/shown.txt
 	$(MAKE) --no-print-directory test-memcheck
 
-test-unit: all
+test-unit: all test-c
 	$(BUSTED) spec
+
+# The transport driven from C without Lua: compiled without Lua's include path on purpose.
+TRANSPORT_SRC := src/transport.c src/poller_epoll.c src/buffer.c src/headers.c src/redact.c \
+                 src/urlencode.c
+build/transport_test: spec/c/transport_test.c $(TRANSPORT_SRC) $(wildcard src/*.h)
+	@mkdir -p build
+	$(CC) -std=c99 -D_DEFAULT_SOURCE $(CFLAGS) $(WARN) $(SANITIZE) -Isrc \
+	  $(call pkg,--cflags libcurl) -o $@ spec/c/transport_test.c \
+	  $(TRANSPORT_SRC) $(call pkg,--libs libcurl) -lpthread
+
+test-c: build/transport_test
+	build/transport_test
 
 # The suite again with the C core under valgrind memcheck (leaks and errors fail it). The
 # sandbox's own spec is left out: it does not load the C core, and its timing checks
@@ -106,13 +133,19 @@ test-asan:
 	$(MAKE) clean
 	$(MAKE)
 
-demo: deps all
+demo: deps
+	@$(MAKE) --no-print-directory all
 	$(LUA_ENV) $(LUA) examples/demo.lua
 
 # The benchmark of issue 5 (not part of `make test`): cxcloud against Python requests, a curl
 # loop and Node axios on one sandbox. BENCH_ARGS=--quick for a short run.
-bench: deps all
+bench: deps
+	@$(MAKE) --no-print-directory all
 	$(LUA_ENV) $(LUA) bench/run.lua $(BENCH_ARGS)
+
+# Partner scale (issue 9: cx:map over 50 customers) and overload behind nginx (issue 12).
+bench-partner: deps all
+	$(LUA_ENV) $(LUA) bench/partner.lua $(BENCH_ARGS)
 
 sandbox: all
 	$(LUA_ENV) $(LUA) bin/cxcloud sandbox
@@ -124,10 +157,10 @@ docs:
 	ldoc -q .
 
 install: all
-	install -d $(DESTDIR)$(LUA_LMOD)/cxcloud/sandbox $(DESTDIR)$(LUA_LMOD)/cxcloud/cli $(DESTDIR)$(LUA_CMOD)/cxcloud $(DESTDIR)$(BIN_DIR)
-	install -m 644 lua/cxcloud/*.lua $(DESTDIR)$(LUA_LMOD)/cxcloud/
-	install -m 644 lua/cxcloud/sandbox/*.lua $(DESTDIR)$(LUA_LMOD)/cxcloud/sandbox/
-	install -m 644 lua/cxcloud/cli/*.lua $(DESTDIR)$(LUA_LMOD)/cxcloud/cli/
+	install -d $(DESTDIR)$(LUA_CMOD)/cxcloud $(DESTDIR)$(BIN_DIR)
+	# every module under lua/cxcloud, whatever its subdirectory
+	cd lua && find cxcloud -name '*.lua' | while read -r f; do \
+	  install -D -m 644 "$$f" "$(DESTDIR)$(LUA_LMOD)/$$f" || exit 1; done
 	install -m 755 $(MODULE) $(DESTDIR)$(LUA_CMOD)/cxcloud/core.so
 	install -m 755 bin/cxcloud $(DESTDIR)$(BIN_DIR)/cxcloud
 
@@ -137,7 +170,7 @@ uninstall:
 # libFuzzer targets for the C that parses outside input; FUZZ_TIME seconds each.
 FUZZ_TIME    ?= 60
 FUZZ_TARGETS := headers encode json json_diff
-FUZZ_CFLAGS  := -g -O1 -std=c99 -D_DEFAULT_SOURCE -Isrc $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+FUZZ_CFLAGS   = -g -O1 -std=c99 -D_DEFAULT_SOURCE -Isrc $(LUA_CFLAGS) $(call pkg,--cflags libcurl)
 fuzz: deps
 	@$(call install_missing,clang libclang-rt-14-dev)
 	@mkdir -p build/fuzz

@@ -191,8 +191,8 @@ describe("client foundation", function()
       local cpu = os.clock() - t0
       assert.equal(string.rep("x", 500) .. "[REDACTED]", text)
       assert.is_true(cut)
-      -- a scan of the whole body takes about 0.2 s of CPU
-      assert.is_true(cpu < 0.02, "redacting the snippet took " .. cpu .. " s")
+      -- a scan of the whole body takes about 0.2 s of CPU (10 s under valgrind)
+      assert.is_true(cpu < (helper.memcheck and 1 or 0.02), "redacting the snippet took " .. cpu .. " s")
       local snip = errors.snippet(body, function(s, max) return c:redact(s, max) end)
       assert.equal(string.rep("x", 500) .. "[REDACTED]...", snip)
       assert.equal("[RE", (c:redact(secret, 3))) -- the mask is cut, never the secret

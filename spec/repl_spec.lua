@@ -108,7 +108,7 @@ describe("cxcloud repl", function()
     -- an item: field = value lines
     a = answer(out, 4)
     assert.truthy(a:find("\nserialNumber%s+= \""), a)
-    assert.truthy(a:find("hwInstanceId%s+= %d+"), a)
+    assert.truthy(a:find("hwInstanceId%s+= \"%d+\""), a) -- identifiers are strings
     -- a long list: the first rows, then how many more
     a = answer(out, 5)
     assert.truthy(a:find("... 20 more (40 items", 1, true), a)

@@ -1,14 +1,44 @@
-/* The client userdata: options, credentials and token, lifecycle, redaction. */
+/* The Lua binding of cxcloud.core's client: the userdata, its options, credentials and token,
+   redaction, and the results of the transport (transport.c, plain C) pushed to Lua. The one
+   file that touches both Lua and the transport; nothing here runs inside a libcurl callback. */
 #include <stdlib.h>
 #include <string.h>
 
+#include <curl/curl.h>
 #include <lauxlib.h>
 
-#include "client.h"
+#include "cxcloud.h"
+#include "transport.h"
 
+#define CX_OLD_TOKENS 4 /* earlier tokens still redacted from late responses and traces */
 #define PROXY_AUTH "Proxy-Authorization: Basic "
 
-cx_client *cx_check_client(lua_State *L, int idx)
+typedef struct {
+    cx_transport *tp;
+    char *client_id;
+    char *secret;         /* never leaves C; wiped on close */
+    char *secret_encoded; /* as it appears in the form body, for redaction */
+    char *token_url;
+    char *ca_file;
+    char *user_agent;
+    char *auth_header;                 /* "Authorization: <type> <token>", wiped */
+    char *tokens[1 + CX_OLD_TOKENS];   /* [0] current; the rest for redaction only */
+    struct curl_slist *connect_to;
+    char *proxy;                       /* "http://host:port" (no credentials), or NULL */
+    int proxy_api, proxy_token;        /* which requests go through it (after no_proxy) */
+    struct curl_slist *proxy_headers;  /* "Proxy-Authorization: Basic ...", wiped */
+    char *proxy_password;              /* for redaction only, wiped */
+    char *proxy_password_encoded;      /* as in a proxy URL, for redaction, wiped */
+    long timeout_ms, connect_timeout_ms;
+    curl_off_t max_body;
+    size_t max_header;
+    int http2, allow_http;
+    int verbose; /* gather libcurl's trace: poll returns it */
+    int closed;
+} cx_client;
+
+/* The client at idx; raises if it is closed. */
+static cx_client *check_client(lua_State *L, int idx)
 {
     cx_client *c = luaL_checkudata(L, idx, CX_CLIENT_MT);
     if (c->closed)
@@ -43,10 +73,8 @@ static void client_release(cx_client *c)
     if (c->closed)
         return;
     c->closed = 1;
-    cx_transport_close(c);
-    if (c->share)
-        curl_share_cleanup(c->share);
-    c->share = NULL;
+    cx_transport_free(c->tp);
+    c->tp = NULL;
     curl_slist_free_all(c->connect_to);
     c->connect_to = NULL;
     release_proxy(c);
@@ -63,7 +91,6 @@ static void client_release(cx_client *c)
     free(c->ca_file);
     free(c->user_agent);
     c->client_id = c->token_url = c->ca_file = c->user_agent = NULL;
-    cx_buf_free(&c->trace);
 }
 
 static int client_close(lua_State *L)
@@ -86,7 +113,7 @@ static int client_tostring(lua_State *L)
 /* client:set_token(token, type) installs the bearer token; set_token(nil) drops it. */
 static int client_set_token(lua_State *L)
 {
-    cx_client *c = cx_check_client(L, 1);
+    cx_client *c = check_client(L, 1);
     size_t n, tn;
     const char *token = luaL_optlstring(L, 2, NULL, &n);
     const char *type = luaL_optlstring(L, 3, "Bearer", &tn);
@@ -157,7 +184,7 @@ static int redact_push_prefix(lua_State *L, const cx_client *c, const char *s, s
     return cut;
 }
 
-void cx_redact_push(lua_State *L, cx_client *c, const char *s, size_t len)
+static void redact_push(lua_State *L, const cx_client *c, const char *s, size_t len)
 {
     redact_push_prefix(L, c, s, len, (size_t)-1);
 }
@@ -166,7 +193,7 @@ void cx_redact_push(lua_State *L, cx_client *c, const char *s, size_t len)
    only its first max bytes are scanned and shown, and cut says whether s was longer. */
 static int client_redact(lua_State *L)
 {
-    cx_client *c = cx_check_client(L, 1);
+    cx_client *c = check_client(L, 1);
     size_t len;
     const char *s = luaL_checklstring(L, 2, &len);
     size_t max = (size_t)-1;
@@ -181,11 +208,13 @@ static int client_redact(lua_State *L)
 
 static int client_stats(lua_State *L)
 {
-    cx_client *c = cx_check_client(L, 1);
+    cx_client *c = check_client(L, 1);
+    long long connects, requests;
+    cx_transport_stats(c->tp, &connects, &requests);
     lua_createtable(L, 0, 2);
-    lua_pushinteger(L, c->connects);
+    lua_pushinteger(L, (lua_Integer)connects);
     lua_setfield(L, -2, "connects");
-    lua_pushinteger(L, c->requests);
+    lua_pushinteger(L, (lua_Integer)requests);
     lua_setfield(L, -2, "requests");
     return 1;
 }
@@ -372,6 +401,263 @@ static void read_proxy(lua_State *L, cx_client *c)
     lua_pop(L, 1);
 }
 
+/* The transport, from the options read into c. */
+static void start_transport(lua_State *L, cx_client *c)
+{
+    cx_transport_options o;
+    const char **connect_to;
+    const struct curl_slist *l;
+    size_t n = 0;
+    char err[256];
+    for (l = c->connect_to; l; l = l->next)
+        n++;
+    /* Userdata, not malloc: freed by the GC even if something below raises. */
+    connect_to = lua_newuserdatauv(L, (n ? n : 1) * sizeof *connect_to, 0);
+    n = 0;
+    for (l = c->connect_to; l; l = l->next)
+        connect_to[n++] = l->data;
+    memset(&o, 0, sizeof o);
+    o.ca_file = c->ca_file;
+    o.user_agent = c->user_agent;
+    o.connect_to = connect_to;
+    o.nconnect_to = n;
+    o.timeout_ms = c->timeout_ms;
+    o.connect_timeout_ms = c->connect_timeout_ms;
+    o.max_body = c->max_body > 0 ? (size_t)c->max_body : 0;
+    o.max_header = c->max_header;
+    o.http2 = c->http2;
+    o.allow_http = c->allow_http;
+    o.verbose = c->verbose;
+    o.proxy = c->proxy;
+    o.proxy_header = c->proxy_headers ? c->proxy_headers->data : NULL;
+    c->tp = cx_transport_new(&o, err, sizeof err);
+    lua_pop(L, 1);
+    if (!c->tp)
+        luaL_error(L, "cxcloud: %s", err);
+}
+
+static char *token_form(const cx_client *c)
+{
+    size_t idn = strlen(c->client_id);
+    char *body = malloc(sizeof("grant_type=client_credentials&client_id=&client_secret=") +
+                        3 * idn + strlen(c->secret_encoded));
+    size_t o;
+    if (!body)
+        return NULL;
+    o = (size_t)sprintf(body, "grant_type=client_credentials&client_id=");
+    o += cx_urlencode(c->client_id, idn, body + o);
+    strcpy(body + o, "&client_secret=");
+    strcat(body + o, c->secret_encoded);
+    return body;
+}
+
+/* client:submit{url = ..., token = bool} -> id. A token request POSTs the credentials to the
+   token URL; an API request is a GET with the bearer token. */
+static int client_submit(lua_State *L)
+{
+    cx_client *c = check_client(L, 1);
+    const char *headers[3], *err = NULL;
+    size_t nh = 0;
+    char *form = NULL;
+    cx_request r;
+    long long id;
+    int token;
+    luaL_checktype(L, 2, LUA_TTABLE);
+    lua_getfield(L, 2, "token");
+    token = lua_toboolean(L, -1);
+    lua_pop(L, 1);
+    memset(&r, 0, sizeof r);
+    if (token) {
+        r.url = c->token_url;
+    } else {
+        lua_getfield(L, 2, "url");
+        r.url = lua_tostring(L, -1); /* stays on the stack until the call returns */
+        if (!r.url)
+            return luaL_error(L, "cxcloud: submit needs a url string");
+    }
+    headers[nh++] = "Accept: application/json";
+    if (token) {
+        form = token_form(c);
+        if (!form)
+            return luaL_error(L, "cxcloud: out of memory");
+        headers[nh++] = "Content-Type: application/x-www-form-urlencoded";
+    } else if (c->auth_header) {
+        headers[nh++] = c->auth_header;
+    }
+    headers[nh++] = "Expect:";
+    r.post_body = form;
+    r.headers = headers;
+    r.nheaders = nh;
+    r.sensitive = token; /* the token response holds the access token */
+    r.via_proxy = c->proxy && (token ? c->proxy_token : c->proxy_api);
+    id = cx_transport_submit(c->tp, &r, &err);
+    cx_free_secret(form);
+    if (id < 0)
+        return luaL_error(L, "cxcloud: %s", err);
+    lua_pushinteger(L, (lua_Integer)id);
+    return 1;
+}
+
+typedef struct {
+    lua_State *L;
+    int table;
+} header_ctx;
+
+/* The response headers the engine reads; the others never reach Lua. */
+static const char *const WANTED_HEADERS[] = {
+    "content-type", "location", "retry-after", "x-correlation-id", "x-mashery-error-code",
+    "x-mashery-message-id", "x-request-id",
+};
+
+static int wanted_header(const char *lower, size_t nlen)
+{
+    size_t k;
+    for (k = 0; k < sizeof WANTED_HEADERS / sizeof *WANTED_HEADERS; k++)
+        if (strlen(WANTED_HEADERS[k]) == nlen && memcmp(WANTED_HEADERS[k], lower, nlen) == 0)
+            return 1;
+    return 0;
+}
+
+static void put_header(void *ud, const char *name, size_t nlen, const char *value, size_t vlen)
+{
+    header_ctx *h = ud;
+    lua_State *L = h->L;
+    char lower[32];
+    size_t i;
+    if (nlen >= sizeof lower)
+        return; /* longer than any wanted name */
+    for (i = 0; i < nlen; i++)
+        lower[i] = (char)((name[i] >= 'A' && name[i] <= 'Z') ? name[i] + 32 : name[i]);
+    if (!wanted_header(lower, nlen))
+        return;
+    lua_pushlstring(L, lower, nlen);
+    lua_pushvalue(L, -1);
+    lua_rawget(L, h->table);
+    if (lua_isstring(L, -1)) { /* repeated header: join as HTTP allows */
+        lua_pushliteral(L, ", ");
+        lua_pushlstring(L, value, vlen);
+        lua_concat(L, 3);
+    } else {
+        lua_pop(L, 1);
+        lua_pushlstring(L, value, vlen);
+    }
+    lua_rawset(L, h->table);
+}
+
+static void push_result(lua_State *L, const cx_client *c, const cx_result *r)
+{
+    header_ctx h;
+    lua_createtable(L, 0, 8);
+    lua_pushinteger(L, (lua_Integer)r->id);
+    lua_setfield(L, -2, "id");
+    if (r->status > 0) {
+        lua_pushinteger(L, r->status);
+        lua_setfield(L, -2, "status");
+    }
+    if (r->body) {
+        lua_pushlstring(L, r->body, r->body_len);
+        lua_setfield(L, -2, "body");
+    }
+    lua_createtable(L, 0, 2);
+    h.L = L;
+    h.table = lua_gettop(L);
+    cx_parse_headers(r->headers, r->headers_len, put_header, &h);
+    lua_setfield(L, -2, "headers");
+    lua_pushnumber(L, r->seconds);
+    lua_setfield(L, -2, "time");
+    lua_pushinteger(L, r->connects);
+    lua_setfield(L, -2, "connects");
+    lua_pushstring(L, r->http2 ? "2" : "1.1");
+    lua_setfield(L, -2, "http_version");
+    if (r->error_kind) {
+        lua_createtable(L, 0, 3);
+        lua_pushstring(L, r->error_kind);
+        lua_setfield(L, -2, "kind");
+        lua_pushinteger(L, r->code);
+        lua_setfield(L, -2, "code");
+        redact_push(L, c, r->error, strlen(r->error));
+        lua_setfield(L, -2, "message");
+        if (r->proxy_failure) {
+            lua_pushstring(L, r->proxy_failure);
+            lua_setfield(L, -2, "proxy");
+            if (r->proxy_status) {
+                lua_pushinteger(L, r->proxy_status);
+                lua_setfield(L, -2, "proxy_status");
+            }
+        }
+        lua_setfield(L, -2, "error");
+    }
+}
+
+/* client:poll(max_wait) -> array of results, trace text or nil. Does the I/O that is ready;
+   with max_wait > 0 waits up to that many seconds, returning as soon as a request ends.
+   The caller hands the trace to the user's function: never from C. */
+static int client_poll(lua_State *L)
+{
+    cx_client *c = check_client(L, 1);
+    double wait = luaL_optnumber(L, 2, 0);
+    const cx_result *r;
+    const char *trace;
+    size_t tlen;
+    int n = 0;
+    if (cx_transport_run(c->tp, wait) < 0)
+        return luaL_error(L, "cxcloud: waiting for the network failed (the poller)");
+    lua_newtable(L);
+    /* A result stays owned by the transport until its table exists, so an error while
+       building it leaks nothing. */
+    while ((r = cx_transport_peek(c->tp))) {
+        push_result(L, c, r);
+        lua_rawseti(L, -2, ++n);
+        cx_transport_pop(c->tp);
+    }
+    trace = cx_transport_trace(c->tp, &tlen);
+    if (trace) {
+        redact_push(L, c, trace, tlen);
+        cx_transport_trace_clear(c->tp);
+    } else {
+        lua_pushnil(L);
+    }
+    return 2;
+}
+
+/* client:cancel(id) -> true if the request was in flight or unread. */
+static int client_cancel(lua_State *L)
+{
+    cx_client *c = check_client(L, 1);
+    lua_Integer id = luaL_checkinteger(L, 2);
+    lua_pushboolean(L, cx_transport_cancel(c->tp, (long long)id));
+    return 1;
+}
+
+/* client:pending() -> requests in flight. */
+static int client_pending(lua_State *L)
+{
+    cx_client *c = check_client(L, 1);
+    lua_pushinteger(L, cx_transport_pending(c->tp));
+    return 1;
+}
+
+/* client:pollfd() -> the descriptor readable when the client has I/O to do (stable). */
+static int client_pollfd(lua_State *L)
+{
+    cx_client *c = check_client(L, 1);
+    lua_pushinteger(L, cx_transport_fd(c->tp));
+    return 1;
+}
+
+/* client:timeout() -> seconds until poll must be called even if the descriptor stays quiet
+   (0: now), or nil when only the descriptor can tell (nothing pending). */
+static int client_timeout(lua_State *L)
+{
+    cx_client *c = check_client(L, 1);
+    double t = cx_transport_timeout(c->tp);
+    if (t < 0)
+        lua_pushnil(L);
+    else
+        lua_pushnumber(L, t);
+    return 1;
+}
+
 /* core.new(options) -> client. Validation of user input happens in Lua first; these checks
    only keep the C side safe. */
 int cx_client_new(lua_State *L)
@@ -382,8 +668,6 @@ int cx_client_new(lua_State *L)
     luaL_checktype(L, 1, LUA_TTABLE);
     c = lua_newuserdatauv(L, sizeof *c, 0);
     memset(c, 0, sizeof *c);
-    cx_buf_init(&c->trace, 1 << 20);
-    c->trace.sensitive = 1;
     /* From here an error raised while building leaves a half-built client: __gc frees it. */
     luaL_setmetatable(L, CX_CLIENT_MT);
 
@@ -418,14 +702,7 @@ int cx_client_new(lua_State *L)
     c->verbose = lua_toboolean(L, -1);
     lua_pop(L, 1);
 
-    c->multi = curl_multi_init();
-    c->share = curl_share_init();
-    if (!c->multi || !c->share)
-        return luaL_error(L, "cxcloud: cannot create libcurl handles");
-    /* New connections resume TLS sessions and share DNS answers. */
-    curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_SSL_SESSION);
-    curl_share_setopt(c->share, CURLSHOPT_SHARE, CURL_LOCK_DATA_DNS);
-    curl_multi_setopt(c->multi, CURLMOPT_PIPELINING, (long)CURLPIPE_MULTIPLEX);
+    start_transport(L, c);
     return 1;
 }
 
@@ -437,10 +714,12 @@ static int client_gc(lua_State *L)
 }
 
 static const luaL_Reg client_methods[] = {
-    {"submit", cx_client_submit},
-    {"poll", cx_client_poll},
-    {"cancel", cx_client_cancel},
-    {"pending", cx_client_pending},
+    {"submit", client_submit},
+    {"poll", client_poll},
+    {"cancel", client_cancel},
+    {"pending", client_pending},
+    {"pollfd", client_pollfd},
+    {"timeout", client_timeout},
     {"set_token", client_set_token},
     {"redact", client_redact},
     {"stats", client_stats},

@@ -2,7 +2,7 @@
    from the server, so every function is bounds-checked and fuzzed (fuzz/). */
 #include <string.h>
 
-#include "cxcloud.h"
+#include "cxbase.h"
 
 static int is_space(char c)
 {

@@ -2,7 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cxcloud.h"
+#include "cxbase.h"
 
 #define MASK "[REDACTED]"
 

@@ -1,5 +1,5 @@
 /* RFC 3986 percent-encoding for query strings and form bodies. */
-#include "cxcloud.h"
+#include "cxbase.h"
 
 static int unreserved(unsigned char c)
 {

@@ -1,0 +1,94 @@
+/* The transport: HTTP requests over libcurl's multi_socket interface and one poller
+   descriptor. Plain C (no Lua): a C host or test drives it as the Lua binding does.
+
+   Life of a request: cx_transport_submit -> an id; cx_transport_run does the I/O that is
+   ready (waiting up to a bound when asked); finished requests wait in a queue read with
+   cx_transport_peek / cx_transport_pop. Nothing calls back into the caller: libcurl's
+   callbacks only copy bytes, update the poller and store a deadline. */
+#ifndef CXCLOUD_TRANSPORT_H
+#define CXCLOUD_TRANSPORT_H
+
+#include <stddef.h>
+
+typedef struct cx_transport cx_transport;
+
+typedef struct {
+    const char *ca_file;                 /* NULL: the system store */
+    const char *user_agent;              /* NULL: libcurl sends none */
+    const char *const *connect_to;       /* "HOST:PORT:CONNECT-HOST:CONNECT-PORT" entries */
+    size_t nconnect_to;
+    long timeout_ms, connect_timeout_ms; /* a whole request; its connection */
+    size_t max_body, max_header;         /* per response; the body counted after decoding */
+    int http2;                           /* offer HTTP/2 (multiplexing) */
+    int allow_http;                      /* accept http:// besides https:// */
+    int verbose;                         /* gather libcurl's trace (cx_transport_trace) */
+    const char *proxy;                   /* "http://host:port" for requests that ask for it */
+    const char *proxy_header;            /* NULL, or a header line for the proxy only
+                                            ("Proxy-Authorization: Basic ..."; copied, wiped) */
+} cx_transport_options;
+
+typedef struct {
+    const char *url;
+    const char *post_body;       /* NULL: a GET; else a POST of this text (copied, wiped) */
+    const char *const *headers;  /* request header lines (copied, wiped when done) */
+    size_t nheaders;
+    int sensitive;               /* the response body holds a secret: wiped when released */
+    int via_proxy;               /* through the transport's proxy (a CONNECT tunnel) */
+} cx_request;
+
+typedef struct {
+    long long id;
+    int code;                 /* CURLcode: 0 when the transfer completed */
+    const char *error_kind;   /* NULL, or "timeout", "tls", "too_large", "config", "network" */
+    const char *error;        /* libcurl's message when code != 0 (may contain URLs) */
+    long status;              /* HTTP status of the final response, 0 if none */
+    const char *body;         /* the whole body (decoded) when code == 0, else NULL */
+    size_t body_len;
+    const char *headers;      /* the final response's header block */
+    size_t headers_len;
+    double seconds;           /* total time of the transfer */
+    long connects;            /* new connections it made */
+    int http2;                /* it ran over HTTP/2 */
+    /* A failure that was the proxy's: "refused" (CONNECT answered proxy_status >= 300),
+       "unreachable" (no connection to it), "silent" (no answer to CONNECT in time), or NULL. */
+    const char *proxy_failure;
+    long proxy_status;
+} cx_result;
+
+/* NULL on failure, with a message in err (errlen bytes). */
+cx_transport *cx_transport_new(const cx_transport_options *o, char *err, size_t errlen);
+/* Cancels everything, releases everything. NULL is ignored. */
+void cx_transport_free(cx_transport *tp);
+
+/* Starts a request: its id (> 0), or -1 with *err set to a static message. */
+long long cx_transport_submit(cx_transport *tp, const cx_request *r, const char **err);
+/* Abandons a request in flight or finished-but-unread; 1 if there was one, else 0. */
+int cx_transport_cancel(cx_transport *tp, long long id);
+/* Requests in flight (not yet finished). */
+int cx_transport_pending(const cx_transport *tp);
+
+/* Does the I/O that is ready and, with wait_seconds > 0, waits up to that long until a
+   request finishes. Returns how many finished requests are waiting to be read, or -1 when
+   the poller failed. Never blocks with wait_seconds <= 0. */
+int cx_transport_run(cx_transport *tp, double wait_seconds);
+/* The descriptor that becomes readable when the transport has I/O to do; the same for the
+   transport's life. */
+int cx_transport_fd(const cx_transport *tp);
+/* Seconds until cx_transport_run must be called even if the descriptor stays quiet: 0 when
+   now (a finished request is waiting, or libcurl's deadline has passed), -1 when there is
+   no deadline (nothing pending, or only the descriptor can wake it). */
+double cx_transport_timeout(const cx_transport *tp);
+
+/* The oldest finished request, or NULL; valid until cx_transport_pop. */
+const cx_result *cx_transport_peek(cx_transport *tp);
+void cx_transport_pop(cx_transport *tp);
+
+/* The trace gathered since the last cx_transport_trace_clear (not redacted of secrets the
+   transport does not know: its caller redacts), or NULL when empty. */
+const char *cx_transport_trace(const cx_transport *tp, size_t *len);
+void cx_transport_trace_clear(cx_transport *tp);
+
+/* Counters over the transport's life: new connections and requests submitted. */
+void cx_transport_stats(const cx_transport *tp, long long *connects, long long *requests);
+
+#endif
