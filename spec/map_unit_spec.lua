@@ -19,7 +19,7 @@ local function range(n)
 end
 
 describe("cx:map (fake core)", function()
-  it("returns results in input order, at most n calls at once", function()
+  it("returns results in input order, at most n calls at once #yields", function()
     local fake = fakecore.new { total = 30 }
     -- customer k answers in (6 - k) * 0.1 s: later elements finish first
     fake.respond = function(rec)
@@ -41,7 +41,7 @@ describe("cx:map (fake core)", function()
     assert.equal(3, most)
   end)
 
-  it("runs the calls concurrently: the pages of all calls share one rate limit", function()
+  it("runs the calls concurrently: the pages of all calls share one rate limit #yields", function()
     local fake = fakecore.new { total = 20, latency = 1 }
     local eng, cfg = fake:engine { page_size = 10, rate_limit = 10 }
     local start = fake.now
@@ -105,7 +105,7 @@ describe("cx:map (fake core)", function()
       for id, k in pairs(per) do assert.is_true(k <= (id == "c" and 10 or 5), id .. " " .. k) end
     end)
 
-  it("a map inside a call of a map runs under the outer one's rounds", function()
+  it("a map inside a call of a map runs under the outer one's rounds #yields", function()
     local fake = fakecore.new { total = 20, latency = 1 }
     local eng, cfg = fake:engine { page_size = 10, rate_limit = 0 }
     local start = fake.now

@@ -82,28 +82,40 @@ static const luaL_Reg functions[] = {
 int luaopen_cxcloud_core(lua_State *L);
 
 /* libcurl's global init, once per process whatever the number of states and threads:
-   it is not thread-safe before libcurl 7.84. Never cleaned up: another state may still
-   use libcurl (the host may call curl_global_cleanup at its own exit). */
-static pthread_once_t curl_once = PTHREAD_ONCE_INIT;
-static CURLcode curl_init_result = CURLE_FAILED_INIT;
-static const char *curl_version_string = "unknown";
+   it is not thread-safe before libcurl 7.84. A mutex rather than pthread_once, so that
+   thread checkers (Helgrind) see the order too. Never cleaned up: another state may still
+   use libcurl (the program may call curl_global_cleanup at its own exit). */
+static pthread_mutex_t curl_init_lock = PTHREAD_MUTEX_INITIALIZER;
+static int curl_ready;                               /* under curl_init_lock */
+static const char *curl_version_string = "unknown"; /* under curl_init_lock */
 
-/* curl_version_info refills static buffers on every call: called once, here. */
-static void init_curl(void)
+/* 0 when libcurl is initialised. curl_version_info refills static buffers on every call:
+   called once, here. */
+static int init_curl(void)
 {
-    curl_init_result = curl_global_init(CURL_GLOBAL_DEFAULT);
-    if (curl_init_result == CURLE_OK)
+    int ok;
+    pthread_mutex_lock(&curl_init_lock);
+    if (!curl_ready && curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK) {
         curl_version_string = curl_version_info(CURLVERSION_NOW)->version;
+        curl_ready = 1;
+    }
+    ok = curl_ready;
+    pthread_mutex_unlock(&curl_init_lock);
+    return ok ? 0 : -1;
 }
 
 const char *cx_curl_version(void)
 {
-    return curl_version_string;
+    const char *v;
+    pthread_mutex_lock(&curl_init_lock);
+    v = curl_version_string;
+    pthread_mutex_unlock(&curl_init_lock);
+    return v;
 }
 
 int luaopen_cxcloud_core(lua_State *L)
 {
-    if (pthread_once(&curl_once, init_curl) != 0 || curl_init_result != CURLE_OK)
+    if (init_curl() != 0)
         return luaL_error(L, "cxcloud: libcurl initialisation failed");
     cx_client_register(L);
     luaL_newlib(L, functions);

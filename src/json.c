@@ -10,6 +10,7 @@
    - The pre-scan checks every number literal against the JSON grammar: cjson alone accepts
      "1." and lets "00000000000000001" through once protected. */
 #include <math.h>
+#include <pthread.h>
 #include <string.h>
 
 #include <lauxlib.h>
@@ -376,6 +377,21 @@ static int decode(lua_State *L)
 /* Pushes the lua-cjson module: package.loaded.cjson through the registry, else the host's
    `require` (from the registry's globals, which also finds package.preload.cjson of a host
    that linked lua-cjson in). The caller's environment (an NSE script's) is not consulted. */
+/* lua-cjson's luaopen and cjson.new write a process-wide static (fpconv_init's locale
+   decimal point): states of different threads run them one at a time, under this lock. */
+static pthread_mutex_t cjson_init_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* lua_call under cjson_init_lock; protected, so that an error does not keep the lock. */
+static void call_cjson_locked(lua_State *L, int nargs, int nresults)
+{
+    int status;
+    pthread_mutex_lock(&cjson_init_lock);
+    status = lua_pcall(L, nargs, nresults, 0);
+    pthread_mutex_unlock(&cjson_init_lock);
+    if (status != LUA_OK)
+        lua_error(L);
+}
+
 static void push_cjson_module(lua_State *L)
 {
     lua_getfield(L, LUA_REGISTRYINDEX, "_LOADED");
@@ -392,7 +408,7 @@ static void push_cjson_module(lua_State *L)
     if (!lua_isfunction(L, -1))
         luaL_error(L, "cxcloud: lua-cjson is needed: not in package.loaded, and no require");
     lua_pushliteral(L, "cjson");
-    lua_call(L, 1, 1);
+    call_cjson_locked(L, 1, 1);
     if (!lua_istable(L, -1))
         luaL_error(L, "cxcloud: require 'cjson' did not return the lua-cjson module");
 }
@@ -403,7 +419,7 @@ static void push_decoder(lua_State *L, int ids_idx)
 {
     push_cjson_module(L);
     lua_getfield(L, -1, "new");
-    lua_call(L, 0, 1);
+    call_cjson_locked(L, 0, 1);
     lua_remove(L, -2);
     lua_getfield(L, -1, "decode_invalid_numbers");
     lua_pushboolean(L, 0);

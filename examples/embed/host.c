@@ -74,10 +74,6 @@ static int report(lua_State *L, int status, const char *who)
     return status;
 }
 
-/* lua-cjson's luaopen writes a process-wide static (its number-format locale), so states
-   of different threads open their libraries one at a time. */
-static pthread_mutex_t open_lock = PTHREAD_MUTEX_INITIALIZER;
-
 /* What the modes call: pull(customer) -> items; start(customer) -> client, coroutine. */
 static const char script[] =
     "local cxcloud = require 'cxcloud'\n"
@@ -119,10 +115,9 @@ static lua_State *new_state(void)
         fprintf(stderr, "cxcloud-host: cannot create a Lua state\n");
         return NULL;
     }
-    pthread_mutex_lock(&open_lock);
+    /* no lock: cxcloud serialises lua-cjson's process-wide initialisation itself */
     lua_pushcfunction(L, open_libraries);
     status = docall(L, 0, 0);
-    pthread_mutex_unlock(&open_lock);
     if (report(L, status, "cxcloud-host") != LUA_OK) {
         lua_close(L);
         return NULL;
