@@ -30,8 +30,8 @@ LUA_ENV  := LUA_PATH="$(CURDIR)/lua/?.lua;$(CURDIR)/lua/?/init.lua;/usr/share/lu
 BUSTED   := $(LUA_ENV) busted --lua=$(LUA)
 
 DEB_PKGS := lua5.4 liblua5.4-dev libcurl4-openssl-dev lua-cjson lua-busted lua-http \
-            lua-cqueues lua-luaossl lua-argparse lua-readline lua-check lua-ldoc pkg-config gcc make \
-            valgrind tinyproxy
+            lua-cqueues lua-luv lua-luaossl lua-argparse lua-readline lua-check lua-ldoc nginx-light \
+            pkg-config gcc make valgrind tinyproxy
 SHELL    := /bin/bash
 SUDO     := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
@@ -118,8 +118,10 @@ docs:
 	ldoc -q .
 
 install: all
-	install -d $(DESTDIR)$(LUA_LMOD)/cxcloud/sandbox $(DESTDIR)$(LUA_LMOD)/cxcloud/cli $(DESTDIR)$(LUA_CMOD)/cxcloud $(DESTDIR)$(BIN_DIR)
+	install -d $(DESTDIR)$(LUA_LMOD)/cxcloud/sandbox $(DESTDIR)$(LUA_LMOD)/cxcloud/engine \
+	  $(DESTDIR)$(LUA_LMOD)/cxcloud/cli $(DESTDIR)$(LUA_CMOD)/cxcloud $(DESTDIR)$(BIN_DIR)
 	install -m 644 lua/cxcloud/*.lua $(DESTDIR)$(LUA_LMOD)/cxcloud/
+	install -m 644 lua/cxcloud/engine/*.lua $(DESTDIR)$(LUA_LMOD)/cxcloud/engine/
 	install -m 644 lua/cxcloud/sandbox/*.lua $(DESTDIR)$(LUA_LMOD)/cxcloud/sandbox/
 	install -m 644 lua/cxcloud/cli/*.lua $(DESTDIR)$(LUA_LMOD)/cxcloud/cli/
 	install -m 755 $(MODULE) $(DESTDIR)$(LUA_CMOD)/cxcloud/core.so

@@ -132,6 +132,15 @@ function M.new(opts)
     for _ in pairs(fake.active) do n = n + 1 end
     return n
   end
+  -- like libcurl's timer: seconds until the next transfer completes, nil when idle
+  function c.timeout()
+    local first
+    for _, rec in pairs(fake.active) do
+      if not first or rec.done_at < first then first = rec.done_at end
+    end
+    return first and math.max(0, first - fake.now) or nil
+  end
+  function c.pollfd() return -1 end
   function c.set_token(_, tok) fake.bearer = tok end
   function c.redact(_, s) return s end
   function c.stats() return { connects = 1, requests = #fake.log } end

@@ -105,7 +105,9 @@ function M.new(opts)
     errors.raise("config", "cannot create the client: " .. tostring(c), nil, 2)
   end
   local self = setmetatable({}, ClientMT)
-  private[self] = { engine = engine_mod.new(c, cfg, core), cfg = cfg }
+  local engine = engine_mod.new(c, cfg, core)
+  engine.owner = self -- what `wait` receives (the key of `private`: weak, an ephemeron)
+  private[self] = { engine = engine, cfg = cfg }
   return self
 end
 
@@ -146,24 +148,50 @@ function Client:stats()
   return state(self, "stats").engine:get_stats()
 end
 
---- Call `fn(value, index)` for every element of `list`; returns `results, errs`
--- (`errs` nil when every call returned, else `errs[i]` = what the call for `list[i]` raised).
--- TEMPORARY: one call after the other; the concurrent version replaces it.
+--- Call `fn(list[i], i)` for every element of the array `list`, each call in its own
+-- coroutine, at most `n` at once (default: the client's concurrency); returns when all
+-- have ended. The requests of every call share the client's rate limit, connections,
+-- token and retry budget. Needs Lua 5.2+ or LuaJIT (a coroutine yields across pcall).
 -- @tparam table list
 -- @tparam function fn
--- @treturn table results
--- @treturn table|nil errs
-function Client:map(list, fn)
-  state(self, "map")
-  if type(list) ~= "table" or type(fn) ~= "function" then
-    errors.raise("usage", "map: expected cx:map(list, fn [, n]) with a table and a function", nil, 2)
+-- @tparam[opt] integer n
+-- @treturn table results: `results[i]` is the first value fn returned for `list[i]`
+-- @treturn table|nil errs: nil when every call returned, else `errs[i]` is what the
+--   call for `list[i]` raised
+function Client:map(list, fn, n)
+  return state(self, "map").engine:map(list, fn, n)
+end
+
+--- A file descriptor, the same for the client's life, readable when the client has
+-- work (for event loops; the client is a cqueues-style pollable object).
+-- @treturn integer
+function Client:pollfd()
+  return state(self, "pollfd").engine:pollfd()
+end
+
+--- The events to wait for on `pollfd()`: "r".
+-- @treturn string
+function Client:events()
+  state(self, "events")
+  return "r"
+end
+
+--- Seconds until the client must run even if the descriptor stays quiet; nil when idle.
+-- @treturn number|nil
+function Client:timeout()
+  return state(self, "timeout").engine:timeout()
+end
+
+--- Do what is ready, waiting at most `s` seconds (0: not at all; default: until the
+-- next event). Never calls the `wait` option.
+-- @tparam[opt] number s
+-- @treturn boolean true while work is pending
+function Client:step(s)
+  if s ~= nil and (type(s) ~= "number" or s ~= s or s < 0) then
+    errors.raise("usage", format("step: s must be a number of seconds >= 0 (got %s)",
+      util.describe(s, true)), nil, 2)
   end
-  local results, errs = {}, nil
-  for i = 1, #list do
-    local ok, r = pcall(fn, list[i], i)
-    if ok then results[i] = r else errs = errs or {}; errs[i] = r end
-  end
-  return results, errs
+  return state(self, "step").engine:step(s)
 end
 
 --- Free connections, cancel what is in flight, wipe the secret. Idempotent.

@@ -60,6 +60,11 @@
 --    wall_clock       function() -> epoch seconds        (default core.time)
 --    sleep            function(seconds)                  (default core.sleep)
 --    random           function() -> number in [0, 1)     (default math.random)
+--    wait             nil; function(cx, seconds) called wherever the client would block
+--                     (seconds = cx:timeout(), nil: only cx:pollfd() can end the wait);
+--                     it returns when the descriptor is readable or the time is up. Event
+--                     loops yield there (cqueues: cqueues.poll(cx, seconds)). With it set
+--                     the client never blocks in any other way.
 --
 -- Errors are raised as error objects of kind "config"; they name the option, say what
 -- was given (its type, never a string's value: it could be a secret) and what is accepted.
@@ -308,6 +313,7 @@ local SPEC = {
   { "wall_clock", function_check },
   { "sleep", function_check },
   { "random", function_check },
+  { "wait", function_check },
 }
 
 local NAMES = {}

@@ -1,0 +1,173 @@
+--- HTTP and transfer classification: one transfer result becomes a decoded body, or an
+-- error object plus what the retry policy needs to know (part of `cxcloud.engine`).
+--
+--    local classify = require("cxcloud.engine.classify").new(ctx)
+--    local body, err, retry_after, signal = classify(req, result)
+--
+-- `signal` is "auth" (401, or 403 NOT_AUTHORIZED from the API: drop the token, fetch
+-- another, send once more), "throttle" (429, 403 ERR_403_DEVELOPER_OVER_QPS), "overload"
+-- (502, 503, 504: the gateway sheds load or cannot reach its upstream; one answer cannot
+-- tell which, the retry budget tells over time), or nil. `err.retryable` says whether the
+-- policy allows a retry.
+-- @module cxcloud.engine.classify
+
+local errors = require "cxcloud.errors"
+local proxy = require "cxcloud.proxy"
+
+local M = {}
+
+local format, find, sub = string.format, string.find, string.sub
+
+local REASONS = {
+  [400] = "Bad Request", [401] = "Unauthorized", [403] = "Forbidden", [404] = "Not Found",
+  [405] = "Method Not Allowed", [406] = "Not Acceptable", [408] = "Request Timeout",
+  [409] = "Conflict", [410] = "Gone", [413] = "Payload Too Large", [414] = "URI Too Long",
+  [415] = "Unsupported Media Type", [422] = "Unprocessable Entity", [429] = "Too Many Requests",
+  [500] = "Internal Server Error", [501] = "Not Implemented", [502] = "Bad Gateway",
+  [503] = "Service Unavailable", [504] = "Gateway Timeout",
+}
+
+local MASHERY_QPS = "ERR_403_DEVELOPER_OVER_QPS"
+local MASHERY_RATE = "ERR_403_DEVELOPER_OVER_RATE"
+-- libcurl's CURLE_SSL_CONNECT_ERROR: a handshake cut by the network, transient;
+-- certificate failures have codes of their own (60, 58, 77, ...) and stay "tls"
+local CURLE_SSL_CONNECT_ERROR = 35
+
+--- Statuses that mean "the service is overloaded" (slow down, like throttling).
+M.OVERLOAD = { [502] = true, [503] = true, [504] = true }
+
+local function method_of(req) return req.token and "POST" or "GET" end
+M.method_of = method_of
+
+local function header(h, name)
+  local v = h and h[name]
+  if v == nil or v == "" then return nil end
+  return v
+end
+
+--- A classifier.
+-- @tparam table ctx `{ decode, depth, redact, wall, parse_retry_after, cfg }`
+-- @treturn function classify(req, result) -> body | nil, err, retry_after, signal
+function M.new(ctx)
+  local decode, depth, redact = ctx.decode, ctx.depth, ctx.redact
+  local cfg = ctx.cfg
+
+  -- a short message from an error body: JSON {error|error_description|message|detail|title}
+  local function server_message(body)
+    if type(body) ~= "string" or #body == 0 or #body > 65536 or not find(body, "^%s*{") then
+      return nil
+    end
+    local ok, t = pcall(decode, body, 8)
+    if not ok or type(t) ~= "table" then return nil end
+    local parts = {}
+    for _, k in ipairs { "error", "error_description", "message", "detail", "title" } do
+      local v = t[k]
+      if type(v) == "string" and v ~= "" then parts[#parts + 1] = v end
+    end
+    if #parts == 0 then return nil end
+    local s = redact(table.concat(parts, ": "))
+    if #s > 300 then s = sub(s, 1, 300) .. "..." end
+    return s
+  end
+
+  local function http_error(req, r, kind, retryable)
+    local status = r.status
+    local h = r.headers
+    local msg = REASONS[status] or ("HTTP " .. status)
+    local code = header(h, "x-mashery-error-code")
+    if code then msg = msg .. " (" .. code .. ")" end
+    local smsg = server_message(r.body)
+    if smsg then msg = msg .. ": " .. smsg end
+    if status >= 300 and status < 400 then
+      local loc = header(h, "location")
+      msg = msg .. "; redirect" .. (loc and (" to " .. errors.safe_url(redact(loc))) or "")
+        .. " not followed (check base_url / token_url)"
+    end
+    return errors.new(kind, msg, {
+      status = status,
+      method = method_of(req),
+      url = req.url,
+      retryable = retryable,
+      request_id = header(h, "x-mashery-message-id") or header(h, "x-request-id")
+        or header(h, "x-correlation-id"),
+      body = errors.snippet(r.body, redact),
+    })
+  end
+
+  local function retry_after_of(r)
+    local v = header(r.headers, "retry-after")
+    if not v then return nil end
+    return ctx.parse_retry_after(v, ctx.wall())
+  end
+
+  local function transfer_error(req, r, e)
+    local kind, retryable, msg = e.kind, true, e.message or "transfer failed"
+    if e.proxy == "refused" then -- no retry changes a proxy's mind (and retries feed lockouts)
+      kind, retryable = "network", false
+      msg = proxy.refused_message(proxy.parse(cfg.proxy).name, e.proxy_status, req.url)
+    elseif e.proxy then -- "unreachable", "silent": retried like any network failure
+      msg = proxy.failure_message(e.proxy, proxy.parse(cfg.proxy).name, msg)
+    end
+    if e.code == CURLE_SSL_CONNECT_ERROR then
+      kind = "network"
+    elseif kind == "tls" then
+      retryable = false
+    elseif kind == "too_large" then
+      kind, retryable = "decode", false
+      msg = format("response too large (%s); limits: max_body_size = %d bytes, max_header_size"
+        .. " = %d bytes", msg, cfg.max_body_size, cfg.max_header_size)
+    elseif kind ~= "timeout" then
+      kind = "network"
+    end
+    return nil, errors.new(kind, msg, { method = method_of(req), url = req.url,
+      retryable = retryable, status = r.status })
+  end
+
+  return function(req, r)
+    if r.error then return transfer_error(req, r, r.error) end
+    local status = r.status or 0
+    if status >= 200 and status < 300 then
+      local body, derr = decode(r.body or "", depth)
+      if body == nil and derr then
+        local ctype = header(r.headers, "content-type")
+        return nil, errors.new("decode", format("invalid JSON in a %d response (%s)%s", status,
+          derr, ctype and (", content-type " .. ctype) or ""), {
+            status = status, method = method_of(req), url = req.url, retryable = true,
+            body = errors.snippet(r.body, redact),
+          })
+      end
+      return body
+    end
+    local code = header(r.headers, "x-mashery-error-code")
+    if req.token then
+      if status == 429 or status >= 500 or (status == 403 and code == MASHERY_QPS) then
+        local err = http_error(req, r, status >= 500 and "http" or "throttled", true)
+        err.message = "token request: " .. err.message
+        return nil, err, retry_after_of(r)
+      end
+      local err = http_error(req, r, "auth", false)
+      err.message = "token request rejected: " .. err.message
+        .. ((status == 400 or status == 401) and "; check client_id and client_secret" or "")
+      return nil, err
+    end
+    if status == 401 or (status == 403 and code and find(code, "NOT_AUTHORIZED", 1, true)) then
+      return nil, http_error(req, r, "auth", false), nil, "auth"
+    end
+    if status == 429 or (status == 403 and code == MASHERY_QPS) then
+      return nil, http_error(req, r, "throttled", true), retry_after_of(r), "throttle"
+    end
+    if status == 403 and code == MASHERY_RATE then
+      local err = http_error(req, r, "throttled", false)
+      err.message = err.message .. "; the daily quota is used up, retrying before it resets will"
+        .. " not help"
+      return nil, err, retry_after_of(r)
+    end
+    if status >= 500 then
+      return nil, http_error(req, r, "http", true), retry_after_of(r),
+        M.OVERLOAD[status] and "overload" or nil
+    end
+    return nil, http_error(req, r, "http", false)
+  end
+end
+
+return M

@@ -1,0 +1,178 @@
+--- `cx:map(list, fn, n)`: every call of `fn` in its own coroutine under the client's
+-- scheduler (part of `cxcloud.engine`).
+--
+-- A call runs ordinary sequential cxcloud code; where the engine would wait, the
+-- coroutine yields `WAIT` to this scheduler, which runs one round of the engine for all
+-- of them (blocking in the core, or in the `wait` option inside a host's event loop; a
+-- map inside a map's call yields to the outer one) and resumes the calls whose request
+-- is done. So the requests of every call share the rate limit, the connections, the
+-- token and the retry budget, and a pull over many customers runs at the rate limit.
+--
+-- A yield of the caller's own inside `fn` (an event loop's, say) is passed up to the
+-- coroutine that called `map`, and its answer passed back down.
+-- It needs Lua 5.2 or later, or LuaJIT: PUC Lua 5.1 cannot yield across pcall (a call
+-- that waits then fails with an error of its own).
+-- @module cxcloud.engine.map
+
+local errors = require "cxcloud.errors"
+
+local M = {}
+
+--- What an engine wait yields to the scheduler.
+M.WAIT = setmetatable({}, { __name = "cxcloud.engine.WAIT",
+  __tostring = function() return "cxcloud.engine.WAIT" end })
+local WAIT = M.WAIT
+
+local create, resume, status, yield, running = coroutine.create, coroutine.resume,
+  coroutine.status, coroutine.yield, coroutine.running
+local close = coroutine.close -- Lua 5.4: runs the pending to-be-closed variables
+local pack = table.pack or function(...) return { n = select("#", ...), ... } end
+local unpack = table.unpack or rawget(_G, "unpack")
+local huge = math.huge
+
+local function usage(msg) errors.raise("usage", msg, nil, 4) end
+
+-- in a coroutine (not the main thread)?
+local function in_coroutine()
+  local co, main = running()
+  return co ~= nil and not main
+end
+
+--- Run the map (see `cxcloud.engine`'s `map` and the contract, "Many queries at once").
+-- @tparam table eng the engine
+-- @tparam table list an array
+-- @tparam function fn called as fn(list[i], i)
+-- @tparam[opt] integer n most calls at once (default: the client's concurrency)
+-- @treturn table results (results[i]: the first value fn returned for list[i])
+-- @treturn table|nil errs (errs[i]: what the call for list[i] raised), nil if none did
+function M.run(eng, list, fn, n)
+  if type(list) ~= "table" then
+    usage("map: list must be an array (a table), got " .. type(list))
+  end
+  if type(fn) ~= "function" then
+    usage("map: fn must be a function(value, index), got " .. type(fn))
+  end
+  if n == nil then
+    n = eng.max_inflight
+  elseif type(n) ~= "number" or n < 1 or n % 1 ~= 0 or n == huge then
+    usage("map: n must be an integer >= 1 (most calls at once), got " .. tostring(n))
+  end
+  if eng.closed then usage("map: the client is closed") end
+  local total = #list
+  local results, errs = {}, nil
+  local threads = eng.threads
+  local live = {}
+  local next_i = 1
+
+  local function forget(t)
+    local st = threads[t.co]
+    if not st then return end
+    local waiting = eng.waiting
+    for g, k in pairs(st.waits) do
+      local v = (waiting[g] or 0) - k
+      waiting[g] = v > 0 and v or nil
+    end
+    threads[t.co] = nil
+  end
+
+  local function failed(t, e)
+    errs = errs or {}
+    errs[t.i] = e
+    forget(t)
+    if close then close(t.co) end
+  end
+
+  -- resume `t` until it waits in the engine (true) or ends (false)
+  local function run(t)
+    local r = pack(resume(t.co))
+    while r[1] and status(t.co) == "suspended" and r[2] ~= WAIT do
+      if not in_coroutine() then
+        failed(t, errors.new("usage", "map: fn yielded a value of its own"
+          .. " (coroutine.yield outside cxcloud), with no coroutine around cx:map to pass it to"))
+        return false
+      end
+      r = pack(resume(t.co, yield(unpack(r, 2, r.n))))
+    end
+    if status(t.co) ~= "dead" then return true end
+    if r[1] then
+      results[t.i] = r[2]
+      forget(t)
+    else
+      failed(t, r[2])
+    end
+    return false
+  end
+
+  -- Can `t` go on without a round of the engine? (Its request is done, or it is a map
+  -- of its own that runs its rounds through us.)
+  local function ready(t)
+    local st = threads[t.co]
+    return st.req == nil or st.req.done
+  end
+
+  -- One round of the engine for every waiting call; false when there was nothing to do.
+  local function round()
+    for i = 1, #live do
+      local st = threads[live[i].co]
+      if not st.nested and ready(live[i]) then return true end
+    end
+    local outer = eng:_thread()
+    if outer then
+      -- inside a call of an outer map: its scheduler runs the round
+      threads[outer].nested = true
+      yield(WAIT)
+      threads[outer].nested = nil
+      return true
+    end
+    if eng.user_wait then
+      local busy = eng:_turn(0)
+      for i = 1, #live do if ready(live[i]) then return true end end
+      if not busy and not eng:pending() then return false end
+      eng.user_wait(eng.owner, eng:timeout())
+      eng:_turn(0)
+      return true
+    end
+    return eng:_turn(huge)
+  end
+
+  local ok, e = pcall(function()
+    while true do
+      while #live < n and next_i <= total do
+        local i = next_i
+        next_i = i + 1
+        local t = { i = i }
+        t.co = create(function() return fn(list[i], i) end)
+        threads[t.co] = { waits = {} }
+        if run(t) then live[#live + 1] = t end
+      end
+      if #live == 0 then break end
+      local busy = round()
+      local still, progressed = {}, false
+      for _, t in ipairs(live) do
+        if ready(t) or threads[t.co].nested then
+          if run(t) then still[#still + 1] = t else progressed = true end
+        else
+          still[#still + 1] = t
+        end
+      end
+      live = still
+      if not busy and not progressed then
+        -- nothing in flight, nothing due, yet calls wait: they wait on nothing
+        for _, t in ipairs(live) do
+          failed(t, errors.new("usage", "map: internal: a call waits on a request that is not queued"))
+        end
+        live = {}
+      end
+    end
+  end)
+  if not ok then
+    for _, t in ipairs(live) do
+      forget(t)
+      if close then close(t.co) end
+    end
+    error(e, 0)
+  end
+  return results, errs
+end
+
+return M

@@ -1,0 +1,91 @@
+--- Retry policy: which failures are retried, when, and the retry budget (part of
+-- `cxcloud.engine`).
+--
+-- * Retried, up to `max_retries` times per request: network errors (connect, reset,
+--   truncated body, a cut TLS handshake), timeouts, 5xx, 429, 403
+--   ERR_403_DEVELOPER_OVER_QPS, and a 2xx whose body is not valid JSON. Never retried:
+--   other 4xx, certificate failures, responses over the size limits, and 403
+--   ERR_403_DEVELOPER_OVER_RATE (the daily quota).
+-- * Delay before retry n (n = 1, 2, ...): full jitter, random() * min(retry_cap,
+--   retry_base * 2^(n-1)); a Retry-After header (seconds or HTTP-date) replaces it; a
+--   Retry-After above retry_after_cap ends the request at once with `retry_after` set.
+-- * Retry budget (after AWS's retry quota): a per-client bucket of `retry_budget` (100)
+--   tokens. A retry draws 5; a request that succeeds gives back what its retries drew
+--   plus 1. Overload with progress (some requests still succeed, as when a gateway sheds
+--   load with 503) keeps the bucket up; an outage (nothing succeeds) empties it after
+--   about 20 retries, and then retryable failures fail at once ("retry budget
+--   exhausted") instead of becoming a retry storm. Retries of throttled answers (429,
+--   403 QPS) do not draw on it: the hold and the slowdown pace them, `max_retries`
+--   bounds them.
+-- @module cxcloud.engine.retry
+
+local options = require "cxcloud.options"
+
+local M = {}
+
+local format, min = string.format, math.min
+
+local Policy = {}
+Policy.__index = Policy
+
+--- The policy of one client.
+-- @tparam table cfg validated options
+-- @tparam function random () -> [0, 1)
+-- @tparam table stats the client's counters
+-- @treturn table
+function M.new(cfg, random, stats)
+  return setmetatable({ cfg = cfg, random = random, stats = stats, budget = cfg.retry_budget,
+    max_retries = cfg.max_retries }, Policy)
+end
+
+--- The backoff before retry number `attempts`.
+function Policy:backoff(attempts)
+  local cfg = self.cfg
+  return self.random() * min(cfg.retry_cap, cfg.retry_base * 2 ^ (attempts - 1))
+end
+
+--- A retryable failure of `req` (attempts made so far in `req.attempts`): the delay
+-- before the retry, or nil when it is not retried (then `err.message` says why).
+-- @treturn number|nil seconds
+-- @treturn boolean true when the budget is exhausted
+function Policy:delay(req, err, retry_after)
+  if retry_after then err.retry_after = retry_after end
+  local max_retries = self.max_retries
+  if req.attempts > max_retries then
+    if max_retries > 0 then
+      err.message = err.message .. format(" (gave up after %d %s)", max_retries,
+        max_retries == 1 and "retry" or "retries")
+    end
+    return nil
+  end
+  local cap = self.cfg.retry_after_cap
+  if retry_after and retry_after > cap then
+    err.message = err.message .. format("; the server asked to wait %g s, more than"
+      .. " retry_after_cap (%g s): not waiting", retry_after, cap)
+    return nil
+  end
+  if err.kind ~= "throttled" then
+    local cost = options.RETRY_COST
+    if self.budget < cost then
+      self.stats.budget_exhausted = self.stats.budget_exhausted + 1
+      err.message = err.message .. "; retry budget exhausted (no request of this client"
+        .. " succeeded for a while: an outage?), not retrying"
+      return nil, true
+    end
+    self.budget = self.budget - cost
+    req.drawn = (req.drawn or 0) + cost
+  end
+  self.stats.retries = self.stats.retries + 1
+  return retry_after or self:backoff(req.attempts)
+end
+
+--- `req` succeeded: refill the budget.
+function Policy:success(req)
+  local full = self.cfg.retry_budget
+  if self.budget < full then
+    self.budget = min(full, self.budget + options.RETRY_REFUND + (req.drawn or 0))
+  end
+  req.drawn = nil
+end
+
+return M
