@@ -105,6 +105,22 @@ describe("cx:map (fake core)", function()
       for id, k in pairs(per) do assert.is_true(k <= (id == "c" and 10 or 5), id .. " " .. k) end
     end)
 
+  it("a map inside a call of a map runs under the outer one's rounds", function()
+    local fake = fakecore.new { total = 20, latency = 1 }
+    local eng, cfg = fake:engine { page_size = 10, rate_limit = 0 }
+    local start = fake.now
+    local results, errs = eng:map({ "a", "b" }, function(outer)
+      local inner = eng:map({ 1, 2, 3 }, function(k)
+        return #pull(fake, eng, cfg, outer .. k)
+      end)
+      return table.concat(inner, ",")
+    end)
+    assert.is_nil(errs)
+    assert.same({ "20,20,20", "20,20,20" }, results)
+    -- the token (1 s), then six pulls of two pages at 1 s each, all at once: 3 s, not 13
+    assert.is_true(fake.now - start <= 3 + 1e-9, fake.now - start)
+  end)
+
   it("checks its arguments", function()
     local fake = fakecore.new()
     local eng = fake:engine()

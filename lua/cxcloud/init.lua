@@ -141,8 +141,9 @@ function Client:get(path, query)
   return st.engine:get(url)
 end
 
---- Counters for this client: requests, retries, throttled, token_requests,
--- auth_retries, budget_exhausted, retry_budget (left), connects, transfers.
+--- Counters for this client: requests, retries, throttled, overloaded, token_requests,
+-- auth_retries, budget_exhausted, slowdowns, retry_budget (left), rate, concurrency,
+-- connects, transfers.
 -- @treturn table
 function Client:stats()
   return state(self, "stats").engine:get_stats()

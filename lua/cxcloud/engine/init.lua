@@ -45,7 +45,7 @@
 -- @module cxcloud.engine
 
 local errors = require "cxcloud.errors"
-local operations = require "cxcloud.operations" -- identifier fields decode as strings
+local operations = require "cxcloud.operations"
 local classify_mod = require "cxcloud.engine.classify"
 local map_mod = require "cxcloud.engine.map"
 local rate_mod = require "cxcloud.engine.rate"
@@ -101,9 +101,11 @@ function M.new(core_client, cfg, core)
   self.tok = token_mod.new(core_client, cfg)
   self.rate = rate_mod.new(cfg, stats)
   self.retry = retry_mod.new(cfg, cfg.random or math.random, stats)
-  self.classify = classify_mod.new { decode = core.decoder(operations.identifiers),
-    depth = cfg.max_json_depth, redact = self.redact, wall = self.wall,
-    parse_retry_after = core.parse_retry_after, cfg = cfg }
+  self.classify = classify_mod.new {
+    decode = core.decoder(operations.identifiers), -- identifier fields come out as strings
+    depth = cfg.max_json_depth,
+    redact = self.redact, wall = self.wall, parse_retry_after = core.parse_retry_after,
+    cfg = cfg }
   return self
 end
 
