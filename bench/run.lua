@@ -1003,13 +1003,16 @@ local ok_run, perr = pcall(function()
       .. " cxcloud defaults pulling one customer of %d pages of %d rows (`bench/clients/cxcloud_pull.lua`);"
       .. " two clients: two processes at once, each its own customer, sharing the gateway's limit. Bound ="
       .. " pages through the gateway / rate. Shed: the 503s in nginx's access log; requests: what reached"
-      .. " nginx (API only).", opt.overload_rate, opt.overload_burst, opt.overload_latency,
+      .. " nginx (API only); per client: the 503s each client saw and how often it slowed its rate"
+      .. " (`cx:stats()`).", opt.overload_rate, opt.overload_burst, opt.overload_latency,
       opt.overload_pages, opt.page_size))
     out("")
     local rows = {}
     for _, run in ipairs(overload) do
-      local walls, cpus, rsss, ok = {}, {}, {}, true
+      local walls, cpus, rsss, seen, slows, ok = {}, {}, {}, {}, {}, true
       for _, r in ipairs(run.clients) do
+        seen[#seen + 1] = tostring(r.fields.overloaded or "-")
+        slows[#slows + 1] = tostring(r.fields.slowdowns or "-")
         walls[#walls + 1] = r.ok and fmt_num(r.wall) or ("FAILED: " .. (r.why or "?"))
         cpus[#cpus + 1] = fmt_num(r.cpu)
         rsss[#rsss + 1] = fmt_num(r.rss, "%.1f")
@@ -1017,10 +1020,11 @@ local ok_run, perr = pcall(function()
       end
       rows[#rows + 1] = { run.count == 1 and "one client" or "two clients at once", concat(walls, " / "),
         concat(cpus, " / "), concat(rsss, " / "), tostring(run.gateway_requests), tostring(run.shed),
-        fmt_num(run.bound, "%.1f"), ok and fmt_num(run.wall / run.bound, "%.2fx") or "-" }
+        concat(seen, " / "), concat(slows, " / "), fmt_num(run.bound, "%.1f"),
+        ok and fmt_num(run.wall / run.bound, "%.2fx") or "-" }
     end
-    out(md_table({ "run", "wall s", "CPU s", "peak RSS MiB", "requests", "shed (503)", "bound s",
-      "wall / bound" }, rows, "lrrrrrrr"))
+    out(md_table({ "run", "wall s", "CPU s", "peak RSS MiB", "requests", "shed (503)", "503 per client",
+      "slowdowns", "bound s", "wall / bound" }, rows, "lrrrrrrrrr"))
     out("")
   end
 
