@@ -779,6 +779,7 @@ local function overload_run(box, count, want_rows)
     shells[k] = "( " .. jobs[k].shell .. "; echo $? >" .. sh_quote(jobs[k].base .. ".rc") .. " ) &"
   end
   box:reset_stats()
+  box:clear_log()
   local t0 = core.now()
   os.execute(concat(shells, " ") .. " wait")
   local elapsed = core.now() - t0
@@ -797,6 +798,30 @@ local function overload_run(box, count, want_rows)
   end
   run.api_requests = box:stats().api_requests
   run.bound = count * opt.overload_pages / opt.overload_rate
+  if count == 2 then
+    -- the client left alone once the other has its last page: how fast it went on
+    local first, last = {}, {}
+    for _, rec in ipairs(box:log()) do
+      if rec.op == "hardware" and rec.t then
+        local k = rec.customerId
+        first[k] = math.min(first[k] or math.huge, rec.t)
+        last[k] = math.max(last[k] or -math.huge, rec.t)
+      end
+    end
+    local a, b = box.all_customers[opt.partner_customers + 1], box.all_customers[opt.partner_customers + 2]
+    if last[a] and last[b] then
+      local early, late = a, b
+      if last[a] > last[b] then early, late = b, a end
+      local n = 0
+      for _, rec in ipairs(box:log()) do
+        if rec.op == "hardware" and rec.customerId == late and rec.t and rec.t > last[early] then
+          n = n + 1
+        end
+      end
+      local span = last[late] - last[early]
+      run.alone = { requests = n, seconds = span, rate = span > 0 and n / span or nil }
+    end
+  end
   return run
 end
 
@@ -817,8 +842,9 @@ local function overload_phase(box)
     for _, r in ipairs(run.clients) do walls[#walls + 1] = fmt_num(r.wall) end
     run.wall = 0
     for _, r in ipairs(run.clients) do run.wall = math.max(run.wall, r.wall or run.elapsed) end
-    say(format("wall %s s  (bound %.1f s, %.2fx)  gateway requests %d  shed 503 %d", concat(walls, " / "),
-      run.bound, run.wall / run.bound, run.gateway_requests, run.shed))
+    say(format("wall %s s  (bound %.1f s, %.2fx)  gateway requests %d  shed 503 %d%s", concat(walls, " / "),
+      run.bound, run.wall / run.bound, run.gateway_requests, run.shed, run.alone
+        and format("  alone: %d requests in %.1f s", run.alone.requests, run.alone.seconds) or ""))
     runs[#runs + 1] = run
   end
   return runs
@@ -1004,8 +1030,10 @@ local ok_run, perr = pcall(function()
       .. " two clients: two processes at once, each its own customer, sharing the gateway's limit. Bound ="
       .. " pages through the gateway / rate. Shed: the 503s in nginx's access log; requests: what reached"
       .. " nginx (API only); per client: the 503s each client saw and how often it slowed its rate"
-      .. " (`cx:stats()`).", opt.overload_rate, opt.overload_burst, opt.overload_latency,
-      opt.overload_pages, opt.page_size))
+      .. " (`cx:stats()`); last client alone: the requests of the client that finished last after the"
+      .. " other's last request, in the sandbox's log, and how long they took (the gateway allows %g/s).",
+      opt.overload_rate, opt.overload_burst, opt.overload_latency,
+      opt.overload_pages, opt.page_size, opt.overload_rate))
     out("")
     local rows = {}
     for _, run in ipairs(overload) do
@@ -1020,11 +1048,13 @@ local ok_run, perr = pcall(function()
       end
       rows[#rows + 1] = { run.count == 1 and "one client" or "two clients at once", concat(walls, " / "),
         concat(cpus, " / "), concat(rsss, " / "), tostring(run.gateway_requests), tostring(run.shed),
-        concat(seen, " / "), concat(slows, " / "), fmt_num(run.bound, "%.1f"),
-        ok and fmt_num(run.wall / run.bound, "%.2fx") or "-" }
+        concat(seen, " / "), concat(slows, " / "),
+        run.alone and format("%d in %.1f s (%s/s)", run.alone.requests, run.alone.seconds,
+          fmt_num(run.alone.rate, "%.1f")) or "-",
+        fmt_num(run.bound, "%.1f"), ok and fmt_num(run.wall / run.bound, "%.2fx") or "-" }
     end
     out(md_table({ "run", "wall s", "CPU s", "peak RSS MiB", "requests", "shed (503)", "503 per client",
-      "slowdowns", "bound s", "wall / bound" }, rows, "lrrrrrrrrr"))
+      "slowdowns", "last client alone", "bound s", "wall / bound" }, rows, "lrrrrrrrrrr"))
     out("")
   end
 
