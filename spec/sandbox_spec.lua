@@ -676,10 +676,11 @@ describe("cxcloud.sandbox", function()
     c:close()
     -- the command line's HTTPS control port, with and without the key
     local ctl = connect { port = info.control_port, ca_file = info.ca_file }
-    local st, _, text = request(ctl, "GET", "/_sandbox/stats", { ["x-sandbox-key"] = info.admin_key })
+    local key = { ["x-sandbox-key"] = info.admin_key }
+    local st, _, stats = request(ctl, "GET", "/_sandbox/stats", key)
     assert.equal(200, st)
-    assert.equal(1, cjson.decode(text).token_requests)
-    st = request(ctl, "PUT", "/_sandbox/faults", { ["x-sandbox-key"] = info.admin_key }, '[{"action":"explode"}]')
+    assert.equal(1, cjson.decode(stats).token_requests)
+    st = request(ctl, "PUT", "/_sandbox/faults", key, '[{"action":"explode"}]')
     assert.equal(400, st)
     assert.equal(403, (request(ctl, "GET", "/_sandbox/stats")))
     ctl:close()

@@ -85,7 +85,6 @@
 local config = require "cxcloud.sandbox.config"
 local data = require "cxcloud.sandbox.data"
 local query = require "cxcloud.sandbox.query"
-local json = require "cxcloud.sandbox.json"
 local faults = require "cxcloud.sandbox.faults"
 
 local sandbox = {}
