@@ -26,7 +26,7 @@ local cs = require "cqueues.socket"
 local json = require "cxcloud.sandbox.json"
 local control = require "cxcloud.sandbox.control"
 
-local sock = cs.connect { host = "127.0.0.1", port = math.tointeger(tonumber(port)) }
+local sock = control.channel(cs.connect { host = "127.0.0.1", port = math.tointeger(tonumber(port)) })
 local ok, err = sock:connect(10)
 if ok then ok, err = control.write_frame(sock, key) end
 local frame

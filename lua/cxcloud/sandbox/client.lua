@@ -36,6 +36,7 @@ function client.accept(listener, key, cfg, timeout, alive)
   while true do
     local conn = listener:accept(0.02)
     if conn then
+      control.channel(conn)
       if control.read_frame(conn, math.max(0, deadline - cqueues.monotime())) == key then
         local frame, err = nil, nil
         if control.write_frame(conn, json.encode_plain(cfg)) then

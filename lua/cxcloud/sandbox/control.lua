@@ -167,7 +167,16 @@ end
 -- -----------------------------------------------------------------------------
 -- The parent's connection
 
---- Writes one frame (`<length>\n<payload>`) on a cqueues socket.
+--- Prepares a cqueues socket for frames: errors (a reset, a timeout) are returned,
+-- not raised.
+-- @param sock cqueues socket
+-- @return sock
+function control.channel(sock)
+  sock:onerror(function(_, _, why) return why end)
+  return sock
+end
+
+--- Writes one frame (`<length>\n<payload>`) on a socket from `control.channel`.
 -- @param sock cqueues socket
 -- @tparam string payload
 -- @treturn boolean|nil true, or nil and an error
