@@ -778,6 +778,37 @@ describe("cxcloud.sandbox", function()
       assert.is_true(s:stop())
     end)
 
+    it("waits without blocking inside a cqueues controller (start, control, stop)", function()
+      -- a server process that takes 0.3 s to start: the loop must keep running meanwhile
+      local slow = os.tmpname()
+      local f = assert(io.open(slow, "w"))
+      f:write("#!/bin/sh\nsleep 0.3\nexec lua5.4 \"$@\"\n")
+      f:close()
+      os.execute("chmod 700 " .. quote(slow))
+      finally(function() os.remove(slow) end)
+      local cq = cqueues.new()
+      local gap, done = 0, false
+      local s, stats
+      cq:wrap(function()
+        s = sandbox.start { customers = 1, hardware = 1, lua = slow }
+        stats = s:stats()
+        s:stop()
+        done = true
+      end)
+      cq:wrap(function()
+        local last = cqueues.monotime()
+        while not done do
+          cqueues.sleep(0.005)
+          local now = cqueues.monotime()
+          gap, last = math.max(gap, now - last), now
+        end
+      end)
+      assert(cq:loop())
+      assert.is_number(stats.uptime)
+      assert.is_true(s._stopped)
+      assert.is_true(gap < 0.15, "the loop stood still for " .. gap .. " s")
+    end)
+
     it("keeps control requests off the API port", function()
       sb:reset_stats()
       for _ = 1, 20 do sb:log() end
