@@ -809,6 +809,22 @@ describe("cxcloud.sandbox", function()
       assert.is_true(gap < 0.15, "the loop stood still for " .. gap .. " s")
     end)
 
+    it("takes control calls from several coroutines at once, each getting its own answer", function()
+      local cq = cqueues.new()
+      local wrong = 0
+      cq:wrap(function()
+        for _ = 1, 50 do if type(sb:stats().uptime) ~= "number" then wrong = wrong + 1 end end
+      end)
+      cq:wrap(function()
+        for _ = 1, 50 do if type(sb:state().options) ~= "table" then wrong = wrong + 1 end end
+      end)
+      cq:wrap(function()
+        for _ = 1, 50 do if sb:fault_state()[1] ~= nil then wrong = wrong + 1 end end
+      end)
+      assert(cq:loop())
+      assert.equal(0, wrong)
+    end)
+
     it("keeps control requests off the API port", function()
       sb:reset_stats()
       for _ = 1, 20 do sb:log() end

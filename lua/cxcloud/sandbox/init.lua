@@ -229,7 +229,17 @@ end
 function Handle:_call(name, arg)
   if self._stopped then error("cxcloud.sandbox: the sandbox is stopped", 0) end
   if self._lost then error("cxcloud.sandbox: " .. self._lost, 0) end
-  local answer, err = require("cxcloud.sandbox.client").call(self._conn, name, arg)
+  -- one exchange at a time on the connection: inside a controller, another coroutine's
+  -- call may be waiting for its answer
+  while self._busy do
+    self._idle = self._idle or require("cqueues.condition").new()
+    self._idle:wait()
+  end
+  self._busy = true
+  local ok, answer, err = pcall(require("cxcloud.sandbox.client").call, self._conn, name, arg)
+  self._busy = false
+  if self._idle then self._idle:signal() end
+  if not ok then error(answer, 0) end
   if not answer then
     -- a failed exchange leaves the connection out of step: close it (the server stops)
     pcall(self._conn.close, self._conn)
