@@ -182,7 +182,7 @@ end
 -- @treturn boolean|nil true, or nil and an error
 function control.write_frame(sock, payload)
   -- one write: the header alone would wait for a delayed ACK (Nagle)
-  local ok, err = sock:xwrite(#payload .. "\n" .. payload, "bf")
+  local ok, err = sock:xwrite(#payload .. "\n" .. payload, "bn")
   if not ok then return nil, err end
   return true
 end
