@@ -24,7 +24,7 @@
 --     connects, presents the key it was given (environment), receives its options, answers
 --     ready (`{port, pid}`) or why not, then serves the control requests of
 --     `cxcloud.sandbox.control` on it. It replaced the HTTPS control port (a TLS handshake
---     per request: 8.6 ms, now 0.14 ms), the state files `sandbox.json` and `sandbox.pid`
+--     per request: about 9 ms, now 0.1 ms), the state files `sandbox.json` and `sandbox.pid`
 --     that `start` polled, and the options file.
 --   * One watchdog: the end of that connection stops the server, whether the parent called
 --     `stop` or died (even by SIGKILL). The socket is close-on-exec, so a program the parent
