@@ -9,14 +9,21 @@ LUA_CMOD ?= $(PREFIX)/lib/lua/$(LUA_V)
 BIN_DIR  ?= $(PREFIX)/bin
 
 CC       ?= cc
-OPT      ?= -O2 -g
+# CFLAGS is the builder's (optimisation, debug; LuaRocks passes its own): the project's flags
+# below are always added to it, so `make CFLAGS=...` cannot drop the include paths or -Werror.
+CFLAGS   ?= -O2 -g
 WARN     := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wmissing-prototypes \
             -Wdeclaration-after-statement -Wpointer-arith -Wformat=2
-PKGS     := lua$(LUA_V) libcurl
-CFLAGS   += -std=c99 -D_DEFAULT_SOURCE -fPIC $(OPT) $(WARN) $(SANITIZE) \
-            $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+# What depends on installed packages is computed when a recipe runs, never when the Makefile
+# is read (`make demo` installs them first); a pkg-config that fails stops the build.
+pkg      = $(shell pkg-config $(1))$(if $(filter 0,$(.SHELLSTATUS)),,$(error pkg-config $(1) \
+           failed: the development files are missing (`make deps` installs them)))
+# LuaRocks passes LUA_INCDIR for the Lua it builds for; otherwise pkg-config finds Debian's.
+LUA_CFLAGS = $(if $(LUA_INCDIR),-I$(LUA_INCDIR),$(call pkg,--cflags lua$(LUA_V)))
+CORE_CFLAGS = -std=c99 -D_DEFAULT_SOURCE -fPIC $(WARN) $(SANITIZE) $(LUA_CFLAGS) \
+              $(call pkg,--cflags libcurl)
 # The module takes the Lua API from the interpreter that loads it: do not link liblua.
-LIBS     := $(shell pkg-config --libs libcurl 2>/dev/null) -lm
+LIBS     = $(call pkg,--libs libcurl) -lm
 LDFLAGS  += -shared $(SANITIZE)
 
 SRC      := $(wildcard src/*.c)
@@ -29,24 +36,30 @@ LUA_ENV  := LUA_PATH="$(CURDIR)/lua/?.lua;$(CURDIR)/lua/?/init.lua;/usr/share/lu
             LUA_CPATH="$(CURDIR)/?.so;;"
 BUSTED   := $(LUA_ENV) busted --lua=$(LUA)
 
+# ca-certificates: the client verifies against the system CA bundle by default.
 DEB_PKGS := lua5.4 liblua5.4-dev libcurl4-openssl-dev lua-cjson lua-busted lua-http \
             lua-cqueues lua-luv lua-luaossl lua-argparse lua-readline lua-check lua-ldoc nginx-light \
-            pkg-config gcc make valgrind tinyproxy
+            pkg-config gcc make valgrind tinyproxy ca-certificates
 SHELL    := /bin/bash
 SUDO     := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: all deps test test-unit test-c test-memcheck test-asan demo lint docs install uninstall \
-        clean fuzz bench sandbox
+        clean fuzz bench bench-partner sandbox
 
 all: $(MODULE)
 
 build/%.o: src/%.c $(wildcard src/*.h)
 	@mkdir -p build
-	$(CC) $(CFLAGS) -c -o $@ $<
+	$(CC) $(CORE_CFLAGS) $(CFLAGS) -c -o $@ $<
 
 $(MODULE): $(OBJ)
 	@mkdir -p cxcloud
-	$(CC) $(LDFLAGS) -o $@ $(OBJ) $(LIBS)
+	$(CC) $(LDFLAGS) -o $@.tmp $(OBJ) $(LIBS)
+	@# Only the Lua API may be left for the loader: a library missing from the link (core.so
+	@# without -lcurl) would otherwise show up only as `undefined symbol` at require time.
+	@undef=$$(LC_ALL=C ldd -r $@.tmp 2>&1 | grep 'undefined symbol' | grep -Ev 'symbol: luaL?_'); \
+	  if [ -n "$$undef" ]; then echo "$@: unresolved symbols:"; echo "$$undef"; rm -f $@.tmp; exit 1; fi
+	@mv $@.tmp $@
 
 # Installs only the Debian packages that are missing; quiet when everything is there.
 install_missing = missing=$$(for p in $(1); do dpkg-query -W -f='$${Status}' $$p 2>/dev/null | \
@@ -62,7 +75,10 @@ deps:
 
 # Every spec, its whole output kept; then the leak check over that output and every string
 # the specs showed; then the suite again under valgrind.
-test: deps all lint test-c
+# demo, test and bench install what is missing first, then build in a sub-make, so the
+# build sees the packages that were just installed (also with -j).
+test: deps
+	@$(MAKE) --no-print-directory all lint test-c
 	@mkdir -p build && rm -f build/secrets.txt build/shown.txt
 	set -o pipefail; CXCLOUD_SECRETS_FILE=$(CURDIR)/build/secrets.txt \
 	  CXCLOUD_OUTPUT_FILE=$(CURDIR)/build/shown.txt $(BUSTED) -o utfTerminal spec 2>&1 | tee build/test-output.log
@@ -77,9 +93,9 @@ TRANSPORT_SRC := src/transport.c src/poller_epoll.c src/buffer.c src/headers.c s
                  src/urlencode.c
 build/transport_test: spec/c/transport_test.c $(TRANSPORT_SRC) $(wildcard src/*.h)
 	@mkdir -p build
-	$(CC) -std=c99 -D_DEFAULT_SOURCE $(OPT) $(WARN) $(SANITIZE) -Isrc \
-	  $(shell pkg-config --cflags libcurl 2>/dev/null) -o $@ spec/c/transport_test.c \
-	  $(TRANSPORT_SRC) $(shell pkg-config --libs libcurl 2>/dev/null) -lpthread
+	$(CC) -std=c99 -D_DEFAULT_SOURCE $(CFLAGS) $(WARN) $(SANITIZE) -Isrc \
+	  $(call pkg,--cflags libcurl) -o $@ spec/c/transport_test.c \
+	  $(TRANSPORT_SRC) $(call pkg,--libs libcurl) -lpthread
 
 test-c: build/transport_test
 	build/transport_test
@@ -100,13 +116,19 @@ test-asan:
 	$(MAKE) clean
 	$(MAKE)
 
-demo: deps all
+demo: deps
+	@$(MAKE) --no-print-directory all
 	$(LUA_ENV) $(LUA) examples/demo.lua
 
 # The benchmark of issue 5 (not part of `make test`): cxcloud against Python requests, a curl
 # loop and Node axios on one sandbox. BENCH_ARGS=--quick for a short run.
-bench: deps all
+bench: deps
+	@$(MAKE) --no-print-directory all
 	$(LUA_ENV) $(LUA) bench/run.lua $(BENCH_ARGS)
+
+# Partner scale (issue 9: cx:map over 50 customers) and overload behind nginx (issue 12).
+bench-partner: deps all
+	$(LUA_ENV) $(LUA) bench/partner.lua $(BENCH_ARGS)
 
 sandbox: all
 	$(LUA_ENV) $(LUA) bin/cxcloud sandbox
@@ -118,12 +140,10 @@ docs:
 	ldoc -q .
 
 install: all
-	install -d $(DESTDIR)$(LUA_LMOD)/cxcloud/sandbox $(DESTDIR)$(LUA_LMOD)/cxcloud/engine \
-	  $(DESTDIR)$(LUA_LMOD)/cxcloud/cli $(DESTDIR)$(LUA_CMOD)/cxcloud $(DESTDIR)$(BIN_DIR)
-	install -m 644 lua/cxcloud/*.lua $(DESTDIR)$(LUA_LMOD)/cxcloud/
-	install -m 644 lua/cxcloud/engine/*.lua $(DESTDIR)$(LUA_LMOD)/cxcloud/engine/
-	install -m 644 lua/cxcloud/sandbox/*.lua $(DESTDIR)$(LUA_LMOD)/cxcloud/sandbox/
-	install -m 644 lua/cxcloud/cli/*.lua $(DESTDIR)$(LUA_LMOD)/cxcloud/cli/
+	install -d $(DESTDIR)$(LUA_CMOD)/cxcloud $(DESTDIR)$(BIN_DIR)
+	# every module under lua/cxcloud, whatever its subdirectory
+	cd lua && find cxcloud -name '*.lua' | while read -r f; do \
+	  install -D -m 644 "$$f" "$(DESTDIR)$(LUA_LMOD)/$$f" || exit 1; done
 	install -m 755 $(MODULE) $(DESTDIR)$(LUA_CMOD)/cxcloud/core.so
 	install -m 755 bin/cxcloud $(DESTDIR)$(BIN_DIR)/cxcloud
 
@@ -133,7 +153,7 @@ uninstall:
 # libFuzzer targets for the C that parses outside input; FUZZ_TIME seconds each.
 FUZZ_TIME    ?= 60
 FUZZ_TARGETS := headers encode json json_diff
-FUZZ_CFLAGS  := -g -O1 -std=c99 -D_DEFAULT_SOURCE -Isrc $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+FUZZ_CFLAGS   = -g -O1 -std=c99 -D_DEFAULT_SOURCE -Isrc $(LUA_CFLAGS) $(call pkg,--cflags libcurl)
 fuzz: deps
 	@$(call install_missing,clang libclang-rt-14-dev)
 	@mkdir -p build/fuzz

@@ -10,13 +10,19 @@ credentials, secrets kept in C) and Lua wrappers for every CX Cloud v2 operation
 with lazy, concurrent, rate-limited, retrying pagination, plus a local HTTPS sandbox.]],
    license = "MIT",
 }
--- On Debian the dependencies come from apt (lua-cjson, lua-http, lua-cqueues, lua-luaossl):
---   luarocks make --local --deps-mode=none cxcloud-scm-1.rockspec
-dependencies = { "lua >= 5.4, < 5.5", "lua-cjson" }
+-- Debian's luarocks builds for Lua 5.1 unless told otherwise; the dependencies come from apt
+-- (lua-cjson; lua-http, lua-cqueues, lua-luaossl for the sandbox; lua-argparse for bin/cxcloud):
+--   luarocks --lua-version=5.4 make --local --deps-mode=none cxcloud-scm-1.rockspec
+-- cjson for the client; http, cqueues and luaossl for the sandbox (`cxcloud sandbox`, the
+-- demo); argparse for bin/cxcloud. libcurl's development files come from the system (pkg-config).
+dependencies = {
+   "lua >= 5.4, < 5.5", "lua-cjson", "http", "cqueues", "luaossl", "argparse",
+}
 -- The Makefile builds the C core and installs every module: one list of files, not two.
+-- CFLAGS is only the builder's part: the Makefile adds its own warnings and include paths to it.
 build = {
    type = "make",
-   build_variables = { CFLAGS = "$(CFLAGS)", LUA = "$(LUA)" },
+   build_variables = { CFLAGS = "$(CFLAGS)", LUA_INCDIR = "$(LUA_INCDIR)", LUA = "$(LUA)" },
    install_variables = {
       PREFIX = "$(PREFIX)", LUA_LMOD = "$(LUADIR)", LUA_CMOD = "$(LIBDIR)", BIN_DIR = "$(BINDIR)",
    },

@@ -55,6 +55,37 @@ describe("inside an event loop", function()
     end)
   end
 
+  it("a host drives the client with pollfd, events, timeout and step", function()
+    -- the pull runs in a coroutine whose `wait` yields to the host; the host waits on the
+    -- descriptor and the timeout with cqueues.poll, then resumes it (like the luv example)
+    local cx <close> = helper.client(sb, { page_size = 100,
+      wait = function() coroutine.yield() end })
+    local fd = cx:pollfd()
+    assert.equal("integer", math.type(fd))
+    assert.equal("r", cx:events())
+    assert.is_nil(cx:timeout()) -- idle
+    assert.is_false(cx:step(0))
+    local rows = 0
+    local pull = coroutine.create(function()
+      for _ in cx:customer(customer_id):hardware() do rows = rows + 1 end
+    end)
+    local rounds = 0
+    assert(coroutine.resume(pull))
+    while coroutine.status(pull) ~= "dead" do
+      local t = cx:timeout()
+      assert.is_true(t == nil or t >= 0)
+      local ready = cqueues.poll(cx, t or 1)
+      assert.is_true(ready == cx or ready == nil or type(ready) == "number")
+      rounds = rounds + 1
+      assert(coroutine.resume(pull))
+      assert.equal(fd, cx:pollfd())
+    end
+    assert.equal(250, rows)
+    assert.is_true(rounds >= 3, rounds)
+    assert.is_false(cx:step(0))
+    assert.is_nil(cx:timeout())
+  end)
+
   it("cx:map runs inside a cqueues loop: the pulls share it with a timer", function()
     local cx <close> = helper.client(sb, { page_size = 50,
       wait = function(client, s)
