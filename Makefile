@@ -120,15 +120,17 @@ demo: deps
 	@$(MAKE) --no-print-directory all
 	$(LUA_ENV) $(LUA) examples/demo.lua
 
-# The benchmark of issue 5 (not part of `make test`): cxcloud against Python requests, a curl
-# loop and Node axios on one sandbox. BENCH_ARGS=--quick for a short run.
+# The benchmark of issues 5, 9 and 12 (not part of `make test`): cxcloud against Python requests,
+# a curl loop and Node axios on one sandbox; partner scale (cx:map) and overload behind nginx.
+# BENCH_ARGS=--quick for a short run.
 bench: deps
 	@$(MAKE) --no-print-directory all
 	$(LUA_ENV) $(LUA) bench/run.lua $(BENCH_ARGS)
 
-# Partner scale (issue 9: cx:map over 50 customers) and overload behind nginx (issue 12).
+# Only the partner-scale (issue 9: cx:map over 50 customers) and overload (issue 12: behind
+# nginx) parts of `make bench`.
 bench-partner: deps all
-	$(LUA_ENV) $(LUA) bench/partner.lua $(BENCH_ARGS)
+	$(LUA_ENV) $(LUA) bench/run.lua --partner --overload $(BENCH_ARGS)
 
 sandbox: all
 	$(LUA_ENV) $(LUA) bin/cxcloud sandbox
