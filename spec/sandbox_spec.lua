@@ -542,7 +542,8 @@ describe("cxcloud.sandbox", function()
       local elapsed = cqueues.monotime() - started
       assert.equal(4, done)
       assert.truthy(elapsed >= 0.3, elapsed)
-      assert.truthy(elapsed < 1.0, elapsed)
+      -- one after the other would take at least 4 x 0.3 s; room for a loaded machine below that
+      assert.truthy(elapsed < 1.15, elapsed)
     end)
 
     it("throttles over the rate limit with the gateway's 403", function()
