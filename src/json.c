@@ -155,32 +155,37 @@ struct fix_keys {
     struct {
         const char *s;
         size_t len;
+        int id; /* an identifier field */
     } k[MAX_FIX_KEYS];
 };
 
-static void note_key(struct fix_keys *fk, const char *key, size_t len)
+/* Adds key to fk (when not NULL); returns whether it is an identifier field. */
+static int note_key(struct fix_keys *fk, const struct cx_idset *ids, const char *key, size_t len)
 {
     size_t i;
     if (!fk || fk->all)
-        return;
+        return is_identifier(ids, key, len);
     /* fields come in the same order in every row: try the one after the last match first */
-    if (fk->last < fk->n && fk->k[fk->last].len == len && memcmp(fk->k[fk->last].s, key, len) == 0) {
-        fk->last++;
-        return;
+    i = fk->last < fk->n ? fk->last : 0;
+    if (fk->n && fk->k[i].len == len && memcmp(fk->k[i].s, key, len) == 0) {
+        fk->last = i + 1;
+        return fk->k[i].id;
     }
     for (i = 0; i < fk->n; i++) {
         if (fk->k[i].len == len && memcmp(fk->k[i].s, key, len) == 0) {
             fk->last = i + 1;
-            return;
+            return fk->k[i].id;
         }
     }
     if (fk->n == MAX_FIX_KEYS || memchr(key, '\\', len)) {
         fk->all = 1;
-        return;
+        return is_identifier(ids, key, len);
     }
     fk->k[fk->n].s = key;
     fk->k[fk->n].len = len;
+    fk->k[fk->n].id = is_identifier(ids, key, len);
     fk->last = ++fk->n;
+    return fk->k[fk->n - 1].id;
 }
 
 /* -?[1-9][0-9]* or 0, of at most SAFE_DIGITS digits: a number whose exact text the fix-up pass
@@ -213,7 +218,7 @@ static size_t scan(const char *in, size_t len, const struct cx_idset *ids, char 
                 if (n >= 1 + NUL_ESC_LEN && in[i + 1] == '\\' &&
                     memcmp(in + i + 1, NUL_ESC, NUL_ESC_LEN) == 0) {
                     if (after_colon)
-                        note_key(fk, key, key_len);
+                        note_key(fk, ids, key, key_len);
                     put(out, o, in + i, 1);
                     put(out, o + 1, NUL_ESC, NUL_ESC_LEN);
                     o += NUL_ESC_LEN;
@@ -240,7 +245,7 @@ static size_t scan(const char *in, size_t len, const struct cx_idset *ids, char 
             }
             /* a number in key position is invalid JSON: left as it is, cjson refuses it */
             if (!before_colon(in, len, j)) {
-                if (after_colon && is_identifier(ids, key, key_len)) {
+                if (after_colon && note_key(fk, ids, key, key_len)) {
                     if (!plain_integer(in + i, j - i, integral))
                         mark = MARK_ID;
                 } else if (integral && digits > SAFE_DIGITS) {
@@ -250,8 +255,6 @@ static size_t scan(const char *in, size_t len, const struct cx_idset *ids, char 
                        the raw one: they agree unless the key has an escape */
                     mark = MARK_NUM;
                 }
-                if (after_colon)
-                    note_key(fk, key, key_len);
             }
             if (mark) {
                 put(out, o, mark, MARK_LEN);
@@ -275,7 +278,7 @@ static size_t scan(const char *in, size_t len, const struct cx_idset *ids, char 
                 if (c == 'n')
                     flags |= SAW_NULL;
                 if (after_colon && (c == 'n' || c == '{' || c == '['))
-                    note_key(fk, key, key_len);
+                    note_key(fk, ids, key, key_len);
                 key = NULL;
                 after_colon = 0;
             }
@@ -380,24 +383,27 @@ static void integer_text(lua_State *L)
 /* What the fix-up pass looks for. */
 struct fixup_ctx {
     const struct cx_idset *ids;
-    unsigned saw; /* SAW_* flags of the pre-scan */
-    int keys;     /* stack index of the first of nkeys key strings (struct fix_keys) */
-    int nkeys;    /* -1: visit every field */
+    unsigned saw;            /* SAW_* flags of the pre-scan */
+    int keys;                /* stack index of the first of nkeys key strings (fix_keys) */
+    int nkeys;               /* -1: visit every field */
+    const struct fix_keys *fk; /* the keys, with whether each is an identifier field */
 };
 
 /* Fixes the value at the top of the stack, an array element or an object field (key_idx: its
-   key, 0 in an array). Returns whether it replaced the value. */
-static int fix_value(lua_State *L, const struct fixup_ctx *cx, int key_idx)
+   key, 0 in an array; id: whether that is an identifier field, -1 when not known). Returns
+   whether it replaced the value. */
+static int fix_value(lua_State *L, const struct fixup_ctx *cx, int key_idx, int id)
 {
     switch (lua_type(L, -1)) {
     case LUA_TNUMBER:
-        if (key_idx && cx->ids) {
+        if (id < 0 && key_idx && cx->ids) {
             size_t n;
             const char *key = lua_tolstring(L, key_idx, &n);
-            if (is_identifier(cx->ids, key, n)) {
-                integer_text(L);
-                return 1;
-            }
+            id = is_identifier(cx->ids, key, n);
+        }
+        if (id > 0) {
+            integer_text(L);
+            return 1;
         }
         return integral_float(L);
     case LUA_TLIGHTUSERDATA: /* cjson.null: kept in arrays, dropped in objects */
@@ -426,7 +432,7 @@ static void fixup(lua_State *L, int idx, const struct fixup_ctx *cx)
         if (lua_rawgeti(L, idx, i) == LUA_TTABLE) {
             fixup(L, -1, cx);
             lua_pop(L, 1);
-        } else if (fix_value(L, cx, 0)) {
+        } else if (fix_value(L, cx, 0, 0)) {
             lua_rawseti(L, idx, i);
         } else {
             lua_pop(L, 1);
@@ -447,7 +453,7 @@ static void fixup(lua_State *L, int idx, const struct fixup_ctx *cx)
             lua_pop(L, 1);
             break;
         default:
-            if (fix_value(L, cx, key)) {
+            if (fix_value(L, cx, key, cx->fk->k[k].id)) {
                 lua_pushvalue(L, key);
                 lua_insert(L, -2);
                 lua_rawset(L, idx);
@@ -463,7 +469,7 @@ static void fixup(lua_State *L, int idx, const struct fixup_ctx *cx)
         if (lua_type(L, -1) == LUA_TTABLE) {
             fixup(L, -1, cx);
             lua_pop(L, 1);
-        } else if (fix_value(L, cx, lua_gettop(L) - 1)) {
+        } else if (fix_value(L, cx, lua_gettop(L) - 1, -1)) {
             lua_pushvalue(L, -2);
             lua_insert(L, -2);
             lua_rawset(L, idx); /* assigning an existing field (nil too) is allowed in lua_next */
@@ -531,6 +537,7 @@ static int decode(lua_State *L)
             break;
         cx.nkeys = -1;
         cx.keys = lua_gettop(L) + 1;
+        cx.fk = &fk;
         if (!fk.all) {
             size_t k;
             luaL_checkstack(L, (int)fk.n, "JSON keys");
@@ -546,7 +553,7 @@ static int decode(lua_State *L)
         lua_pushnil(L);
         break;
     default:
-        fix_value(L, &cx, 0);
+        fix_value(L, &cx, 0, 0);
         break;
     }
     return 1;
