@@ -203,36 +203,36 @@ static int plain_integer(const char *s, size_t n, int integral)
 static size_t scan(const char *in, size_t len, const struct cx_idset *ids, char *out,
                    size_t *bad_at, unsigned *saw, struct fix_keys *fk)
 {
-    size_t i = 0, o = 0, key_len = 0;
-    const char *key = NULL; /* the last object key, while its value has not started */
-    int after_colon = 0;    /* ... and its colon came: the next token is its value */
+    size_t i = 0, o = 0, key_len = 0, cand_len = 0;
+    const char *key = NULL;  /* the key whose value comes next (its colon came) */
+    const char *cand = NULL; /* the last string, while no token but ':' followed it */
     unsigned flags = 0;
     while (i < len) {
         char c = in[i];
         if (c == '"') {
             size_t e = string_end(in, len, i), n = (e < len ? e + 1 : len) - i;
-            if (e < len && !after_colon && before_colon(in, len, e + 1)) {
-                key = in + i + 1;
-                key_len = e - i - 1;
-            } else {
-                if (n >= 1 + NUL_ESC_LEN && in[i + 1] == '\\' &&
-                    memcmp(in + i + 1, NUL_ESC, NUL_ESC_LEN) == 0) {
-                    if (after_colon)
-                        note_key(fk, ids, key, key_len);
-                    put(out, o, in + i, 1);
-                    put(out, o + 1, NUL_ESC, NUL_ESC_LEN);
-                    o += NUL_ESC_LEN;
-                    n--;
-                    i++;
-                    o++;
-                }
-                key = NULL;
+            if (n >= 1 + NUL_ESC_LEN && in[i + 1] == '\\' &&
+                memcmp(in + i + 1, NUL_ESC, NUL_ESC_LEN) == 0 &&
+                (key || e == len || !before_colon(in, len, e + 1))) {
+                /* a value that starts with NUL: given a second one */
+                if (key)
+                    note_key(fk, ids, key, key_len);
+                put(out, o, in + i, 1);
+                put(out, o + 1, NUL_ESC, NUL_ESC_LEN);
+                o += NUL_ESC_LEN;
+                n--;
+                i++;
+                o++;
             }
-            after_colon = 0;
+            cand = key || e == len ? NULL : in + i + 1;
+            cand_len = e - i - 1;
+            key = NULL;
             put(out, o, in + i, n);
             o += n;
             i += n;
-        } else if (starts_number(c)) {
+            continue;
+        }
+        if (starts_number(c)) {
             size_t j = i, digits = 0;
             int integral = 0;
             const char *mark = NULL;
@@ -245,12 +245,12 @@ static size_t scan(const char *in, size_t len, const struct cx_idset *ids, char 
             }
             /* a number in key position is invalid JSON: left as it is, cjson refuses it */
             if (!before_colon(in, len, j)) {
-                if (after_colon && note_key(fk, ids, key, key_len)) {
+                if (key && note_key(fk, ids, key, key_len)) {
                     if (!plain_integer(in + i, j - i, integral))
                         mark = MARK_ID;
                 } else if (integral && digits > SAFE_DIGITS) {
                     mark = MARK_INT;
-                } else if (after_colon && ids && memchr(key, '\\', key_len)) {
+                } else if (key && ids && memchr(key, '\\', key_len)) {
                     /* the fix-up pass matches identifiers on the decoded key, the pre-scan on
                        the raw one: they agree unless the key has an escape */
                     mark = MARK_NUM;
@@ -269,24 +269,24 @@ static size_t scan(const char *in, size_t len, const struct cx_idset *ids, char 
                 o++;
             }
             i = j;
-            key = NULL;
-            after_colon = 0;
-        } else {
-            if (c == ':') {
-                after_colon = key != NULL;
-            } else if (!is_ws(c)) {
-                if (c == 'n')
-                    flags |= SAW_NULL;
-                if (after_colon && (c == 'n' || c == '{' || c == '['))
-                    note_key(fk, ids, key, key_len);
-                key = NULL;
-                after_colon = 0;
-            }
-            if (out)
-                out[o] = c;
-            o++;
-            i++;
+            key = cand = NULL;
+            continue;
         }
+        if (c == ':') {
+            key = cand;
+            key_len = cand_len;
+            cand = NULL;
+        } else if (!is_ws(c)) {
+            if (c == 'n')
+                flags |= SAW_NULL;
+            if (key && (c == 'n' || c == '{' || c == '['))
+                note_key(fk, ids, key, key_len);
+            key = cand = NULL;
+        }
+        if (out)
+            out[o] = c;
+        o++;
+        i++;
     }
     if (o != len)
         flags |= SAW_MARK;
