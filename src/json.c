@@ -211,12 +211,15 @@ static size_t scan(const char *in, size_t len, const struct cx_idset *ids, char 
         char c = in[i];
         if (c == '"') {
             size_t e = string_end(in, len, i), n = (e < len ? e + 1 : len) - i;
+            cand = key || e == len ? NULL : in + i + 1;
+            cand_len = e - i - 1;
             if (n >= 1 + NUL_ESC_LEN && in[i + 1] == '\\' &&
                 memcmp(in + i + 1, NUL_ESC, NUL_ESC_LEN) == 0 &&
                 (key || e == len || !before_colon(in, len, e + 1))) {
                 /* a value that starts with NUL: given a second one */
                 if (key)
                     note_key(fk, ids, key, key_len);
+                cand = NULL;
                 put(out, o, in + i, 1);
                 put(out, o + 1, NUL_ESC, NUL_ESC_LEN);
                 o += NUL_ESC_LEN;
@@ -224,8 +227,6 @@ static size_t scan(const char *in, size_t len, const struct cx_idset *ids, char 
                 i++;
                 o++;
             }
-            cand = key || e == len ? NULL : in + i + 1;
-            cand_len = e - i - 1;
             key = NULL;
             put(out, o, in + i, n);
             o += n;
