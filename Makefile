@@ -36,10 +36,11 @@ LUA_ENV  := LUA_PATH="$(CURDIR)/lua/?.lua;$(CURDIR)/lua/?/init.lua;/usr/share/lu
             LUA_CPATH="$(CURDIR)/?.so;;"
 BUSTED   := $(LUA_ENV) busted --lua=$(LUA)
 
-# ca-certificates: the client verifies against the system CA bundle by default.
+# ca-certificates: the client verifies against the system CA bundle by default. python3: the
+# command-line specs read CSV back with its csv module and drive the REPL through its pty.
 DEB_PKGS := lua5.4 liblua5.4-dev libcurl4-openssl-dev lua-cjson lua-busted lua-http \
             lua-cqueues lua-luv lua-luaossl lua-argparse lua-readline lua-check lua-ldoc nginx-light \
-            pkg-config gcc make valgrind tinyproxy ca-certificates
+            pkg-config gcc make valgrind tinyproxy ca-certificates python3
 SHELL    := /bin/bash
 SUDO     := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
