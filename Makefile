@@ -43,7 +43,8 @@ LUA_ENV  := LUA_PATH="$(CURDIR)/lua/?.lua;$(CURDIR)/lua/?/init.lua;/usr/share/lu
             LUA_CPATH="$(CURDIR)/?.so;;"
 BUSTED   := $(LUA_ENV) busted --lua=$(LUA)
 
-# ca-certificates: the client verifies against the system CA bundle by default.
+# ca-certificates: the client verifies against the system CA bundle by default. python3: the
+# command-line specs read CSV back with its csv module and drive the REPL through its pty.
 DEV_PKG_lua5.1 := liblua5.1-0-dev
 DEV_PKG_lua5.2 := liblua5.2-dev
 DEV_PKG_lua5.3 := liblua5.3-dev
@@ -52,7 +53,7 @@ DEV_PKG_luajit := libluajit-5.1-dev
 DEB_PKGS := lua5.4 liblua5.4-dev $(if $(filter lua5.4,$(LUA_PC)),,$(LUA_PC) $(DEV_PKG_$(LUA_PC))) \
             libcurl4-openssl-dev lua-cjson lua-busted lua-http \
             lua-cqueues lua-luv lua-luaossl lua-argparse lua-readline lua-check lua-ldoc nginx-light \
-            pkg-config gcc make valgrind tinyproxy ca-certificates
+            pkg-config gcc make valgrind tinyproxy ca-certificates python3
 SHELL    := /bin/bash
 SUDO     := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
@@ -137,15 +138,17 @@ demo: deps
 	@$(MAKE) --no-print-directory all
 	$(LUA_ENV) $(LUA) examples/demo.lua
 
-# The benchmark of issue 5 (not part of `make test`): cxcloud against Python requests, a curl
-# loop and Node axios on one sandbox. BENCH_ARGS=--quick for a short run.
+# The benchmark of issues 5, 9 and 12 (not part of `make test`): cxcloud against Python requests,
+# a curl loop and Node axios on one sandbox; partner scale (cx:map) and overload behind nginx.
+# BENCH_ARGS=--quick for a short run.
 bench: deps
 	@$(MAKE) --no-print-directory all
 	$(LUA_ENV) $(LUA) bench/run.lua $(BENCH_ARGS)
 
-# Partner scale (issue 9: cx:map over 50 customers) and overload behind nginx (issue 12).
+# Only the partner-scale (issue 9: cx:map over 50 customers) and overload (issue 12: behind
+# nginx) parts of `make bench`.
 bench-partner: deps all
-	$(LUA_ENV) $(LUA) bench/partner.lua $(BENCH_ARGS)
+	$(LUA_ENV) $(LUA) bench/run.lua --partner --overload $(BENCH_ARGS)
 
 sandbox: all
 	$(LUA_ENV) $(LUA) bin/cxcloud sandbox

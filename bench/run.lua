@@ -18,13 +18,24 @@
 -- 3. Memory: cxcloud pulls 1,000,000 rows in pages of 1,000 (no latency, no limit);
 --    its peak RSS against pulls of one page, 10,000 and 100,000 rows, and its RSS
 --    along the pull (every 100,000 rows).
+-- 4. Partner scale (issue 9): 50 customers x 3 pages of 100 rows on a second sandbox
+--    enforcing 10 requests/s, at each latency: cxcloud `cx:map` over the customers
+--    (defaults), the same pulls in a plain sequential loop, the sequential Python pager and
+--    Python with ThreadPoolExecutor(max_workers=6) over customers. Each client lists the
+--    rows it read; they are compared with the sandbox's truth (every row exactly once).
+--    Bound = max(requests / rate, 2 x latency).
+-- 5. Overload (issue 12): 100 pages behind a real nginx (spec/nginx.lua: Debian
+--    nginx-light, TLS, HTTP/2, limit_req 8 r/s shedding with 503) with cxcloud's
+--    defaults, one client and then two processes at once sharing the gateway's limit;
+--    bound = pages / 8 s.
 --
 -- Options:
---   --quick            short smoke run: 2,000 rows, 200 ms only, one CPU repeat, no memory
---   --throughput, --cpu, --memory
---                      run only these parts (any combination; default: all three)
+--   --quick            short smoke run: 2,000 rows, 200 ms only, one CPU repeat, no memory,
+--                      10 partner customers, 20 overload pages
+--   --throughput, --cpu, --memory, --partner, --overload
+--                      run only these parts (any combination; default: all five)
 --   --no-memory        skip the memory check
---   --latencies=MS,..  latencies of the throughput runs (default 200,1000)
+--   --latencies=MS,..  latencies of the throughput and partner runs (default 200,1000)
 --   --rows=N           rows of the throughput customer (default 10000)
 --   --rate-limit=N     requests/s the sandbox enforces (default 10)
 --   --rate-burst=N     the sandbox's token bucket size (default 2)
@@ -34,6 +45,9 @@
 --   --prefetch=N       add a throughput row: cxcloud defaults with the option prefetch = N
 --   --out=FILE         Markdown report (default bench/results/latest.md)
 --   --no-install       do not apt-get / npm install what is missing
+--   --partner-customers=N, --partner-pages=N   partner scale (default 50 x 3)
+--   --overload-pages=N, --overload-rate=N, --overload-burst=N, --overload-latency=MS
+--                      overload rows (default 100 pages, 8 r/s, burst 4, 200 ms)
 --
 -- Exit status: 0 when every run succeeded (the goals are reported, not enforced),
 -- 1 when a run failed (wrong row count, duplicates, a client error).
@@ -69,6 +83,9 @@ if not have_core then
 end
 local cxcloud = require "cxcloud"
 local sandbox = require "cxcloud.sandbox"
+-- the engine developer's nginx harness of the overload specs (issue 12), used as it is
+package.path = ROOT .. "/?.lua;" .. package.path
+local nginx = require "spec.nginx"
 
 local format, concat = string.format, table.concat
 
@@ -81,6 +98,8 @@ local opt = {
   out = BENCH .. "/results/latest.md", install = true,
   cpu_rows = { 10000, 100000 }, cpu_repeat = 3, mem_rows = 1000000, mem_small = 10000,
   mem_page_size = 1000, timeout = 900,
+  partner_customers = 50, partner_pages = 3,
+  overload_pages = 100, overload_rate = 8, overload_burst = 4, overload_latency = 200,
 }
 
 local function usage(msg)
@@ -111,7 +130,7 @@ for _, a in ipairs(arg) do
   if not k then usage("unknown argument " .. a) end
   explicit[k] = true
   if k == "quick" then opt.quick = true
-  elseif k == "memory" or k == "cpu" or k == "throughput" then
+  elseif k == "memory" or k == "cpu" or k == "throughput" or k == "partner" or k == "overload" then
     opt.phases = opt.phases or {}
     opt.phases[k] = true
   elseif k == "no-memory" then opt.memory = false
@@ -128,6 +147,17 @@ for _, a in ipairs(arg) do
     opt.prefetch = math.tointeger(numbers(v)[1]) or usage("--prefetch: an integer")
   elseif k == "out" and v then opt.out = v
   elseif k == "no-install" then opt.install = false
+  elseif k == "partner-customers" and v then
+    opt.partner_customers = math.tointeger(numbers(v)[1]) or usage("--partner-customers: an integer")
+  elseif k == "partner-pages" and v then
+    opt.partner_pages = math.tointeger(numbers(v)[1]) or usage("--partner-pages: an integer")
+  elseif k == "overload-pages" and v then
+    opt.overload_pages = math.tointeger(numbers(v)[1]) or usage("--overload-pages: an integer")
+  elseif k == "overload-rate" and v then
+    opt.overload_rate = math.tointeger(numbers(v)[1]) or usage("--overload-rate: an integer")
+  elseif k == "overload-burst" and v then
+    opt.overload_burst = math.tointeger(numbers(v)[1]) or usage("--overload-burst: an integer")
+  elseif k == "overload-latency" and v then opt.overload_latency = numbers(v)[1]
   elseif k == "help" then usage()
   else usage("unknown option --" .. k .. (v and "=" .. v or "")) end
 end
@@ -137,6 +167,8 @@ if opt.quick then
   opt.cpu_rows = { 2000, 20000 }
   opt.cpu_repeat = 1
   opt.memory = false
+  if not explicit["partner-customers"] then opt.partner_customers = 10 end
+  if not explicit["overload-pages"] then opt.overload_pages = 20 end
 end
 local function phase(name)
   if opt.phases then return opt.phases[name] == true end
@@ -300,7 +332,7 @@ local function check_curl()
   return true
 end
 
-if phase("throughput") or phase("cpu") then
+if phase("throughput") or phase("cpu") or phase("partner") then
   if wanted("python") then available.python = check_python() end
   if wanted("node") then available.node = check_node() end
   if wanted("curl") then available.curl = check_curl() end
@@ -331,13 +363,14 @@ local sb -- the sandbox
 local run_seq = 0
 
 local function client_command(c, env, outdir)
+  for k, v in pairs(c.env or {}) do env[k] = v end
   if c.kind == "lua" then
     env.LUA_PATH, env.LUA_CPATH = LUA_PATH, LUA_CPATH
     if c.concurrency then env.BENCH_CONCURRENCY = c.concurrency end
     if c.prefetch then env.BENCH_PREFETCH = c.prefetch end
-    return sh_quote(LUA) .. " " .. sh_quote(BENCH .. "/clients/cxcloud_pull.lua")
+    return sh_quote(LUA) .. " " .. sh_quote(BENCH .. "/clients/" .. (c.script or "cxcloud_pull.lua"))
   elseif c.kind == "python" then
-    return sh_quote(PY) .. " " .. sh_quote(BENCH .. "/clients/requests_pull.py")
+    return sh_quote(PY) .. " " .. sh_quote(BENCH .. "/clients/" .. (c.script or "requests_pull.py"))
   elseif c.kind == "node" then
     env.NODE_PATH = BENCH .. "/node_modules"
     return "node " .. sh_quote(BENCH .. "/clients/axios_pull.js")
@@ -348,17 +381,17 @@ local function client_command(c, env, outdir)
   error("unknown client kind " .. tostring(c.kind))
 end
 
---- Runs client `c` against customer index `ci`, expecting `expect` rows.
--- extra: BENCH_* variables. Returns a result table.
-local function run_client(c, ci, expect, extra)
+--- The shell command that runs client `c` under /usr/bin/time, its output in files named
+-- after job.base. env: the connection (CXCLOUD_*), extra: BENCH_* variables.
+local function client_job(c, env0, extra)
   run_seq = run_seq + 1
   local base = format("%s/run-%03d", TMP, run_seq)
-  local outdir = base .. "-pages"
+  local job = { client = c, base = base, outdir = base .. "-pages", ids_file = base .. ".ids" }
   local env = {}
-  for k, v in pairs(sb:env()) do env[k] = v end
-  env.BENCH_CUSTOMER = sb.all_customers[ci]
+  for k, v in pairs(env0) do env[k] = v end
   for k, v in pairs(extra or {}) do env[k] = v end
-  local cmd = client_command(c, env, outdir)
+  env.BENCH_IDS_FILE = job.ids_file -- the partner clients list the rows they read there
+  local cmd = client_command(c, env, job.outdir)
   -- REQUESTS_CA_BUNDLE / CURL_CA_BUNDLE (set on some machines) would override the
   -- Python script's Session.verify (a known requests behaviour): not what a user has
   local parts = { "cd", sh_quote(TMP), "&&", "env", "-u", "REQUESTS_CA_BUNDLE", "-u", "CURL_CA_BUNDLE" }
@@ -368,61 +401,86 @@ local function run_client(c, ci, expect, extra)
   for _, k in ipairs(keys) do parts[#parts + 1] = sh_quote(k .. "=" .. tostring(env[k])) end
   parts[#parts + 1] = format("timeout -k 10 %d %s -f '%%e %%U %%S %%M' -o %s %s >%s 2>%s", opt.timeout,
     TIME, sh_quote(base .. ".time"), cmd, sh_quote(base .. ".out"), sh_quote(base .. ".err"))
-  sb:reset_stats()
-  sb:clear_log()
-  local t0 = core.now()
-  local ok, how, code = os.execute(concat(parts, " "))
-  local elapsed = core.now() - t0
-  local st = sb:stats()
-  local log = sb:log()
-  local r = { client = c, ok = ok == true, exit = code, how = how, elapsed = elapsed }
-  local tl = (read_file(base .. ".time") or ""):match("([%d.]+ [%d.]+ [%d.]+ %d+)%s*$")
+  job.shell = concat(parts, " ")
+  return job
+end
+
+--- What a finished job measured and printed; r.ok false (and r.why) when it failed or its
+-- RESULT line does not show `expect` rows without duplicates.
+local function job_result(job, expect, ok, code)
+  local c = job.client
+  local r = { client = c, ok = ok == true, exit = code }
+  local tl = (read_file(job.base .. ".time") or ""):match("([%d.]+ [%d.]+ [%d.]+ %d+)%s*$")
   if tl then
     local e, u, s, m = tl:match("(%S+) (%S+) (%S+) (%S+)")
     r.wall, r.user, r.sys, r.rss = tonumber(e), tonumber(u), tonumber(s), tonumber(m) / 1024
     r.cpu = r.user + r.sys
   else
     r.ok = false
-    r.wall = elapsed
   end
-  local out = read_file(base .. ".out") or ""
-  local line = out:match("RESULT ([^\n]*)")
+  local outs = read_file(job.base .. ".out") or ""
+  local line = outs:match("RESULT ([^\n]*)")
   r.fields = {}
   if line then
     for k, v in line:gmatch("(%w+)=(%S+)") do r.fields[k] = tonumber(v) or v end
   end
   r.rows, r.dups = r.fields.rows, r.fields.dups
-  r.err = (read_file(base .. ".err") or ""):gsub("%s+$", "")
+  r.err = (read_file(job.base .. ".err") or ""):gsub("%s+$", "")
   r.rss_samples = {}
   for rows, kib in r.err:gmatch("RSS rows=(%d+) kib=(%d+)") do
     r.rss_samples[#r.rss_samples + 1] = { rows = tonumber(rows), mib = tonumber(kib) / 1024 }
   end
-  -- the sandbox's view of the run
+  if not r.ok then
+    r.why = format("exit status %s", tostring(code))
+  elseif r.rows ~= expect then
+    r.why = format("%s rows, expected %d", tostring(r.rows), expect)
+  elseif r.dups ~= 0 then
+    r.why = format("%s duplicate rows", tostring(r.dups))
+  end
+  os.execute("rm -rf " .. sh_quote(job.outdir))
+  return r
+end
+
+local function report_failure(r)
+  if r.why then
+    r.ok = false
+    local tail = r.err:gsub("RSS rows=%d+ kib=%d+\n?", ""):sub(-400)
+    say(format("bench: %s FAILED: %s%s", r.client.name, r.why, tail ~= "" and ("\n  " .. tail) or ""))
+  end
+end
+
+-- the sandbox's view of the run: its counters and the throttled records of its log
+local function sandbox_view(box, r)
+  local st = box:stats()
   r.api_requests = st.api_requests
   r.throttled = st.throttled
   r.handshakes = st.handshakes
   r.peak_inflight = st.peak_inflight
   local nthrottled = 0
-  for _, rec in ipairs(log) do
+  for _, rec in ipairs(box:log()) do
     if rec.throttled then nthrottled = nthrottled + 1 end
   end
   r.log_throttled = nthrottled
-  local why
-  if not r.ok then
-    why = format("exit status %s", tostring(code))
-  elseif r.rows ~= expect then
-    why = format("%s rows, expected %d", tostring(r.rows), expect)
-  elseif r.dups ~= 0 then
-    why = format("%s duplicate rows", tostring(r.dups))
-  end
-  if why then
-    r.ok = false
-    r.why = why
-    local tail = r.err:gsub("RSS rows=%d+ kib=%d+\n?", ""):sub(-400)
-    say(format("bench: %s FAILED: %s%s", c.name, why, tail ~= "" and ("\n  " .. tail) or ""))
-  end
-  os.execute("rm -rf " .. sh_quote(outdir))
-  return r
+end
+
+--- Runs client `c` against customer index `ci` of the sandbox `box` (default: the main one),
+-- expecting `expect` rows. extra: BENCH_* variables. Returns a result table.
+local function run_client(c, ci, expect, extra, box)
+  box = box or sb
+  local e = { BENCH_CUSTOMER = box.all_customers[ci] }
+  for k, v in pairs(extra or {}) do e[k] = v end
+  local job = client_job(c, box:env(), e)
+  box:reset_stats()
+  box:clear_log()
+  local t0 = core.now()
+  local ok, _, code = os.execute(job.shell)
+  local elapsed = core.now() - t0
+  local r = job_result(job, expect, ok, code)
+  r.elapsed = elapsed
+  r.wall = r.wall or elapsed
+  sandbox_view(box, r)
+  report_failure(r)
+  return r, job
 end
 
 -------------------------------------------------------------------------------
@@ -623,6 +681,175 @@ local function memory_phase()
   return mem
 end
 
+-- the rows a partner pull must return, once each: "customerId<TAB>hwInstanceId" keys
+local function truth_keys(box, customers)
+  local want, n = {}, 0
+  for _, id in ipairs(customers) do
+    for _, item in ipairs(box:truth("hardware", id)) do
+      want[id .. "\t" .. tostring(item.hwInstanceId)] = true
+      n = n + 1
+    end
+  end
+  return want, n
+end
+
+-- compares the ids file a client wrote with the truth: every row exactly once
+local function check_ids(r, path, want, n)
+  local seen, lines, extra, dups = {}, 0, 0, 0
+  local f = io.open(path, "rb")
+  if f then
+    for key in f:lines() do
+      lines = lines + 1
+      if not want[key] then extra = extra + 1
+      elseif seen[key] then dups = dups + 1
+      else seen[key] = true end
+    end
+    f:close()
+  end
+  local missing = n - (lines - extra - dups)
+  r.check = { lines = lines, missing = missing, extra = extra, dups = dups }
+  if r.ok and not r.why and (missing ~= 0 or extra ~= 0 or dups ~= 0) then
+    r.why = format("rows against the truth: %d missing, %d not served, %d twice", missing, extra, dups)
+  end
+  os.remove(path)
+end
+
+local PARTNER_CLIENTS = {
+  { id = "map", name = "cxcloud cx:map (defaults)", kind = "lua", script = "cxcloud_partner.lua",
+    env = { BENCH_MODE = "map" } },
+  { id = "loop", name = "cxcloud sequential loop", kind = "lua", script = "cxcloud_partner.lua",
+    env = { BENCH_MODE = "loop" } },
+  { id = "python", name = "Python requests (sequential)", kind = "python", script = "requests_partner.py",
+    env = { BENCH_WORKERS = 0 } },
+  { id = "python-threads", name = "Python ThreadPoolExecutor(6)", kind = "python",
+    script = "requests_partner.py", env = { BENCH_WORKERS = 6 } },
+}
+
+local function partner_phase(box)
+  local customers = {}
+  for i = 1, opt.partner_customers do customers[i] = box.all_customers[i] end
+  local want, n = truth_keys(box, customers)
+  local requests = opt.partner_customers * opt.partner_pages
+  local res = {}
+  for _, ms in ipairs(opt.latencies) do
+    local lat = ms / 1000
+    box:set { latency = lat, token_latency = opt.token_latency / 1000, rate_limit = opt.rate_limit }
+    say(format("\n== partner scale: %d customers x %d pages of %d rows, %g ms latency, %g requests/s"
+      .. " enforced", opt.partner_customers, opt.partner_pages, opt.page_size, ms, opt.rate_limit))
+    for _, c in ipairs(PARTNER_CLIENTS) do
+      if c.kind ~= "python" or available.python then
+        pause(1.5) -- the sandbox's bucket refills; connections of the last run are gone
+        io.stdout:write(format("  %-30s ", c.name))
+        io.stdout:flush()
+        box:reset_stats()
+        box:clear_log()
+        local job = client_job(c, box:env(), { BENCH_CUSTOMERS = concat(customers, ","),
+          BENCH_PAGE_SIZE = opt.page_size })
+        local ok, _, code = os.execute(job.shell)
+        local r = job_result(job, n, ok, code)
+        check_ids(r, job.ids_file, want, n)
+        sandbox_view(box, r)
+        report_failure(r)
+        r.latency, r.requests = lat, requests
+        r.bound = math.max(opt.rate_limit > 0 and requests / opt.rate_limit or 0, 2 * lat)
+        if not r.ok then failures = failures + 1 end
+        say(format("%s wall %6.2f s  cpu %5.2f s  rss %6.1f MiB  throttled %d  requests %d  bound %.1f s"
+          .. "  (%.2fx)", r.ok and "ok    " or "FAILED", r.wall or -1, r.cpu or -1, r.rss or -1,
+          r.log_throttled or -1, r.api_requests or -1, r.bound, (r.wall or 0) / r.bound))
+        res[#res + 1] = r
+      end
+    end
+  end
+  return res, n
+end
+
+-- client defaults through nginx: `count` processes at once, each pulling its own customer
+-- of opt.overload_pages pages
+local function overload_run(box, count, want_rows)
+  local gw = nginx.start(box, { rate = opt.overload_rate, burst = opt.overload_burst, limit_status = 503 })
+  local env = box:env()
+  local port = ":" .. gw.port .. "/"
+  env.CXCLOUD_BASE_URL = box.local_base_url:gsub(":%d+/", port, 1)
+  env.CXCLOUD_TOKEN_URL = box.local_token_url:gsub(":%d+/", port, 1)
+  env.CXCLOUD_CA_FILE = gw.ca_file
+  local jobs, shells = {}, {}
+  for k = 1, count do
+    local ci = opt.partner_customers + k
+    jobs[k] = client_job(BY_ID.cxcloud, env, { BENCH_CUSTOMER = box.all_customers[ci] })
+    shells[k] = "( " .. jobs[k].shell .. "; echo $? >" .. sh_quote(jobs[k].base .. ".rc") .. " ) &"
+  end
+  box:reset_stats()
+  box:clear_log()
+  local t0 = core.now()
+  os.execute(concat(shells, " ") .. " wait")
+  local elapsed = core.now() - t0
+  local log = gw:log()
+  gw:stop()
+  local run = { count = count, elapsed = elapsed, gateway_requests = #log, shed = 0, clients = {} }
+  for _, rec in ipairs(log) do
+    if rec.status == 503 then run.shed = run.shed + 1 end
+  end
+  for k, job in ipairs(jobs) do
+    local rc = tonumber(((read_file(job.base .. ".rc") or ""):match("%d+")))
+    local r = job_result(job, want_rows, rc == 0, rc)
+    report_failure(r)
+    if not r.ok then failures = failures + 1 end
+    run.clients[k] = r
+  end
+  run.api_requests = box:stats().api_requests
+  run.bound = count * opt.overload_pages / opt.overload_rate
+  if count == 2 then
+    -- the client left alone once the other has its last page: how fast it went on
+    local first, last = {}, {}
+    for _, rec in ipairs(box:log()) do
+      if rec.op == "hardware" and rec.t then
+        local k = rec.customerId
+        first[k] = math.min(first[k] or math.huge, rec.t)
+        last[k] = math.max(last[k] or -math.huge, rec.t)
+      end
+    end
+    local a, b = box.all_customers[opt.partner_customers + 1], box.all_customers[opt.partner_customers + 2]
+    if last[a] and last[b] then
+      local early, late = a, b
+      if last[a] > last[b] then early, late = b, a end
+      local n = 0
+      for _, rec in ipairs(box:log()) do
+        if rec.op == "hardware" and rec.customerId == late and rec.t and rec.t > last[early] then
+          n = n + 1
+        end
+      end
+      local span = last[late] - last[early]
+      run.alone = { requests = n, seconds = span, rate = span > 0 and n / span or nil }
+    end
+  end
+  return run
+end
+
+local function overload_phase(box)
+  local lat = opt.overload_latency / 1000
+  box:set { latency = lat, token_latency = 0, rate_limit = 0 }
+  local want_rows = opt.overload_pages * opt.page_size
+  say(format("\n== overload: %d pages of %d rows behind nginx (TLS, HTTP/2, limit_req %g r/s burst %d,"
+    .. " 503), %g ms latency, cxcloud defaults", opt.overload_pages, opt.page_size, opt.overload_rate,
+    opt.overload_burst, opt.overload_latency))
+  local runs = {}
+  for _, count in ipairs { 1, 2 } do
+    pause(1.5)
+    io.stdout:write(format("  %-30s ", count == 1 and "one client" or "two clients at once"))
+    io.stdout:flush()
+    local run = overload_run(box, count, want_rows)
+    local walls = {}
+    for _, r in ipairs(run.clients) do walls[#walls + 1] = fmt_num(r.wall) end
+    run.wall = 0
+    for _, r in ipairs(run.clients) do run.wall = math.max(run.wall, r.wall or run.elapsed) end
+    say(format("wall %s s  (bound %.1f s, %.2fx)  gateway requests %d  shed 503 %d%s", concat(walls, " / "),
+      run.bound, run.wall / run.bound, run.gateway_requests, run.shed, run.alone
+        and format("  alone: %d requests in %.1f s", run.alone.requests, run.alone.seconds) or ""))
+    runs[#runs + 1] = run
+  end
+  return runs
+end
+
 -------------------------------------------------------------------------------
 -- main
 
@@ -633,9 +860,29 @@ local sb_opts = {
   seed = 1, customers = 3, hardware = hardware, rate_limit = opt.rate_limit,
   throttle_status = 403, http2 = opt.http2, rate_burst = opt.rate_burst, max_rows = 1000, log_limit = 200000,
 }
-sb = sandbox.start(sb_opts)
-say(format("bench: sandbox pid %s on port %s (HTTP/%s)", tostring(sb.pid), tostring(sb.port),
-  opt.http2 and "2 offered" or "1.1"))
+if phase("throughput") or phase("cpu") or phase("memory") then
+  sb = sandbox.start(sb_opts)
+  say(format("bench: sandbox pid %s on port %s (HTTP/%s)", tostring(sb.pid), tostring(sb.port),
+    opt.http2 and "2 offered" or "1.1"))
+end
+-- partner scale and overload: customers 1..P of P pages each, then two of the overload size
+local scale_sb
+if phase("partner") or phase("overload") then
+  local hw = {}
+  for i = 1, opt.partner_customers do hw[i] = opt.partner_pages * opt.page_size end
+  hw[opt.partner_customers + 1] = opt.overload_pages * opt.page_size
+  hw[opt.partner_customers + 2] = opt.overload_pages * opt.page_size
+  scale_sb = sandbox.start { seed = 2, customers = opt.partner_customers + 2, hardware = hw,
+    rate_limit = opt.rate_limit, throttle_status = 403, http2 = opt.http2, rate_burst = opt.rate_burst,
+    max_rows = 1000, log_limit = 200000 }
+  say(format("bench: partner/overload sandbox pid %s on port %s", tostring(scale_sb.pid),
+    tostring(scale_sb.port)))
+end
+local have_nginx = true
+if phase("overload") and not nginx.available() then
+  have_nginx = apt_install("nginx-light") and nginx.available()
+  if not have_nginx then note("overload rows skipped: nginx (Debian nginx-light) is not available") end
+end
 
 local ok_run, perr = pcall(function()
   local started = os.date("!%Y-%m-%d %H:%M UTC")
@@ -643,6 +890,9 @@ local ok_run, perr = pcall(function()
   if phase("throughput") then tp = throughput() end
   if phase("cpu") then cpu, cpu_small, cpu_large = cpu_phase() end
   if phase("memory") then mem = memory_phase() end
+  local partner, partner_rows, overload
+  if phase("partner") then partner, partner_rows = partner_phase(scale_sb) end
+  if phase("overload") and have_nginx then overload = overload_phase(scale_sb) end
 
   -- report
   out("# cxcloud benchmark")
@@ -657,7 +907,7 @@ local ok_run, perr = pcall(function()
   end
   out(format("- Sandbox: `cxcloud.sandbox` in its own process on the same machine, HTTP/%s, gateway-style"
     .. " throttling (403 + `X-Mashery-Error-Code: ERR_403_DEVELOPER_OVER_QPS`, bucket of %g),"
-    .. " token endpoint latency %g ms", opt.http2 and "2 offered" or "1.1", sb.config.rate_burst or 2,
+    .. " token endpoint latency %g ms", opt.http2 and "2 offered" or "1.1", opt.rate_burst or 2,
     opt.token_latency))
   out("- Each client is a separate process; wall, CPU (user+sys) and peak RSS from `/usr/bin/time`;"
     .. " throttled responses and handshakes from the sandbox's counters for that run.")
@@ -743,6 +993,71 @@ local ok_run, perr = pcall(function()
     end
   end
 
+  if partner then
+    out(format("## Partner scale: %d customers x %d pages of %d rows at %g requests/s",
+      opt.partner_customers, opt.partner_pages, opt.page_size, opt.rate_limit))
+    out("")
+    out(format("Every customer's whole hardware list (%d rows, %d API requests). cxcloud: `cx:map(customers,"
+      .. " function(id) return cx:customer(id):hardware():all() end)` with the client's defaults, and the"
+      .. " same calls one customer after the other; Python: the `requests` pager, sequential and in a"
+      .. " `ThreadPoolExecutor(max_workers=6)` over customers. Bound = max(requests / rate, 2 x latency)"
+      .. " (a customer's first page tells how many pages follow). Rows: each client's rows compared with"
+      .. " the sandbox's truth (every row exactly once). Throttled: the sandbox log's throttled answers.",
+      partner_rows, opt.partner_customers * opt.partner_pages))
+    out("")
+    local rows = {}
+    for _, r in ipairs(partner) do
+      rows[#rows + 1] = {
+        r.client.name, format("%d ms", math.floor(r.latency * 1000 + 0.5)),
+        r.ok and fmt_num(r.wall) or ("FAILED: " .. (r.why or "?")), fmt_num(r.cpu), fmt_num(r.rss, "%.1f"),
+        tostring(r.log_throttled or "-"), tostring(r.api_requests or "-"),
+        r.check and r.check.missing == 0 and r.check.extra == 0 and r.check.dups == 0 and "all, once"
+          or "WRONG",
+        fmt_num(r.bound, "%.1f"), r.wall and fmt_num(r.wall / r.bound, "%.2fx") or "-",
+      }
+    end
+    out(md_table({ "client", "latency", "wall s", "CPU s", "peak RSS MiB", "throttled", "requests", "rows",
+      "bound s", "wall / bound" }, rows, "lrrrrrrlrr"))
+    out("")
+  end
+  if overload then
+    out(format("## Overload: %d pages behind nginx shedding with 503 at %g requests/s", opt.overload_pages,
+      opt.overload_rate))
+    out("")
+    out(format("Debian nginx-light in front of the sandbox on loopback: TLS, HTTP/2, `limit_req` %g r/s"
+      .. " (burst %d) answering 503, %g ms API latency behind it, no limit in the sandbox. Each client:"
+      .. " cxcloud defaults pulling one customer of %d pages of %d rows (`bench/clients/cxcloud_pull.lua`);"
+      .. " two clients: two processes at once, each its own customer, sharing the gateway's limit. Bound ="
+      .. " pages through the gateway / rate. Shed: the 503s in nginx's access log; requests: what reached"
+      .. " nginx (API only); per client: the 503s each client saw and how often it slowed its rate"
+      .. " (`cx:stats()`); last client alone: the requests of the client that finished last after the"
+      .. " other's last request, in the sandbox's log, and how long they took (the gateway allows %g/s).",
+      opt.overload_rate, opt.overload_burst, opt.overload_latency,
+      opt.overload_pages, opt.page_size, opt.overload_rate))
+    out("")
+    local rows = {}
+    for _, run in ipairs(overload) do
+      local walls, cpus, rsss, seen, slows, ok = {}, {}, {}, {}, {}, true
+      for _, r in ipairs(run.clients) do
+        seen[#seen + 1] = tostring(r.fields.overloaded or "-")
+        slows[#slows + 1] = tostring(r.fields.slowdowns or "-")
+        walls[#walls + 1] = r.ok and fmt_num(r.wall) or ("FAILED: " .. (r.why or "?"))
+        cpus[#cpus + 1] = fmt_num(r.cpu)
+        rsss[#rsss + 1] = fmt_num(r.rss, "%.1f")
+        ok = ok and r.ok
+      end
+      rows[#rows + 1] = { run.count == 1 and "one client" or "two clients at once", concat(walls, " / "),
+        concat(cpus, " / "), concat(rsss, " / "), tostring(run.gateway_requests), tostring(run.shed),
+        concat(seen, " / "), concat(slows, " / "),
+        run.alone and format("%d in %.1f s (%s/s)", run.alone.requests, run.alone.seconds,
+          fmt_num(run.alone.rate, "%.1f")) or "-",
+        fmt_num(run.bound, "%.1f"), ok and fmt_num(run.wall / run.bound, "%.2fx") or "-" }
+    end
+    out(md_table({ "run", "wall s", "CPU s", "peak RSS MiB", "requests", "shed (503)", "503 per client",
+      "slowdowns", "last client alone", "bound s", "wall / bound" }, rows, "lrrrrrrrrrr"))
+    out("")
+  end
+
   -- goals
   out("## Goals")
   out("")
@@ -796,6 +1111,36 @@ local ok_run, perr = pcall(function()
         runs[2].rows))
     end
   end
+  if partner then
+    for _, ms in ipairs(opt.latencies) do
+      local m
+      for _, r in ipairs(partner) do
+        if r.client.id == "map" and math.floor(r.latency * 1000 + 0.5) == ms then m = r end
+      end
+      if m and m.ok then
+        local q = m.wall / m.bound
+        out(format("- Partner scale, %g ms: cx:map %.2f s vs bound %.1f s = %.2fx (goal <= 1.2x): %s;"
+          .. " throttled %d (goal 0): %s", ms, m.wall, m.bound, q, verdict(q <= 1.2), m.log_throttled,
+          verdict(m.log_throttled == 0)))
+      elseif m then
+        out(format("- Partner scale, %g ms: the cx:map run failed (%s)", ms, m.why or "?"))
+      end
+    end
+  end
+  if overload then
+    for _, run in ipairs(overload) do
+      local ok = true
+      for _, r in ipairs(run.clients) do ok = ok and r.ok end
+      if ok then
+        local q = run.wall / run.bound
+        out(format("- Overload, %s: %.2f s vs bound %.1f s = %.2fx (goal <= 1.3x): %s; %d of %d answers shed",
+          run.count == 1 and "one client" or "two clients at once", run.wall, run.bound, q,
+          verdict(q <= 1.3), run.shed, run.gateway_requests))
+      else
+        out(format("- Overload, %d clients: a client failed", run.count))
+      end
+    end
+  end
   if #notes > 0 then
     out("")
     out("## Notes")
@@ -804,7 +1149,8 @@ local ok_run, perr = pcall(function()
   end
 end)
 
-sb:stop()
+if sb then sb:stop() end
+if scale_sb then scale_sb:stop() end
 os.execute("rm -rf " .. sh_quote(TMP))
 if not ok_run then
   io.stderr:write("bench: ", tostring(perr), "\n")

@@ -120,9 +120,10 @@ describe("inside an event loop", function()
     assert(loop:loop())
     assert.is_nil(errs)
     assert.same({ 250, 250 }, results)
-    assert.is_true(longest < 0.06, longest)
+    -- valgrind slows the client in this process some 50-fold: only the order of magnitude holds
+    assert.is_true(longest < (helper.memcheck and 1 or 0.06), longest)
     -- 2 x 5 pages at 300 ms, concurrently: far less than the 3 s one after the other
-    assert.is_true(cqueues.monotime() - t0 < 2.5, cqueues.monotime() - t0)
+    assert.is_true(cqueues.monotime() - t0 < (helper.memcheck and 30 or 2.5), cqueues.monotime() - t0)
     assert.is_true(cxcloud.is_error(select(2, pcall(cx.step, cx, -1))))
   end)
 end)

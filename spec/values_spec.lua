@@ -220,4 +220,46 @@ describe("values", function()
       assert.is_nil((decode('{"a":1,12345678901234567890:1}')))
     end)
   end)
+
+  -- the fix-up pass visits only the fields of the keys the pre-scan listed (numbers, nulls,
+  -- objects, arrays), and walks every field when there are too many keys or an escaped one
+  describe("the fix-up pass", function()
+    it("matches identifier fields on the key's text as sent: an escaped key is not one", function()
+      -- "hw\u0049nstanceId" decodes to "hwInstanceId"
+      local v = assert(decode('{"hw\\u0049nstanceId":5,"x\\u0041":[7,null],"n\\u0041":null,'
+        .. '"\\u0041":{"neInstanceId":1.0,"b":1.0}}'))
+      assert.equal("integer", compat.mtype(v.hwInstanceId))
+      assert.equal(5, v.hwInstanceId)
+      assert.same({ 7, core.null }, v.xA)
+      assert.is_nil(v.nA)
+      assert.equal("1.0", v.A.neInstanceId)
+      assert.equal("integer", compat.mtype(v.A.b))
+      assert.equal("6", decode('{"hwInstanceId":6}').hwInstanceId)
+    end)
+
+    it("fixes the listed keys in every object, at any depth", function()
+      local v = assert(decode('{"data":[{"a":null,"b":1,"c":"x"},{"a":"y","b":null,"c":[{"a":2.0}]},'
+        .. '{"d":{"b":3,"a":null,"z":null}}],"pagination":{"page":1}}'))
+      assert.same({ { b = 1, c = "x" }, { a = "y", c = { { a = 2 } } }, { d = { b = 3 } } }, v.data)
+      assert.equal("integer", compat.mtype(v.data[2].c[1].a))
+      assert.equal("integer", compat.mtype(v.pagination.page))
+    end)
+
+    it("fixes every field of objects with many keys", function()
+      local parts = {}
+      for i = 1, 40 do
+        parts[#parts + 1] = string.format('"k%d":%d,"z%d":null,"neInstanceId":%d', i, i, i, i)
+      end
+      local text = "[{" .. table.concat(parts, ",") .. "},{\"o\":{" .. table.concat(parts, ",") .. "}}]"
+      for _, v in ipairs(assert(decode(text))) do
+        local t = v.o or v
+        for i = 1, 40 do
+          assert.equal("integer", compat.mtype(t["k" .. i]))
+          assert.equal(i, t["k" .. i])
+          assert.is_nil(t["z" .. i])
+        end
+        assert.equal("40", t.neInstanceId)
+      end
+    end)
+  end)
 end)

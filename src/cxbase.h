@@ -38,7 +38,8 @@ int cx_parse_retry_after(const char *s, size_t len, double now_epoch, double *se
 int cx_parse_http_date(const char *s, size_t len, int64_t *epoch);
 
 /* json.c: rewrites integer literals that a double cannot hold exactly, and the numbers of the
-   identifier fields in ids (may be NULL), into marked strings; writes to out when not NULL
+   identifier fields in ids (may be NULL) other than plain integers of up to 15 digits (the
+   decoder's fix-up pass writes those), into marked strings; writes to out when not NULL
    and returns the output length (== len when nothing is rewritten), or (size_t)-1 with
    *bad_at (may be NULL) set to the offset of a number literal that is not valid JSON. */
 struct cx_idset;

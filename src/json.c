@@ -5,10 +5,14 @@
    - Integer literals that a double cannot hold exactly (IDs of up to 22 digits) keep their
      exact digits: they are rewritten into marked strings before cjson sees them, then
      turned into integers when they fit in 64 bits, else left as strings of digits.
-   - A number that is the value of an identifier field (the decoder's identifier set) is
-     rewritten the same way but always comes out as a string of its exact text.
+   - A number that is the value of an identifier field (the decoder's identifier set) always
+     comes out as a string of its exact text. A plain integer of up to 15 digits (the common
+     case) goes through cjson as a number, exact in a double, and the fix-up pass writes its
+     digits; any other (a fraction, an exponent, -0, more digits) is rewritten like a big
+     integer. So a typical page is handed to cjson as it came, without a copy.
    - The pre-scan checks every number literal against the JSON grammar: cjson alone accepts
-     "1." and lets "00000000000000001" through once protected. */
+     "1." and lets "00000000000000001" through once protected. It also tells what the fix-up
+     pass has to look for (numbers, nulls, marked strings); with none of them it is skipped. */
 #include <math.h>
 #include <pthread.h>
 #include <string.h>
@@ -21,6 +25,7 @@
 #define SAFE_DIGITS 15               /* every integer of up to 15 digits is exact in a double */
 #define MARK_INT "\"\\u0000#"        /* JSON text opening a protected big integer */
 #define MARK_ID "\"\\u0000$"         /* JSON text opening a protected identifier number */
+#define MARK_NUM "\"\\u0000%"        /* JSON text opening a number kept as a number */
 #define MARK_LEN (sizeof(MARK_INT) - 1)
 #define NUL_ESC "\\u0000"            /* a server string that starts with NUL gets a second one */
 #define NUL_ESC_LEN (sizeof(NUL_ESC) - 1)
@@ -132,41 +137,106 @@ static void put(char *out, size_t o, const char *s, size_t n)
         memcpy(out + o, s, n);
 }
 
-/* Writes the rewritten text to out (when not NULL); returns its length, or (size_t)-1 with
-   *bad_at set when a number literal breaks the JSON grammar. Strings are skipped with
-   memchr: they are most of a response. */
-size_t cx_json_protect(const char *in, size_t len, const struct cx_idset *ids, char *out,
-                       size_t *bad_at)
+/* What a pre-scan saw, for the fix-up pass. */
+enum {
+    SAW_NUMBER = 1, /* a number cjson decodes (as a float) */
+    SAW_NULL = 2,   /* a null (or a token starting with 'n') */
+    SAW_MARK = 4    /* a string the pre-scan wrote (the text was rewritten) */
+};
+
+#define MAX_FIX_KEYS 32
+
+/* The keys whose values the fix-up pass must visit in objects: a number, a null, an object or
+   an array, a string the pre-scan rewrote. Every other object field is a string or a boolean
+   as it came. `all` (too many keys, or a key with an escape, whose decoded text the pre-scan
+   does not know) makes the fix-up pass walk every field. */
+struct fix_keys {
+    size_t n, last;
+    int all;
+    struct {
+        const char *s;
+        size_t len;
+        int id; /* an identifier field */
+    } k[MAX_FIX_KEYS];
+};
+
+/* Adds key to fk (when not NULL); returns whether it is an identifier field. */
+static int note_key(struct fix_keys *fk, const struct cx_idset *ids, const char *key, size_t len)
 {
-    size_t i = 0, o = 0, key_len = 0;
-    const char *key = NULL; /* the last object key, while its value has not started */
-    int after_colon = 0;
+    size_t i;
+    if (!fk || fk->all)
+        return is_identifier(ids, key, len);
+    /* fields come in the same order in every row: try the one after the last match first */
+    i = fk->last < fk->n ? fk->last : 0;
+    if (fk->n && fk->k[i].len == len && memcmp(fk->k[i].s, key, len) == 0) {
+        fk->last = i + 1;
+        return fk->k[i].id;
+    }
+    for (i = 0; i < fk->n; i++) {
+        if (fk->k[i].len == len && memcmp(fk->k[i].s, key, len) == 0) {
+            fk->last = i + 1;
+            return fk->k[i].id;
+        }
+    }
+    if (fk->n == MAX_FIX_KEYS || memchr(key, '\\', len)) {
+        fk->all = 1;
+        return is_identifier(ids, key, len);
+    }
+    fk->k[fk->n].s = key;
+    fk->k[fk->n].len = len;
+    fk->k[fk->n].id = is_identifier(ids, key, len);
+    fk->last = ++fk->n;
+    return fk->k[fk->n - 1].id;
+}
+
+/* -?[1-9][0-9]* or 0, of at most SAFE_DIGITS digits: a number whose exact text the fix-up pass
+   can write back from cjson's double. */
+static int plain_integer(const char *s, size_t n, int integral)
+{
+    size_t digits = n - (s[0] == '-');
+    return integral && digits <= SAFE_DIGITS && (n == 1 || s[n - digits] != '0');
+}
+
+/* Writes the rewritten text to out (when not NULL); returns its length, or (size_t)-1 with
+   *bad_at set when a number literal breaks the JSON grammar. *saw (when not NULL) gets SAW_*
+   flags, fk (when not NULL) the keys the fix-up pass must visit. Strings are skipped with
+   memchr: they are most of a response. */
+static size_t scan(const char *in, size_t len, const struct cx_idset *ids, char *out,
+                   size_t *bad_at, unsigned *saw, struct fix_keys *fk)
+{
+    size_t i = 0, o = 0, key_len = 0, cand_len = 0;
+    const char *key = NULL;  /* the key whose value comes next (its colon came) */
+    const char *cand = NULL; /* the last string, while no token but ':' followed it */
+    unsigned flags = 0;
     while (i < len) {
         char c = in[i];
         if (c == '"') {
             size_t e = string_end(in, len, i), n = (e < len ? e + 1 : len) - i;
-            if (e < len && before_colon(in, len, e + 1)) {
-                key = in + i + 1;
-                key_len = e - i - 1;
-            } else {
-                key = NULL;
-                if (n >= 1 + NUL_ESC_LEN && in[i + 1] == '\\' &&
-                    memcmp(in + i + 1, NUL_ESC, NUL_ESC_LEN) == 0) {
-                    put(out, o, in + i, 1);
-                    put(out, o + 1, NUL_ESC, NUL_ESC_LEN);
-                    o += NUL_ESC_LEN;
-                    n--;
-                    i++;
-                    o++;
-                }
+            cand = key || e == len ? NULL : in + i + 1;
+            cand_len = e - i - 1;
+            if (n >= 1 + NUL_ESC_LEN && in[i + 1] == '\\' &&
+                memcmp(in + i + 1, NUL_ESC, NUL_ESC_LEN) == 0 &&
+                (key || e == len || !before_colon(in, len, e + 1))) {
+                /* a value that starts with NUL: given a second one */
+                if (key)
+                    note_key(fk, ids, key, key_len);
+                cand = NULL;
+                put(out, o, in + i, 1);
+                put(out, o + 1, NUL_ESC, NUL_ESC_LEN);
+                o += NUL_ESC_LEN;
+                n--;
+                i++;
+                o++;
             }
-            after_colon = 0;
+            key = NULL;
             put(out, o, in + i, n);
             o += n;
             i += n;
-        } else if (starts_number(c)) {
+            continue;
+        }
+        if (starts_number(c)) {
             size_t j = i, digits = 0;
-            int integral = 0, id;
+            int integral = 0;
             const char *mark = NULL;
             for (; j < len && in_number(in[j]); j++)
                 digits += is_digit(in[j]);
@@ -175,17 +245,24 @@ size_t cx_json_protect(const char *in, size_t len, const struct cx_idset *ids, c
                     *bad_at = i;
                 return (size_t)-1;
             }
-            id = after_colon && is_identifier(ids, key, key_len);
             /* a number in key position is invalid JSON: left as it is, cjson refuses it */
             if (!before_colon(in, len, j)) {
-                if (id)
-                    mark = MARK_ID;
-                else if (integral && digits > SAFE_DIGITS)
+                if (key && note_key(fk, ids, key, key_len)) {
+                    if (!plain_integer(in + i, j - i, integral))
+                        mark = MARK_ID;
+                } else if (integral && digits > SAFE_DIGITS) {
                     mark = MARK_INT;
+                } else if (key && ids && memchr(key, '\\', key_len)) {
+                    /* the fix-up pass matches identifiers on the decoded key, the pre-scan on
+                       the raw one: they agree unless the key has an escape */
+                    mark = MARK_NUM;
+                }
             }
             if (mark) {
                 put(out, o, mark, MARK_LEN);
                 o += MARK_LEN;
+            } else {
+                flags |= SAW_NUMBER;
             }
             put(out, o, in + i, j - i);
             o += j - i;
@@ -194,20 +271,36 @@ size_t cx_json_protect(const char *in, size_t len, const struct cx_idset *ids, c
                 o++;
             }
             i = j;
-            key = NULL;
-            after_colon = 0;
-        } else {
-            if (c == ':')
-                after_colon = key != NULL;
-            else if (!is_ws(c))
-                key = NULL, after_colon = 0;
-            if (out)
-                out[o] = c;
-            o++;
-            i++;
+            key = cand = NULL;
+            continue;
         }
+        if (c == ':') {
+            key = cand;
+            key_len = cand_len;
+            cand = NULL;
+        } else if (!is_ws(c)) {
+            if (c == 'n')
+                flags |= SAW_NULL;
+            if (key && (c == 'n' || c == '{' || c == '['))
+                note_key(fk, ids, key, key_len);
+            key = cand = NULL;
+        }
+        if (out)
+            out[o] = c;
+        o++;
+        i++;
     }
+    if (o != len)
+        flags |= SAW_MARK;
+    if (saw)
+        *saw = flags;
     return o;
+}
+
+size_t cx_json_protect(const char *in, size_t len, const struct cx_idset *ids, char *out,
+                       size_t *bad_at)
+{
+    return scan(in, len, ids, out, bad_at, NULL, NULL);
 }
 
 /* A protected big integer: an optional '-' and digits. */
@@ -237,25 +330,6 @@ static void push_big_integer(lua_State *L, const char *d, size_t n)
         lua_pushlstring(L, d, n);
 }
 
-/* Replaces the decoded string at the top of the stack when the pre-scan wrote it: every
-   string value that starts with NUL is one of the pre-scan's (server strings that start
-   with NUL were given a second one). Returns whether it did. */
-static int unprotect(lua_State *L)
-{
-    size_t n;
-    const char *s = lua_tolstring(L, -1, &n);
-    if (n < 2 || s[0] != '\0')
-        return 0;
-    if (s[1] == '#')
-        push_big_integer(L, s + 2, n - 2);
-    else if (s[1] == '$')
-        lua_pushlstring(L, s + 2, n - 2);
-    else
-        lua_pushlstring(L, s + 1, n - 1);
-    lua_remove(L, -2);
-    return 1;
-}
-
 /* Replaces the float at the top of the stack by an integer when it is one exactly. */
 static int integral_float(lua_State *L)
 {
@@ -270,34 +344,138 @@ static int integral_float(lua_State *L)
     return 1;
 }
 
-static void fixup(lua_State *L, int idx)
+/* Replaces the decoded string at the top of the stack when the pre-scan wrote it: every
+   string value that starts with NUL is one of the pre-scan's (server strings that start
+   with NUL were given a second one). Returns whether it did. */
+static int unprotect(lua_State *L)
 {
+    size_t n;
+    const char *s = lua_tolstring(L, -1, &n);
+    if (n < 2 || s[0] != '\0')
+        return 0;
+    if (s[1] == '#') {
+        push_big_integer(L, s + 2, n - 2);
+    } else if (s[1] == '$') {
+        lua_pushlstring(L, s + 2, n - 2);
+    } else if (s[1] == '%') {
+        /* a valid JSON number: Lua reads it as cjson would (strtod), or as an integer */
+        if (!lua_stringtonumber(L, s + 2))
+            lua_pushlstring(L, s + 2, n - 2); /* not reached: the pre-scan checked it */
+        integral_float(L);
+    } else {
+        lua_pushlstring(L, s + 1, n - 1);
+    }
+    lua_remove(L, -2);
+    return 1;
+}
+
+/* Replaces the number at the top of the stack (a plain integer of at most SAFE_DIGITS digits,
+   see plain_integer) by the string of its digits. */
+static void integer_text(lua_State *L)
+{
+    char buf[24], *p = buf + sizeof buf;
+    lua_Integer v = lua_isinteger(L, -1) ? lua_tointeger(L, -1) : (lua_Integer)lua_tonumber(L, -1);
+    lua_Unsigned u = v < 0 ? 0u - (lua_Unsigned)v : (lua_Unsigned)v;
+    do {
+        *--p = (char)('0' + u % 10);
+        u /= 10;
+    } while (u);
+    if (v < 0)
+        *--p = '-';
+    lua_pop(L, 1);
+    lua_pushlstring(L, p, (size_t)(buf + sizeof buf - p));
+}
+
+/* What the fix-up pass looks for. */
+struct fixup_ctx {
+    const struct cx_idset *ids;
+    unsigned saw;            /* SAW_* flags of the pre-scan */
+    int keys;                /* stack index of the first of nkeys key strings (fix_keys) */
+    int nkeys;               /* -1: visit every field */
+    const struct fix_keys *fk; /* the keys, with whether each is an identifier field */
+};
+
+/* Fixes the value at the top of the stack, an array element or an object field (key_idx: its
+   key, 0 in an array; id: whether that is an identifier field, -1 when not known). Returns
+   whether it replaced the value. */
+static int fix_value(lua_State *L, const struct fixup_ctx *cx, int key_idx, int id)
+{
+    switch (lua_type(L, -1)) {
+    case LUA_TNUMBER:
+        if (id < 0 && key_idx && cx->ids) {
+            size_t n;
+            const char *key = lua_tolstring(L, key_idx, &n);
+            id = is_identifier(cx->ids, key, n);
+        }
+        if (id > 0) {
+            integer_text(L);
+            return 1;
+        }
+        return integral_float(L);
+    case LUA_TLIGHTUSERDATA: /* cjson.null: kept in arrays, dropped in objects */
+        if (!key_idx)
+            return 0;
+        lua_pop(L, 1);
+        lua_pushnil(L);
+        return 1;
+    case LUA_TSTRING:
+        return (cx->saw & SAW_MARK) && unprotect(L);
+    default:
+        return 0;
+    }
+}
+
+static void fixup(lua_State *L, int idx, const struct fixup_ctx *cx)
+{
+    lua_Integer i, n;
+    int k;
     idx = lua_absindex(L, idx);
     luaL_checkstack(L, 4, "JSON too deep");
-    lua_pushnil(L);
-    while (lua_next(L, idx)) {
-        int replace = 0;
-        switch (lua_type(L, -1)) {
-        case LUA_TNUMBER:
-            replace = integral_float(L);
-            break;
-        case LUA_TLIGHTUSERDATA: /* cjson.null: kept in arrays (integer keys), dropped in objects */
-            if (lua_type(L, -2) == LUA_TSTRING) {
-                lua_pop(L, 1);
-                lua_pushnil(L);
-                replace = 1;
-            }
-            break;
-        case LUA_TSTRING:
-            replace = unprotect(L);
+    /* cjson makes an array a sequence 1..n and an object a table of string keys: an integer
+       loop walks an array without lua_next's key lookups */
+    n = (lua_Integer)lua_rawlen(L, idx);
+    for (i = 1; i <= n; i++) {
+        if (lua_rawgeti(L, idx, i) == LUA_TTABLE) {
+            fixup(L, -1, cx);
+            lua_pop(L, 1);
+        } else if (fix_value(L, cx, 0, 0)) {
+            lua_rawseti(L, idx, i);
+        } else {
+            lua_pop(L, 1);
+        }
+    }
+    if (n > 0)
+        return;
+    /* an object: only the fields of the keys the pre-scan listed can need a fix */
+    for (k = 0; k < cx->nkeys; k++) {
+        int key = cx->keys + k;
+        lua_pushvalue(L, key);
+        switch (lua_rawget(L, idx)) {
+        case LUA_TNIL:
+            lua_pop(L, 1);
             break;
         case LUA_TTABLE:
-            fixup(L, -1);
+            fixup(L, -1, cx);
+            lua_pop(L, 1);
             break;
         default:
-            break;
+            if (fix_value(L, cx, key, cx->fk->k[k].id)) {
+                lua_pushvalue(L, key);
+                lua_insert(L, -2);
+                lua_rawset(L, idx);
+            } else {
+                lua_pop(L, 1);
+            }
         }
-        if (replace) {
+    }
+    if (cx->nkeys >= 0)
+        return;
+    lua_pushnil(L);
+    while (lua_next(L, idx)) {
+        if (lua_type(L, -1) == LUA_TTABLE) {
+            fixup(L, -1, cx);
+            lua_pop(L, 1);
+        } else if (fix_value(L, cx, lua_gettop(L) - 1, -1)) {
             lua_pushvalue(L, -2);
             lua_insert(L, -2);
             lua_rawset(L, idx); /* assigning an existing field (nil too) is allowed in lua_next */
@@ -315,7 +493,12 @@ static int decode(lua_State *L)
     size_t len, plen, bad_at = 0;
     const char *text = luaL_checklstring(L, 1, &len);
     lua_Integer depth = luaL_optinteger(L, 2, DEFAULT_DEPTH);
-    const struct cx_idset *ids = lua_touserdata(L, lua_upvalueindex(4));
+    struct fixup_ctx cx;
+    struct fix_keys fk;
+    cx.ids = lua_touserdata(L, lua_upvalueindex(4));
+    cx.saw = 0;
+    fk.n = fk.last = 0;
+    fk.all = 0;
     luaL_argcheck(L, depth >= 1 && depth <= 1000, 2, "max_depth must be 1..1000");
 
     if (lua_tointeger(L, lua_upvalueindex(3)) != depth) {
@@ -326,7 +509,7 @@ static int decode(lua_State *L)
         lua_replace(L, lua_upvalueindex(3));
     }
 
-    plen = cx_json_protect(text, len, ids, NULL, &bad_at);
+    plen = scan(text, len, cx.ids, NULL, &bad_at, &cx.saw, &fk);
     if (plen == (size_t)-1) {
         size_t n = 0;
         while (bad_at + n < len && n < 24 && in_number(text[bad_at + n]))
@@ -344,7 +527,7 @@ static int decode(lua_State *L)
     } else {
         /* Userdata, not malloc: if pushing the string raises, the GC still frees it. */
         char *buf = lua_newuserdatauv(L, plen, 0);
-        cx_json_protect(text, len, ids, buf, NULL);
+        scan(text, len, cx.ids, buf, NULL, NULL, NULL);
         lua_pushlstring(L, buf, plen);
         cx_wipe(buf, plen);
         lua_remove(L, -2);
@@ -356,19 +539,27 @@ static int decode(lua_State *L)
     }
     switch (lua_type(L, -1)) {
     case LUA_TTABLE:
-        fixup(L, -1);
+        if (!cx.saw)
+            break;
+        cx.nkeys = -1;
+        cx.keys = lua_gettop(L) + 1;
+        cx.fk = &fk;
+        if (!fk.all) {
+            size_t k;
+            luaL_checkstack(L, (int)fk.n, "JSON keys");
+            for (k = 0; k < fk.n; k++)
+                lua_pushlstring(L, fk.k[k].s, fk.k[k].len);
+            cx.nkeys = (int)fk.n;
+        }
+        fixup(L, cx.keys - 1, &cx);
+        lua_settop(L, cx.keys - 1);
         break;
     case LUA_TLIGHTUSERDATA:
         lua_pop(L, 1);
         lua_pushnil(L);
         break;
-    case LUA_TNUMBER:
-        integral_float(L);
-        break;
-    case LUA_TSTRING:
-        unprotect(L);
-        break;
     default:
+        fix_value(L, &cx, 0, 0);
         break;
     }
     return 1;

@@ -15,7 +15,7 @@
 --   BENCH_PREFETCH     the client option prefetch (default: the client's, 0)
 --   BENCH_GC           "generational" or "incremental": this process's GC mode (experiments)
 --
--- Prints one line: `RESULT rows=N dups=D concurrency=C requests=R throttled=T ...`.
+-- Prints one line: `RESULT rows=N dups=D concurrency=C requests=R throttled=T overloaded=O slowdowns=S ...`.
 
 local cxcloud = require "cxcloud"
 
@@ -73,8 +73,8 @@ local st = cx:stats()
 if not ok then
   io.stderr:write("cxcloud pull failed: ", tostring(err), "\n")
 end
-print(string.format("RESULT rows=%d dups=%d concurrency=%d requests=%d throttled=%d retries=%d"
-  .. " connects=%d ok=%s", rows, dups, st.concurrency or 0, st.requests or 0, st.throttled or 0,
-  st.retries or 0, st.connects or 0,
+print(string.format("RESULT rows=%d dups=%d concurrency=%d requests=%d throttled=%d overloaded=%d"
+  .. " slowdowns=%d retries=%d connects=%d ok=%s", rows, dups, st.concurrency or 0, st.requests or 0,
+  st.throttled or 0, st.overloaded or 0, st.slowdowns or 0, st.retries or 0, st.connects or 0,
   tostring(ok)))
 os.exit(ok and 0 or 1)

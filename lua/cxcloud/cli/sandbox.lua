@@ -188,7 +188,7 @@ function M.run(args)
   local srv
   ok, srv = pcall(server.new, cfg)
   if not ok then die(tostring(srv), 1) end
-  local lok, lerr = pcall(srv.listen, srv)
+  local lok, lerr = pcall(function() srv:listen() srv:listen_control() end)
   if not lok then die(tostring(lerr), 1) end
   local ca = srv:write_ca(cfg.dir)
   local port = srv.port

@@ -360,7 +360,7 @@ function Engine:_complete(req, r, now)
   local body, err, retry_after, signal = self.classify(req, r)
   if err == nil then
     self.retry:success(req)
-    self.rate:success()
+    self.rate:success(now)
     finish(req, body, nil)
     return
   end

@@ -1,63 +1,57 @@
 -- Entry script of the sandbox server process started by `cxcloud.sandbox.start`.
 --
--- Usage: `lua5.4 .../cxcloud/sandbox/child.lua CONFIG_FILE`. Reads the options
--- (JSON) from CONFIG_FILE and deletes it, starts the server, writes `ca.pem` and then
--- `sandbox.json` (`{"port":..,"control_port":..,"pid":..}` or `{"error": ...}`) into
--- the option `dir`, and serves until its standard input is closed, SIGINT or SIGTERM.
+-- The environment variable CXCLOUD_SANDBOX_PARENT is "PORT KEY": the parent listens on
+-- 127.0.0.1:PORT. This process connects there, sends KEY, receives its options, starts the
+-- server and answers `{"port":..,"pid":..}` (or `{"error": ...}`), then serves the control
+-- requests of that connection (`cxcloud.sandbox.control`) until it closes (the parent
+-- stopped the sandbox, or died), SIGINT or SIGTERM. Frames as in `control.read_frame`.
 
 local root = (arg and arg[0] or ""):match("^(.*)[/\\]cxcloud[/\\]sandbox[/\\]child%.lua$")
 if root and not package.path:find(root .. "/?.lua", 1, true) then
   package.path = root .. "/?.lua;" .. root .. "/?/init.lua;" .. package.path
 end
 
+local function die(msg)
+  io.stderr:write("cxcloud sandbox: ", msg, "\n")
+  os.exit(1)
+end
+
+local port, key = (os.getenv("CXCLOUD_SANDBOX_PARENT") or ""):match("^(%d+) (%S+)$")
+if not port then die("child.lua is started by cxcloud.sandbox.start (CXCLOUD_SANDBOX_PARENT is not set)") end
+
+local cs = require "cqueues.socket"
 local json = require "cxcloud.sandbox.json"
+local control = require "cxcloud.sandbox.control"
 
-local cfg_file = arg and arg[1]
-if not cfg_file then
-  io.stderr:write("usage: child.lua CONFIG_FILE\n")
-  os.exit(2)
-end
-local f = assert(io.open(cfg_file, "rb"))
-local text = f:read("a")
-f:close()
-os.remove(cfg_file)
-local cfg = assert(json.decode_plain(text))
-local dir = assert(cfg.dir, "option dir is required")
-
-local function write_state(t)
-  local tmp = dir .. "/sandbox.json.tmp"
-  local out = assert(io.open(tmp, "wb"))
-  out:write(json.encode_plain(t), "\n")
-  out:close()
-  assert(os.rename(tmp, dir .. "/sandbox.json"))
-end
+local sock = control.channel(cs.connect { host = "127.0.0.1", port = math.tointeger(tonumber(port)) })
+local ok, err = sock:connect(10)
+if ok then ok, err = control.write_frame(sock, key) end
+local frame
+if ok then frame, err = control.read_frame(sock, 30) end
+local cfg = frame and json.decode_plain(frame)
+if type(cfg) ~= "table" then die("no options from the parent: " .. tostring(err)) end
 
 collectgarbage("generational")
 local server = require "cxcloud.sandbox.server"
 local srv
-local ok, err = pcall(function()
+ok, err = pcall(function()
   srv = server.new(cfg)
   srv:listen()
-  srv:write_ca(dir)
-  if cfg.watch_stdin then
-    srv:watch_stdin()
-    srv:watch_parent()
-  end
+  srv:write_ca(cfg.dir)
   srv:watch_signals()
 end)
 if not ok then
-  pcall(write_state, { error = tostring(err) })
-  io.stderr:write("cxcloud sandbox: ", tostring(err), "\n")
-  os.exit(1)
+  control.write_frame(sock, json.encode_plain { error = tostring(err) })
+  die(tostring(err))
 end
-write_state { port = srv.port, control_port = srv.control_port, pid = server.pid() }
+control.write_frame(sock, json.encode_plain { port = srv.port, pid = server.pid() })
+control.serve(srv, sock)
 srv:loop()
 if cfg.cleanup_dir then
   -- the directory is start()'s own temporary one: leave nothing behind, even when the
   -- parent exited without stopping the sandbox
-  for _, name in ipairs({ "ca.pem", "sandbox.json", "sandbox.json.tmp", "sandbox.log", "sandbox.pid" }) do
-    os.remove(dir .. "/" .. name)
-  end
-  os.remove(dir)
+  os.remove(cfg.dir .. "/ca.pem")
+  os.remove(cfg.dir .. "/sandbox.log")
+  os.remove(cfg.dir)
 end
 os.exit(0)

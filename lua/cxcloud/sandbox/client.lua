@@ -1,62 +1,75 @@
---- A tiny HTTPS client for the sandbox's control endpoint (lua-http, verification
--- on, trusting only the sandbox CA). Used by the handle that `sandbox.start` returns.
--- Works outside a cqueues event loop (lua-http then blocks).
+--- The parent's end of the connection to a sandbox server process (see
+-- `cxcloud.sandbox.control` for the frames). Used by the handle that `sandbox.start`
+-- returns. Blocks outside a cqueues controller; yields to it inside one.
 -- @module cxcloud.sandbox.client
 
-local http_client = require "http.client"
-local http_headers = require "http.headers"
+local cqueues = require "cqueues"
+local cs = require "cqueues.socket"
 
 local json = require "cxcloud.sandbox.json"
-local tls = require "cxcloud.sandbox.tls"
+local control = require "cxcloud.sandbox.control"
 
 local client = {}
 
---- Performs one request and returns the decoded JSON answer, or raises.
--- @tparam table opts `{port=, ca_pem=, key=, timeout=}`
--- @tparam string method
--- @tparam string path
--- @param[opt] body Lua value sent as JSON
--- @treturn any decoded answer
--- @treturn integer status
-function client.call(opts, method, path, body)
-  local timeout = opts.timeout or 30
-  opts.ctx = opts.ctx or tls.client_context(opts.ca_pem)
-  local conn, err = http_client.connect({
-    host = "127.0.0.1", port = opts.port, tls = true, ctx = opts.ctx, version = 1.1,
-  }, timeout)
-  if not conn then
-    error(string.format("cxcloud.sandbox: cannot reach the control endpoint on port %d: %s",
-      opts.port, tostring(err)), 0)
-  end
-  local ok, res, status = pcall(function()
-    local stream = assert(conn:new_stream())
-    local h = http_headers.new()
-    h:append(":method", method)
-    h:append(":scheme", "https")
-    h:append(":authority", "127.0.0.1:" .. opts.port)
-    h:append(":path", path)
-    h:append("x-sandbox-key", opts.key)
-    local payload = body ~= nil and json.encode_plain(body) or nil
-    if payload then
-      h:append("content-type", "application/json")
-      h:append("content-length", tostring(#payload))
+--- Listens on 127.0.0.1 (any free port) for the server process to connect.
+-- @return listening cqueues socket
+-- @treturn integer its port
+function client.listen()
+  local listener = cs.listen { host = "127.0.0.1", port = 0 }
+  local ok, err = listener:listen()
+  if not ok then error("cxcloud.sandbox: cannot listen on 127.0.0.1: " .. tostring(err), 0) end
+  local _, _, port = listener:localname()
+  return listener, port
+end
+
+--- Waits for the server process: accepts the connection that presents `key`, sends
+-- it the options `cfg`, and waits for its answer. `alive()` is asked between waits.
+-- @param listener from `client.listen`
+-- @tparam string key
+-- @tparam table cfg
+-- @tparam number timeout seconds
+-- @tparam function alive false once the server process is gone
+-- @return the connection, or nil
+-- @treturn table|string the server's answer `{port=, pid=}` or `{error=}`; or why there is none
+function client.accept(listener, key, cfg, timeout, alive)
+  local deadline = cqueues.monotime() + timeout
+  while true do
+    local conn = listener:accept(0.02)
+    if conn then
+      control.channel(conn)
+      if control.read_frame(conn, math.max(0, deadline - cqueues.monotime())) == key then
+        local frame, err = nil, nil
+        if control.write_frame(conn, json.encode_plain(cfg)) then
+          frame, err = control.read_frame(conn, math.max(0, deadline - cqueues.monotime()))
+        end
+        local answer = frame and json.decode_plain(frame)
+        if type(answer) == "table" then return conn, answer end
+        conn:close()
+        return nil, "the server process did not start (" .. tostring(err) .. ")"
+      end
+      conn:close() -- not our server process
     end
-    assert(stream:write_headers(h, payload == nil, timeout))
-    if payload then assert(stream:write_chunk(payload, true, timeout)) end
-    local rh = assert(stream:get_headers(timeout))
-    local text = assert(stream:get_body_as_string(timeout))
-    local st = math.tointeger(tonumber(rh:get(":status")))
-    local v, derr = json.decode_plain(text)
-    if v == nil and derr then error("bad JSON from the control endpoint: " .. tostring(derr), 0) end
-    return v, st
-  end)
-  conn:close()
-  if not ok then error("cxcloud.sandbox: control request " .. path .. " failed: " .. tostring(res), 0) end
-  if status ~= 200 then
-    local msg = type(res) == "table" and tostring(res.error) or tostring(res)
-    error("cxcloud.sandbox: " .. msg, 0)
+    if not alive() then return nil, "the server process exited" end
+    if cqueues.monotime() > deadline then return nil, "no answer within " .. timeout .. " s" end
   end
-  return res, status
+end
+
+--- Performs one control request.
+-- @param conn the connection from `client.accept`
+-- @tparam string name request name (`cxcloud.sandbox.control`)
+-- @param[opt] arg its argument (sent as JSON)
+-- @tparam[opt=30] number timeout seconds
+-- @treturn table|nil the answer `{value = ...}` or `{error = "..."}`; nil when the
+--   connection failed (it is then out of step: close it)
+-- @treturn string why it failed
+function client.call(conn, name, arg, timeout)
+  local ok, err = control.write_frame(conn, json.encode_plain { name, arg })
+  if not ok then return nil, "cannot send " .. name .. ": " .. tostring(err) end
+  local frame, rerr = control.read_frame(conn, timeout or 30)
+  if not frame then return nil, "no answer to " .. name .. ": " .. tostring(rerr) end
+  local answer, derr = json.decode_plain(frame)
+  if type(answer) ~= "table" then return nil, "bad answer to " .. name .. ": " .. tostring(derr) end
+  return answer
 end
 
 return client

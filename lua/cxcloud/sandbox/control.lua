@@ -1,26 +1,33 @@
---- The control endpoint of the sandbox (second HTTPS listener, `/_sandbox/...`).
+--- The sandbox's control requests, and the two ways they arrive.
 --
--- Every request must carry the header `X-Sandbox-Key: <admin key>` (403 otherwise).
--- Bodies and answers are JSON.
+-- One table of requests (`control.call(srv, name, arg)`), reached:
 --
---   GET  /_sandbox/ping              {"ok":true,"pid":...}
---   GET  /_sandbox/log?since=N       request records after sequence number N
---   POST /_sandbox/log/clear         drop the records
---   GET  /_sandbox/faults            the fault script with its counters
---   PUT  /_sandbox/faults            replace the fault script (JSON array)
---   POST /_sandbox/set               change run-time options (JSON object)
---   GET  /_sandbox/tokens            issued tokens (values included: admin only)
---   POST /_sandbox/tokens/expire     expire every token (or {"access_token": "..."})
---   POST /_sandbox/tokens/revoke     revoke every token (or {"access_token": "..."})
---   POST /_sandbox/rows              add rows: {"op","customerId","count","at"}
---   GET  /_sandbox/stats             counters
---   POST /_sandbox/stats/reset       zero the counters
---   GET  /_sandbox/state             {"additions": [...], "options": {...}}
---   POST /_sandbox/stop              stop the server
+-- * by the handle of `cxcloud.sandbox.start`, over the one connection the server made to
+--   its parent at start (`control.serve`): frames of `<length>\n<JSON>`, a request
+--   `[name, arg]`, an answer `{"value": ...}` or `{"error": "..."}`. The connection is
+--   private to the parent (it listens, the server connects and proves itself with the
+--   key it was given), and its end of file stops the server: it is the watchdog too.
+-- * over HTTPS, by anyone who holds the admin key, on the second listener that only the
+--   command line opens (`cxcloud sandbox`: nothing else can reach a standalone server).
+--   Every request carries `X-Sandbox-Key: <admin key>` (403 otherwise):
+--
+--   GET  /_sandbox/ping              {"ok":true,"pid":...}                      ping
+--   GET  /_sandbox/log?since=N       request records after sequence number N   log
+--   POST /_sandbox/log/clear         drop the records                          clear_log
+--   GET  /_sandbox/faults            the fault script with its counters        fault_state
+--   PUT  /_sandbox/faults            replace the fault script (JSON array)      faults
+--   POST /_sandbox/set               change run-time options (JSON object)      set
+--   GET  /_sandbox/tokens            issued tokens (values included)           tokens
+--   POST /_sandbox/tokens/expire     expire every token (or {"access_token"})  expire_tokens
+--   POST /_sandbox/tokens/revoke     revoke every token (or {"access_token"})  revoke_tokens
+--   POST /_sandbox/rows              add rows: {"op","customerId","count","at"} add_rows
+--   GET  /_sandbox/stats             counters                                  stats
+--   POST /_sandbox/stats/reset       zero the counters                         reset_stats
+--   GET  /_sandbox/state             {"additions": [...], "options": {...}}    state
+--   POST /_sandbox/stop              stop the server                           stop
 -- @module cxcloud.sandbox.control
 
 local cjson = require "cjson.safe"
-local http_headers = require "http.headers"
 
 local config = require "cxcloud.sandbox.config"
 local faults = require "cxcloud.sandbox.faults"
@@ -29,25 +36,9 @@ local json = require "cxcloud.sandbox.json"
 
 local control = {}
 
-local function reply(stream, status, value)
-  local body, err = cjson.encode(value)
-  if not body then
-    status, body = 500, cjson.encode { error = "cannot encode the answer: " .. tostring(err) }
-  end
-  local h = http_headers.new()
-  h:append(":status", tostring(status))
-  h:append("content-type", "application/json")
-  h:append("content-length", tostring(#body))
-  stream:write_headers(h, false)
-  stream:write_chunk(body, true)
-end
-
-local function read_json(stream)
-  local body = stream:get_body_as_string(30)
-  if body == nil or body == "" then return {} end
-  local v, err = json.decode_plain(body)
-  if v == nil and err then error({ status = 400, message = "bad JSON body: " .. tostring(err) }, 0) end
-  return v or {}
+-- a request error the caller made (HTTP 400), as opposed to a server failure (500)
+local function bad(message)
+  error({ status = 400, message = message }, 0)
 end
 
 local function json_safe(v)
@@ -70,92 +61,200 @@ local function runtime_options(srv)
   return out
 end
 
-local handlers = {}
-
-handlers["GET /_sandbox/ping"] = function(srv)
-  return 200, { ok = true, pid = require("cxcloud.sandbox.server").pid(), port = srv.port }
+local function checked(f, ...)
+  local ok, res = pcall(f, ...)
+  if not ok then bad(tostring(res)) end
+  return res
 end
 
-handlers["GET /_sandbox/log"] = function(srv, _, params)
-  return 200, srv:records(math.tointeger(tonumber(params.since or "0")) or 0)
+local function token_arg(arg)
+  return type(arg) == "table" and type(arg.access_token) == "string" and arg.access_token or nil
 end
 
-handlers["POST /_sandbox/log/clear"] = function(srv)
+local requests = {}
+
+function requests.ping(srv)
+  return { ok = true, pid = require("cxcloud.sandbox.server").pid(), port = srv.port }
+end
+
+function requests.log(srv, arg)
+  return srv:records(math.tointeger(tonumber(type(arg) == "table" and arg.since or 0)) or 0)
+end
+
+function requests.clear_log(srv)
   srv:clear_log()
-  return 200, { ok = true }
+  return { ok = true }
 end
 
-handlers["GET /_sandbox/faults"] = function(srv)
-  return 200, faults.describe(srv.script)
+function requests.fault_state(srv)
+  return faults.describe(srv.script)
 end
 
-handlers["PUT /_sandbox/faults"] = function(srv, stream)
-  local list = read_json(stream)
-  local ok, res = pcall(faults.validate, list)
-  if not ok then return 400, { error = tostring(res) } end
-  srv.script = res
-  return 200, { ok = true, count = #res }
+function requests.faults(srv, list)
+  srv.script = checked(faults.validate, list or {})
+  return { ok = true, count = #srv.script }
 end
 
-handlers["POST /_sandbox/set"] = function(srv, stream)
-  local changes = read_json(stream)
-  local ok, res = pcall(config.runtime, changes, srv.cfg)
-  if not ok then return 400, { error = tostring(res) } end
+function requests.set(srv, changes)
+  local res = checked(config.runtime, changes or {}, srv.cfg)
   for k, v in pairs(res) do srv.cfg[k] = v end
   if res.rate_limit or res.rate_burst or res.daily_quota then srv.gate:reset() end
-  return 200, runtime_options(srv)
+  return runtime_options(srv)
 end
 
-handlers["GET /_sandbox/tokens"] = function(srv)
-  return 200, srv.tokens:list()
+function requests.tokens(srv)
+  return srv.tokens:list()
 end
 
-handlers["POST /_sandbox/tokens/expire"] = function(srv, stream)
-  local b = read_json(stream)
-  return 200, { count = srv.tokens:expire(type(b.access_token) == "string" and b.access_token or nil) }
+function requests.expire_tokens(srv, arg)
+  return { count = srv.tokens:expire(token_arg(arg)) }
 end
 
-handlers["POST /_sandbox/tokens/revoke"] = function(srv, stream)
-  local b = read_json(stream)
-  return 200, { count = srv.tokens:revoke(type(b.access_token) == "string" and b.access_token or nil) }
+function requests.revoke_tokens(srv, arg)
+  return { count = srv.tokens:revoke(token_arg(arg)) }
 end
 
-handlers["POST /_sandbox/rows"] = function(srv, stream)
-  local b = read_json(stream)
+function requests.add_rows(srv, b)
+  if type(b) ~= "table" then bad("add_rows expects {op=, customerId=, count=, at=}") end
   local ci
   if b.customerId ~= nil then
     ci = type(b.customerId) == "number" and math.tointeger(b.customerId)
       or srv.ds:customer_index(tostring(b.customerId))
-    if not ci then return 400, { error = "unknown customerId " .. tostring(b.customerId) } end
+    if not ci then bad("unknown customerId " .. tostring(b.customerId)) end
   end
-  local ok, added = pcall(srv.ds.add, srv.ds, b.op, ci, math.tointeger(b.count or 1), b.at)
-  if not ok then return 400, { error = tostring(added) } end
-  local src = srv.ds:source(b.op, ci)
-  return 200, { added = added, total = src.count }
+  local added = checked(srv.ds.add, srv.ds, b.op, ci, math.tointeger(b.count or 1), b.at)
+  return { added = added, total = srv.ds:source(b.op, ci).count }
 end
 
-handlers["GET /_sandbox/stats"] = function(srv)
+function requests.stats(srv)
   local s = json_safe(srv.stats)
   s.uptime = srv:now()
   s.tokens_issued = srv.tokens.count
-  return 200, s
+  return s
 end
 
-handlers["POST /_sandbox/stats/reset"] = function(srv)
+function requests.reset_stats(srv)
   srv:reset_stats()
-  return 200, { ok = true }
+  return { ok = true }
 end
 
-handlers["GET /_sandbox/state"] = function(srv)
-  return 200, { additions = json_safe(srv.ds.additions), options = runtime_options(srv) }
+function requests.state(srv)
+  return { additions = json_safe(srv.ds.additions), options = runtime_options(srv) }
 end
 
-handlers["POST /_sandbox/stop"] = function(srv)
+function requests.stop(srv)
   srv:stop()
-  return 200, { ok = true }
+  return { ok = true }
 end
 
---- Handles one request on the control listener.
+--- Performs one control request. Raises `{status = 400, message = ...}` for a bad
+-- request, or `{status = 404, ...}` for an unknown name.
+-- @tparam table srv the server
+-- @tparam string name a request name (see the module description)
+-- @param[opt] arg its argument (a plain Lua value)
+-- @return the answer, a plain Lua value
+function control.call(srv, name, arg)
+  local f = requests[name]
+  if not f then error({ status = 404, message = "unknown control request " .. tostring(name) }, 0) end
+  return f(srv, arg)
+end
+
+local function message(e)
+  if type(e) == "table" then return tostring(e.message) end
+  return tostring(e)
+end
+
+-- -----------------------------------------------------------------------------
+-- The parent's connection
+
+--- Prepares a cqueues socket for frames: errors (a reset, a timeout) are returned,
+-- not raised.
+-- @param sock cqueues socket
+-- @return sock
+function control.channel(sock)
+  sock:onerror(function(_, _, why) return why end)
+  return sock
+end
+
+--- Writes one frame (`<length>\n<payload>`) on a socket from `control.channel`.
+-- @param sock cqueues socket
+-- @tparam string payload
+-- @treturn boolean|nil true, or nil and an error
+function control.write_frame(sock, payload)
+  -- one write: the header alone would wait for a delayed ACK (Nagle)
+  local ok, err = sock:xwrite(#payload .. "\n" .. payload, "bn")
+  if not ok then return nil, err end
+  return true
+end
+
+--- Reads one frame; nil and an error at end of file, on a timeout or a bad frame.
+-- @param sock cqueues socket
+-- @tparam[opt] number timeout seconds
+-- @treturn string|nil payload
+-- @treturn string error
+function control.read_frame(sock, timeout)
+  local head, err = sock:xread("*l", timeout)
+  if not head then return nil, err == nil and "end of file" or tostring(err) end
+  local n = math.tointeger(tonumber(head))
+  if not n or n < 0 then return nil, "bad frame header " .. string.format("%q", head:sub(1, 40)) end
+  if n == 0 then return "" end
+  local payload, perr = sock:xread(n, timeout)
+  if not payload or #payload ~= n then return nil, "short frame: " .. tostring(perr or "end of file") end
+  return payload
+end
+
+--- Serves control requests on the connection to the parent, in the server's
+-- controller; stops the server when the parent closes it or goes away.
+-- @tparam table srv the server
+-- @param sock cqueues socket connected to the parent
+function control.serve(srv, sock)
+  srv.cq:wrap(function()
+    while true do
+      local frame = control.read_frame(sock)
+      local req = frame and json.decode_plain(frame)
+      if type(req) ~= "table" then break end
+      local ok, res = pcall(control.call, srv, req[1], req[2])
+      local answer = cjson.encode(ok and { value = res } or { error = message(res) })
+        or cjson.encode { error = "cannot encode the answer" }
+      if not control.write_frame(sock, answer) then break end
+    end
+    srv:stop()
+  end)
+end
+
+-- -----------------------------------------------------------------------------
+-- HTTPS (the command line's control listener)
+
+local ROUTES = {
+  ["GET /_sandbox/ping"] = "ping", ["GET /_sandbox/log"] = "log",
+  ["POST /_sandbox/log/clear"] = "clear_log", ["GET /_sandbox/faults"] = "fault_state",
+  ["PUT /_sandbox/faults"] = "faults", ["POST /_sandbox/set"] = "set",
+  ["GET /_sandbox/tokens"] = "tokens", ["POST /_sandbox/tokens/expire"] = "expire_tokens",
+  ["POST /_sandbox/tokens/revoke"] = "revoke_tokens", ["POST /_sandbox/rows"] = "add_rows",
+  ["GET /_sandbox/stats"] = "stats", ["POST /_sandbox/stats/reset"] = "reset_stats",
+  ["GET /_sandbox/state"] = "state", ["POST /_sandbox/stop"] = "stop",
+}
+
+local function reply(stream, status, value)
+  local http_headers = require "http.headers"
+  local body = cjson.encode(value) or cjson.encode { error = "cannot encode the answer" }
+  local h = http_headers.new()
+  h:append(":status", tostring(status))
+  h:append("content-type", "application/json")
+  h:append("content-length", tostring(#body))
+  stream:write_headers(h, false)
+  stream:write_chunk(body, true)
+end
+
+local function read_json(stream)
+  local body = stream:get_body_as_string(30)
+  if body == nil or body == "" then return nil end
+  local v, err = json.decode_plain(body)
+  if v == nil and err then bad("bad JSON body: " .. tostring(err)) end
+  return v
+end
+
+--- Handles one request on the HTTPS control listener.
 -- @tparam table srv the server
 -- @param stream lua-http server stream
 function control.on_stream(srv, stream)
@@ -164,17 +263,17 @@ function control.on_stream(srv, stream)
   if headers:get("x-sandbox-key") ~= srv.cfg.admin_key then
     return reply(stream, 403, { error = "missing or wrong X-Sandbox-Key" })
   end
-  local raw = headers:get(":path") or "/"
-  local path, qs = raw:match("^([^?]*)%??(.*)$")
-  local h = handlers[(headers:get(":method") or "") .. " " .. path]
-  if not h then return reply(stream, 404, { error = "unknown control request " .. path }) end
-  local ok, status, value = pcall(h, srv, stream, auth.parse_form(qs))
+  local path, qs = (headers:get(":path") or "/"):match("^([^?]*)%??(.*)$")
+  local name = ROUTES[(headers:get(":method") or "") .. " " .. path]
+  if not name then return reply(stream, 404, { error = "unknown control request " .. path }) end
+  local ok, res = pcall(function()
+    local arg = name == "log" and auth.parse_form(qs) or read_json(stream)
+    return control.call(srv, name, arg)
+  end)
   if not ok then
-    local e = status
-    if type(e) == "table" then return reply(stream, e.status or 500, { error = e.message }) end
-    return reply(stream, 500, { error = tostring(e) })
+    return reply(stream, type(res) == "table" and res.status or 500, { error = message(res) })
   end
-  return reply(stream, status, value)
+  return reply(stream, 200, res)
 end
 
 return control

@@ -3,9 +3,10 @@
 --
 -- Runs on cqueues + lua-http, HTTP/1.1 over TLS (HTTP/2 offered through ALPN only
 -- with `http2 = true`; HTTP/2 header blocks are encoded by `cxcloud.sandbox.hpack`, since
--- lua-http's encoder breaks connections), keep-alive, bound to 127.0.0.1. A second listener (the
--- control port) serves `/_sandbox/...` for the test harness (see
--- `cxcloud.sandbox.control`), so control traffic never shows in the API statistics.
+-- lua-http's encoder breaks connections), keep-alive, bound to 127.0.0.1. Control requests
+-- (`cxcloud.sandbox.control`) never use the API port, so they never show in its statistics:
+-- a server started by `cxcloud.sandbox.start` takes them on its connection to the parent,
+-- the command line's on a second HTTPS listener (`listen_control`).
 -- @module cxcloud.sandbox.server
 
 local cqueues = require "cqueues"
@@ -78,9 +79,25 @@ local function onerror(self)
   end
 end
 
---- Binds the API and control listeners (port 0 = any free port).
+-- an HTTPS listener on 127.0.0.1:port (0 = any free port) in the server's controller
+local function open(self, port, handler, context, version)
+  local srv, err = http_server.listen {
+    host = "127.0.0.1", port = port, tls = true, ctx = context, cq = self.cq, version = version,
+    reuseaddr = true, intra_stream_timeout = self.cfg.keepalive, connection_setup_timeout = 10,
+    onstream = function(_, stream) handler(self, stream) end,
+    onerror = onerror(self),
+  }
+  local ok, lerr = false, err
+  if srv then ok, lerr = srv:listen() end
+  if not ok then
+    error("cxcloud.sandbox: cannot listen on 127.0.0.1:" .. port .. ": " .. tostring(lerr), 0)
+  end
+  local _, _, bound = srv:localname()
+  return srv, bound
+end
+
+--- Binds the API listener (option `port`; 0 = any free port).
 -- @treturn integer API port
--- @treturn integer control port
 function Server:listen()
   local cfg = self.cfg
   -- lua-http's HPACK encoder breaks HTTP/2 connections (see cxcloud.sandbox.hpack)
@@ -88,32 +105,22 @@ function Server:listen()
   local ctx = tls.server_context(self.certs, cfg.http2, function()
     self.stats.handshakes = self.stats.handshakes + 1
   end)
-  local version
-  if not cfg.http2 then version = 1.1 end
-  local function open(port, handler, context)
-    local srv, err = http_server.listen {
-      host = "127.0.0.1", port = port, tls = true, ctx = context, cq = self.cq, version = version,
-      reuseaddr = true, intra_stream_timeout = cfg.keepalive, connection_setup_timeout = 10,
-      onstream = function(_, stream) handler(self, stream) end,
-      onerror = onerror(self),
-    }
-    local ok, lerr = false, err
-    if srv then ok, lerr = srv:listen() end
-    if not ok then
-      error("cxcloud.sandbox: cannot listen on 127.0.0.1:" .. port .. ": " .. tostring(lerr), 0)
-    end
-    local _, _, bound = srv:localname()
-    return srv, bound
-  end
-  self.http, self.port = open(cfg.port, Server.on_stream, ctx)
+  self.http, self.port = open(self, cfg.port, Server.on_stream, ctx, not cfg.http2 and 1.1 or nil)
   local add = self.http.add_socket
   self.http.add_socket = function(srv, sock)
     self.stats.connections = self.stats.connections + 1
     return add(srv, sock)
   end
-  local ctl_ctx = tls.server_context(self.certs, false)
-  self.ctl, self.control_port = open(cfg.control_port, control.on_stream, ctl_ctx)
-  return self.port, self.control_port
+  return self.port
+end
+
+--- Binds the HTTPS control listener (option `control_port`), for a server that has no
+-- parent to take control requests from (the command line's).
+-- @treturn integer control port
+function Server:listen_control()
+  self.ctl, self.control_port = open(self, self.cfg.control_port, control.on_stream,
+    tls.server_context(self.certs, false), 1.1)
+  return self.control_port
 end
 
 --- Seconds since the server started.
@@ -664,49 +671,7 @@ function Server:loop()
     end
   end
   pcall(self.http.close, self.http)
-  pcall(self.ctl.close, self.ctl)
-end
-
---- Makes the server stop when its standard input reaches end of file (the parent
--- process closed the pipe or died).
-function Server:watch_stdin()
-  local cs = require "cqueues.socket"
-  local sock = cs.fdopen(0)
-  self.cq:wrap(function()
-    while true do
-      local d = sock:read(1)
-      if d == nil then
-        self:stop()
-        return
-      end
-    end
-  end)
-end
-
--- parent pid from /proc/self/stat (Linux), or nil
-local function ppid()
-  local f = io.open("/proc/self/stat", "r")
-  if not f then return nil end
-  local line = f:read("l")
-  f:close()
-  return line and math.tointeger(tonumber(line:match("%) %a (%d+)")))
-end
-
---- Makes the server stop when its parent process goes away (Linux: the parent pid
--- changes when the process is re-parented). Complements `watch_stdin`, whose end of
--- file can be delayed when other processes inherited the pipe.
-function Server:watch_parent()
-  local first = ppid()
-  if not first then return end
-  self.cq:wrap(function()
-    while not self.stopping do
-      cqueues.sleep(1)
-      if ppid() ~= first then
-        self:stop()
-        return
-      end
-    end
-  end)
+  if self.ctl then pcall(self.ctl.close, self.ctl) end
 end
 
 --- Makes the server stop on SIGINT or SIGTERM; `on_signal(name)` is called first.
