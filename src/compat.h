@@ -7,6 +7,7 @@
 #include <math.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <string.h>
 
 #include <lua.h>
 #include <lauxlib.h>
@@ -29,13 +30,38 @@
 #endif
 
 #if LUA_VERSION_NUM < 503
-/* 5.3 made these return the type of the value they push; the parentheses call the real one. */
+/* 5.3 made lua_rawgeti and lua_rawget return the type of the value they push; the
+   parentheses call the real function. */
 #define lua_rawgeti(L, i, n) cx_compat_rawgeti((L), (i), (n))
 static inline int cx_compat_rawgeti(lua_State *L, int i, lua_Integer n)
 {
     (lua_rawgeti)(L, i, (int)n);
     return lua_type(L, -1);
 }
+#define lua_rawget(L, i) cx_compat_rawget((L), (i))
+static inline int cx_compat_rawget(lua_State *L, int i)
+{
+    (lua_rawget)(L, i);
+    return lua_type(L, -1);
+}
+/* 5.3's: converts the whole string s to a number, pushes it and returns strlen(s) + 1;
+   0 (nothing pushed) when s is not a number. */
+#define lua_stringtonumber(L, s) cx_compat_stringtonumber((L), (s))
+static inline size_t cx_compat_stringtonumber(lua_State *L, const char *s)
+{
+    lua_Number n;
+    lua_pushstring(L, s);
+    if (!lua_isnumber(L, -1)) {
+        lua_pop(L, 1);
+        return 0;
+    }
+    n = lua_tonumber(L, -1);
+    lua_pop(L, 1);
+    lua_pushnumber(L, n);
+    return strlen(s) + 1;
+}
+/* 5.2's lua_Unsigned has 32 bits, 5.1 has none: ours holds any lua_Integer's magnitude. */
+#define lua_Unsigned uint64_t
 #define LUA_MININTEGER PTRDIFF_MIN
 #define LUA_MAXINTEGER PTRDIFF_MAX
 /* An integral number that a double holds exactly: what 5.3 would call an integer. */
