@@ -6,15 +6,9 @@ local cjson = require "cjson"
 local output = require "cxcloud.cli.output"
 local report = require "cxcloud.cli.report"
 
-local function shell_quote(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
+local shell_quote = require("cxcloud.sandbox.shell").quote
 
-local function slurp(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local s = f:read("a")
-  f:close()
-  return s
-end
+local slurp = helper.read_file
 
 local function tmpdir()
   local p = io.popen("mktemp -d")

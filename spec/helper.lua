@@ -31,6 +31,15 @@ function helper.record_secret(s)
   append(os.getenv("CXCLOUD_SECRETS_FILE"), { s, core.urlencode(s) })
 end
 
+--- The whole file at `path`, or nil when it cannot be read.
+function helper.read_file(path)
+  local f = io.open(path, "rb")
+  if not f then return nil end
+  local s = f:read("*a") -- the "*a" spelling: every Lua version reads it
+  f:close()
+  return s
+end
+
 --- Starts a sandbox; the spec file stops it in `teardown`.
 function helper.sandbox(opts)
   local sb = sandbox.start(opts or {})

@@ -6,15 +6,9 @@ local helper = require "spec.helper"
 -- the interpreter under test (read at load time: on Lua 5.1 busted hides `arg` inside tests)
 local LUA = arg and arg[-1] or "lua5.4"
 
-local function shell_quote(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
+local shell_quote = require("cxcloud.sandbox.shell").quote
 
-local function slurp(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local s = f:read("*a")
-  f:close()
-  return s
-end
+local slurp = helper.read_file
 
 -- the core.so that require loads (package.searchpath: 5.2+)
 local CORE = package.searchpath and package.searchpath("cxcloud.core", package.cpath) or "cxcloud/core.so"

@@ -3,7 +3,7 @@
 local helper = require "spec.helper"
 local repl = require "cxcloud.repl"
 
-local function shell_quote(s) return "'" .. tostring(s):gsub("'", "'\\''") .. "'" end
+local shell_quote = require("cxcloud.sandbox.shell").quote
 
 -- Python: run argv on a pty 100 columns wide, type each line after the prompt, return all
 -- that the terminal showed.

@@ -124,9 +124,7 @@ end
 ------------------------------------------------------------------------------
 -- the calling side
 
-local function shell_quote(s)
-  return "'" .. tostring(s):gsub("'", "'\\''") .. "'"
-end
+local shell_quote = require("cxcloud.sandbox.shell").quote
 
 local function module_root()
   local src = debug.getinfo(1, "S").source:gsub("^@", "")
