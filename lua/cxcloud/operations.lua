@@ -22,6 +22,9 @@
 --                  because the v2 values are unverified.
 --    fields        item field names known from the v1/v2 references (used for
 --                  suggestions only: unknown names in `fields` are still sent)
+--    key           the item fields that tell one row from another within one customer's
+--                  result (the natural key): a page that repeats the one before is
+--                  recognised by them
 --    ids           item fields that are identifiers besides the "id" params and
 --                  `customerId` (numbers, codes: IDs the API may send as JSON numbers)
 --
@@ -39,6 +42,7 @@ local operations = {
     name = "customers", path = "/customer-info/customer-details",
     operation_id = "getCustomerDetails", title = "List Customer Accounts", confirmed = true,
     summary = "Returns CX Cloud accounts the user has permission to query.",
+    key = { "customerId" },
     params = {
       { "customerId", "string", required = false },
       { "customerName", "string" },
@@ -53,6 +57,7 @@ local operations = {
     name = "hardware", path = "/inventory/hardware",
     operation_id = "getHardware", title = "List Hardware", confirmed = false,
     summary = "Hardware assets (chassis, modules, fans, PSUs...) in a CX Cloud account.",
+    key = { "hwInstanceId" },
     params = {
       { "customerId", "string", required = true },
       { "managedNeInstanceId", "id" },
@@ -89,6 +94,7 @@ local operations = {
     name = "network_elements", path = "/inventory/network-elements",
     operation_id = "getNetworkElements", title = "List Network Elements", confirmed = false,
     summary = "Network elements (logical managed devices) in a CX Cloud account.",
+    key = { "neInstanceId" },
     params = {
       { "customerId", "string", required = true },
       { "neInstanceId", "id" },
@@ -115,6 +121,7 @@ local operations = {
     name = "contracts", path = "/contracts/contract-details",
     operation_id = "getContractDetails", title = "List Contracts", confirmed = true,
     summary = "Returns the Cisco service contracts connected to a CX Cloud account.",
+    key = { "contractNumber" },
     params = {
       { "customerId", "string", required = true },
       { "contractNumber", "string" },
@@ -136,6 +143,7 @@ local operations = {
     name = "coverage", path = "/contracts/coverage",
     operation_id = "getCoverage", title = "List Covered Assets", confirmed = true,
     summary = "Returns assets in a CX Cloud account that are covered by a Cisco service contract.",
+    key = { "serialNumber", "contractNumber" },
     params = {
       { "customerId", "string", required = true },
       { "contractNumber", "string" },
@@ -176,6 +184,7 @@ local operations = {
     name = "not_covered", path = "/contracts/not-covered",
     operation_id = "getNotCovered", title = "List Uncovered Assets", confirmed = false,
     summary = "Assets in a CX Cloud account not covered by any Cisco service contract.",
+    key = { "serialNumber", "productId" },
     params = {
       { "customerId", "string", required = true },
       { "serialNumber", "string" },
@@ -195,6 +204,7 @@ local operations = {
     name = "field_notices", path = "/product-alerts/field-notices",
     operation_id = "getFieldNotices", title = "List Field Notices", confirmed = false,
     summary = "Field notices affecting assets in a CX Cloud account (one row per asset x notice).",
+    key = { "neInstanceId", "hwInstanceId", "bulletinNumber" },
     params = {
       { "customerId", "string", required = true },
       { "neInstanceId", "id" },
@@ -214,6 +224,7 @@ local operations = {
     name = "field_notice_bulletins", path = "/product-alerts/field-notice-bulletins",
     operation_id = "getFieldNoticeBulletins", title = "List Field Notice Bulletins", confirmed = false,
     summary = "Published field notice bulletin details (Cisco.com FN documents) referenced by field-notices.",
+    key = { "bulletinNumber" },
     params = {
       { "customerId", "string", required = false },
       { "bulletinNumber", "id" },
@@ -228,6 +239,7 @@ local operations = {
     name = "hardware_eol", path = "/product-alerts/hardware-eol",
     operation_id = "getHardwareEOL", title = "List Hardware EOL", confirmed = true,
     summary = "Returns the Hardware End of Life details of hardware assets in a CX Cloud account.",
+    key = { "hwInstanceId", "hwEolInstanceId" },
     params = {
       { "customerId", "string", required = true },
       { "neInstanceId", "id" },
@@ -249,6 +261,7 @@ local operations = {
     name = "hardware_eol_bulletins", path = "/product-alerts/hardware-eol-bulletins",
     operation_id = "getHardwareEOLBulletins", title = "List Hardware EOL Bulletins", confirmed = false,
     summary = "Hardware End-of-Life bulletin (EoL announcement) details referenced by hardware-eol.",
+    key = { "hwEolInstanceId", "bulletinProductId" },
     params = {
       { "customerId", "string", required = false },
       { "hwEolInstanceId", "id" },
@@ -278,6 +291,7 @@ local operations = {
     operation_id = "getSoftwareEOL", title = "List Software EOL", confirmed = true,
     summary = "Returns the Software End of Life details of the software running on the assets "
       .. "in a CX Cloud account.",
+    key = { "neInstanceId", "swEolInstanceId" },
     params = {
       { "customerId", "string", required = true },
       { "neInstanceId", "id" },
@@ -299,6 +313,7 @@ local operations = {
     name = "software_eol_bulletins", path = "/product-alerts/software-eol-bulletins",
     operation_id = "getSoftwareEOLBulletins", title = "List Software EOL Bulletins", confirmed = false,
     summary = "Software End-of-Life bulletin details referenced by software-eol.",
+    key = { "swEolInstanceId" },
     params = {
       { "customerId", "string", required = false },
       { "swEolInstanceId", "id" },
@@ -325,6 +340,7 @@ local operations = {
     operation_id = "getSecurityAdvisories", title = "List Security Advisories", confirmed = false,
     summary = "PSIRT security advisories affecting assets in a CX Cloud account (one row per "
       .. "asset x advisory).",
+    key = { "neInstanceId", "hwInstanceId", "securityAdvisoryInstanceId" },
     params = {
       { "customerId", "string", required = true },
       { "hostname", "string" },
@@ -345,6 +361,7 @@ local operations = {
     operation_id = "getSecurityAdvisoryBulletins",
     title = "List Security Advisory Bulletins", confirmed = false,
     summary = "Security advisory (PSIRT) bulletin details referenced by security-advisories.",
+    key = { "securityAdvisoryInstanceId" },
     params = {
       { "customerId", "string", required = false },
       { "advisoryId", "string" },

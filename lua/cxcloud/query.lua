@@ -187,13 +187,14 @@ function Cursor:_fill()
 end
 
 --- Release everything: cancel requests in flight. Idempotent.
-function Cursor:close()
+-- @tparam[opt] string why what a wait on one of them says (default: the pass was closed)
+function Cursor:close(why)
   if self.done then return end
   self.done = true
   self.group.dead = true
   local e = self.engine
   for n, req in pairs(self.pending) do
-    if not req.done and not e.closed then e:cancel(req) end
+    if not req.done and not e.closed then e:cancel(req, why or "its query pass was closed") end
     self.pending[n] = nil
   end
   self.npending = 0
@@ -272,6 +273,81 @@ function Cursor:_set_last(pages, n)
   if not self.last or last > self.last then self.last = last end
 end
 
+-- A fingerprint of a page's rows by the operation's natural key (nil when a row lacks every
+-- key field, or the operation declares none): two pages in a row with the same one are the
+-- same page sent twice.
+local function fingerprint(key, data)
+  if not key or #data == 0 then return nil end
+  local parts, nk = {}, #key
+  for i = 1, #data do
+    local row, any = data[i], false
+    for j = 1, nk do
+      local v = row[key[j]]
+      if v ~= nil then any = true end
+      parts[(i - 1) * nk + j] = v == nil and "" or tostring(v)
+    end
+    if not any then return nil end
+  end
+  return table.concat(parts, "\0")
+end
+
+-- What is wrong with page n's answer on its own, or nil. A broken server or gateway, not a
+-- change of the result set: one answer cannot contradict itself on any snapshot, and a
+-- page without `pagination` after one that had it is no whole result. Sets self.fp.
+function Cursor:_check(n, data, pg)
+  if pg == nil then
+    if self.expected then
+      return "has no 'pagination' object, although the first page had one"
+    end
+    return nil
+  end
+  local pages, total = as_int(pg.pages), as_int(pg.total)
+  if not pages or not total or pages < 0 or total < 0 then
+    return "has a 'pagination' without integer 'pages' and 'total'"
+  end
+  local page = as_int(pg.page)
+  if page and page ~= n then return format("came back as page %d", page) end
+  -- the page size: the first page's, else what this page says, else what was asked.
+  -- On the last page `rows` may count that page's rows: both readings are accepted.
+  local size = self.expected and self.expected.rows or as_int(pg.rows)
+  if not size or size < 1 then size = self.rows end
+  local want_pages = ceil(total / size)
+  if pages ~= want_pages and not (total == 0 and pages == 1) then
+    return format("has a 'pagination' that does not add up: %d rows in pages of %d make %d"
+      .. " pages, not %d", total, size, want_pages, pages)
+  end
+  local want = n < pages and size or n == pages and total - (pages - 1) * size or 0
+  if #data ~= want then
+    return format("holds %d rows where its 'pagination' (%d rows in %d pages of %d) puts %d",
+      #data, total, pages, size, want)
+  end
+  local fp = fingerprint(self.key, data)
+  if fp and fp == self.fp then
+    return format("repeats page %d (the same rows, by %s)", n - 1, table.concat(self.key, ", "))
+  end
+  self.fp = fp
+  return nil
+end
+
+-- Waits for page n and checks its answer; an answer the checks refuse is asked again
+-- (a retryable "decode" failure, within max_retries and the retry budget).
+-- Returns data, pagination, nil, req; or nil, nil, err.
+function Cursor:_receive(n)
+  local e = self.engine
+  local req = self.pending[n]
+  while true do
+    e:wait(req)
+    if req.err then return nil, nil, req.err end
+    local data, pg, msg = envelope(req.body)
+    local retryable = self.expected ~= nil
+    if data then msg, retryable = self:_check(n, data, pg), true end
+    if not msg then return data, pg, nil, req end
+    local err = bad_response(self.q, req, n, "page " .. n .. " " .. msg)
+    err.retryable = retryable
+    if not e:again(req, err) then return nil, nil, req.err end
+  end
+end
+
 --- The next page: data (array), info; nil at the end; nil, err on failure.
 function Cursor:next_page()
   while true do
@@ -282,28 +358,22 @@ function Cursor:next_page()
     if not self.pending[n] then self:_fetch(n) end
     if not self.last and not self.prefetched then self:_prefetch(n) end
     self:_fill()
-    local req = self.engine:wait(self.pending[n])
+    local data, pg, err, req = self:_receive(n)
     self.pending[n] = nil
     self.npending = self.npending - 1
     self.deliver = n + 1
-    if req.err then return self:_fail(req.err, n) end
-    local data, pg, msg = envelope(req.body)
-    if not data then return self:_fail(bad_response(self.q, req, n, msg), n) end
+    if err then return self:_fail(err, n) end
     local ndata = #data
     local info
     if pg == nil then
-      -- no pagination: this response is the whole result
+      -- the first answer has no pagination: it is the whole result
       info = { page = n, pages = n, rows = ndata, total = ndata }
       self.last = n
     else
-      local pages, total, rows = as_int(pg.pages), as_int(pg.total), as_int(pg.rows)
-      if not pages or not total or pages < 0 or total < 0 then
-        return self:_fail(bad_response(self.q, req, n,
-          "response 'pagination' lacks integer 'pages' and 'total'"), n)
-      end
+      local pages, total = as_int(pg.pages), as_int(pg.total)
+      local rows = self.expected and self.expected.rows or as_int(pg.rows)
       if not rows or rows < 1 then rows = self.rows end
-      info = { page = as_int(pg.page) or n, pages = pages, rows = rows, total = total }
-      local err
+      info = { page = n, pages = pages, rows = rows, total = total }
       if not self.expected then
         self.expected = { total = total, pages = pages, rows = rows }
         self:_set_last(pages, n)
@@ -311,18 +381,11 @@ function Cursor:next_page()
       else
         local exp = self.expected
         if total ~= exp.total or pages ~= exp.pages then
-          err = self:_drift(req, n, format("reports total %d in %d pages, the first page said %d"
-            .. " in %d", total, pages, exp.total, exp.pages), pg, ndata)
+          err = self:_drift(req, n, format("reports total %d in %d pages, the first"
+            .. " page said %d in %d", total, pages, exp.total, exp.pages), pg, ndata)
+          if err then return self:_fail(err, n) end
         end
       end
-      if not err and n < pages and ndata ~= rows then
-        err = self:_drift(req, n, format("holds %d items, expected %d (it is not the last page)",
-          ndata, rows), pg, ndata)
-      end
-      if not err and info.page ~= n then
-        err = self:_drift(req, n, format("came back as page %d", info.page), pg, ndata)
-      end
-      if err then return self:_fail(err, n) end
     end
     local rem = self.remaining
     if rem then
@@ -397,7 +460,11 @@ end
 function Query.__call(self, _, ctl)
   local it = self._iter
   if ctl == nil or not it then
-    if self._cur then self._cur:close() end
+    -- one pass at a time: a pass still running elsewhere (another coroutine) ends here
+    if self._cur then
+      self._cur:close("another `for item in q` pass over the same query started (each such"
+        .. " loop restarts it; q:items() gives a pass of its own)")
+    end
     local cur
     it, cur = items(self)
     self._iter, self._cur = it, cur

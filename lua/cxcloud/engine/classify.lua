@@ -1,9 +1,12 @@
 --- HTTP and transfer classification: one transfer result becomes a decoded body, or an
 -- error object plus what the retry policy needs to know (part of `cxcloud.engine`).
 --
---    local classify = require("cxcloud.engine.classify").new(ctx)
+--    local classify, decode = require("cxcloud.engine.classify").new(ctx)
 --    local body, err, retry_after, signal = classify(req, result)
+--    local value, err = decode(req) -- an API request's 2xx text (req.text), decoded
 --
+-- A 2xx answer to an API request comes back as its text (a string), decoded only when the
+-- caller takes it; a token response comes back decoded.
 -- `signal` is "auth" (401, or 403 NOT_AUTHORIZED from the API: drop the token, fetch
 -- another, send once more), "throttle" (429, 403 ERR_403_DEVELOPER_OVER_QPS), "overload"
 -- (502, 503, 504: the gateway sheds load or cannot reach its upstream; one answer cannot
@@ -48,6 +51,7 @@ end
 --- A classifier.
 -- @tparam table ctx `{ decode, depth, redact, wall, parse_retry_after, cfg }`
 -- @treturn function classify(req, result) -> body | nil, err, retry_after, signal
+-- @treturn function decode(req) -> value | nil, err
 function M.new(ctx)
   local decode, depth, redact = ctx.decode, ctx.depth, ctx.redact
   local cfg = ctx.cfg
@@ -123,20 +127,30 @@ function M.new(ctx)
       retryable = retryable, status = r.status })
   end
 
-  return function(req, r)
+  -- A 2xx body as a Lua value, or nil and an error object. Nesting beyond max_json_depth
+  -- and a page whose decoded size would pass max_decoded_size are refused for good (the
+  -- same answer would come again); other invalid JSON is retried. A token response is
+  -- never quoted: it may hold a valid token the redactor does not know yet.
+  local function decode_body(req, text, status, ctype)
+    local body, derr, reason = decode(text, depth, cfg.max_decoded_size)
+    if body ~= nil or not derr then return body end
+    local what = req.token and "the token response" or format("a %d response", status or 200)
+    return nil, errors.new("decode", format("invalid JSON in %s (%s)%s", what, derr,
+      ctype and (", content-type " .. ctype) or ""), {
+        status = status, method = method_of(req), url = req.url,
+        retryable = reason == nil,
+        body = not req.token and errors.snippet(text, redact) or nil,
+      })
+  end
+
+  local function classify(req, r)
     if r.error then return transfer_error(req, r, r.error) end
     local status = r.status or 0
     if status >= 200 and status < 300 then
-      local body, derr = decode(r.body or "", depth)
-      if body == nil and derr then
-        local ctype = header(r.headers, "content-type")
-        return nil, errors.new("decode", format("invalid JSON in a %d response (%s)%s", status,
-          derr, ctype and (", content-type " .. ctype) or ""), {
-            status = status, method = method_of(req), url = req.url, retryable = true,
-            body = errors.snippet(r.body, redact),
-          })
+      if req.token then
+        return decode_body(req, r.body or "", status, header(r.headers, "content-type"))
       end
-      return body
+      return r.body or ""
     end
     local code = header(r.headers, "x-mashery-error-code")
     if req.token then
@@ -168,6 +182,14 @@ function M.new(ctx)
     end
     return nil, http_error(req, r, "http", false)
   end
+
+  --- The decoded body of an API request's 2xx answer (`req.text`, kept undecoded until the
+  -- caller takes it, so that pages waiting in a window hold their wire bytes only).
+  local function decode_text(req)
+    return decode_body(req, req.text, req.status, req.ctype)
+  end
+
+  return classify, decode_text
 end
 
 return M

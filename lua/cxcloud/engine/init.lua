@@ -101,7 +101,7 @@ function M.new(core_client, cfg, core)
   self.tok = token_mod.new(core_client, cfg)
   self.rate = rate_mod.new(cfg, stats)
   self.retry = retry_mod.new(cfg, cfg.random or math.random, stats)
-  self.classify = classify_mod.new {
+  self.classify, self.decode = classify_mod.new {
     decode = core.decoder(operations.identifiers), -- identifier fields come out as strings
     depth = cfg.max_json_depth,
     redact = self.redact, wall = self.wall, parse_retry_after = core.parse_retry_after,
@@ -164,8 +164,10 @@ end
 --- Abandon a request: a queued one is dropped, one in flight is cancelled in the
 -- core (no result will be delivered for it). Idempotent.
 -- @tparam table req
-function Engine:cancel(req)
+-- @tparam[opt] string why what a wait on it will say ("the request was cancelled: WHY")
+function Engine:cancel(req, why)
   if req.done then return end
+  req.why = why
   if req.state == "inflight" then
     if self.inflight[req.id] == req then
       self.inflight[req.id] = nil
@@ -226,6 +228,7 @@ function Engine:_submit(req, now)
     stats.token_requests = stats.token_requests + 1
   else
     req.token_gen = self.tok.gen
+    self.tok:use()
     self.ninflight = self.ninflight + 1
     stats.requests = stats.requests + 1
   end
@@ -243,6 +246,7 @@ function Engine:_sweep()
     if g.dead then
       tremove(q, i)
       req.state, req.done, req.cancelled = "done", true, true
+      req.why = "its query pass was closed"
     else
       if waiting[g] then wanted = true end
       i = i + 1
@@ -261,7 +265,8 @@ function Engine:_dispatch(now, dry)
   local wanted = self:_sweep()
   if wanted and tok:due(tstate) then
     if dry then return now end
-    tok:start(now)
+    local _, err = tok:start(now)
+    if err then self:_token_failed(err, now) end
   end
   local treq = tok.req
   if treq and treq.state == "queued" and (wanted or waiting[treq]) then
@@ -357,11 +362,15 @@ function Engine:_complete(req, r, now)
   if req.token then return self:_complete_token(req, r, now) end
   self.ninflight = self.ninflight - 1
   if self.auto and r.time and self.rate.interval > 0 then self:_adapt(r.time) end
-  local body, err, retry_after, signal = self.classify(req, r)
+  local text, err, retry_after, signal = self.classify(req, r)
+  if signal ~= "auth" and (r.status or 0) > 0 then self.tok:progress() end
   if err == nil then
     self.retry:success(req)
     self.rate:success(now)
-    finish(req, body, nil)
+    finish(req, nil, nil)
+    -- decoded when the caller takes it (Engine:wait): a page waiting its turn holds
+    -- its wire bytes, never its decoded size
+    req.text, req.status, req.ctype = text, r.status, r.headers and r.headers["content-type"]
     return
   end
   local stats = self.stats
@@ -589,42 +598,81 @@ end
 -- had come (`req.interrupted`); the other results are kept.
 -- @tparam table req
 -- @treturn table req
+-- Runs until `req` is done (see Engine:wait).
+function Engine:_run(req)
+  local waiting, g = self.waiting, req.group
+  local co = self:_thread()
+  local mine = co and self.threads[co] -- a cx:map call: its waits and the request
+  local outer
+  waiting[g] = (waiting[g] or 0) + 1
+  if mine then
+    mine.waits[g] = (mine.waits[g] or 0) + 1
+    outer, mine.req = mine.req, req
+  end
+  local ok, e = pcall(run_until_done, self, req)
+  local n = waiting[g] - 1
+  waiting[g] = n > 0 and n or nil
+  if mine then
+    n = mine.waits[g] - 1
+    mine.waits[g] = n > 0 and n or nil
+    mine.req = outer
+  end
+  if not ok and not req.done then
+    local err = as_error(self, e, req)
+    self:cancel(req)
+    req.cancelled = nil
+    finish(req, nil, err)
+    req.interrupted = true
+  elseif not ok then
+    -- the request had its answer when the error struck (e.g. the user's verbose
+    -- function, called after the results): the caller sees the error, not the answer
+    req.body, req.err, req.text, req.interrupted = nil, req.err or as_error(self, e, req), nil,
+      true
+  end
+end
+
+--- Run until `req` is done, its answer decoded. While it runs, the queued requests of
+-- `req`'s group are sent (and those of every group another wait is on); when it ends, by an
+-- answer or an error, they are not sent any more. An error raised meanwhile (an interrupt,
+-- a C error, the user's verbose function) ends `req` with an error object, even when its
+-- answer had come (`req.interrupted`); the other results are kept. A 2xx answer is decoded
+-- here, when it is taken, not when it arrives: answers waiting their turn hold their wire
+-- bytes only. One that is not valid JSON is asked again like any retryable failure.
+-- @tparam table req
+-- @treturn table req
 function Engine:wait(req)
-  if not req.done then
-    local waiting, g = self.waiting, req.group
-    local co = self:_thread()
-    local mine = co and self.threads[co] -- a cx:map call: its waits and the request
-    local outer
-    waiting[g] = (waiting[g] or 0) + 1
-    if mine then
-      mine.waits[g] = (mine.waits[g] or 0) + 1
-      outer, mine.req = mine.req, req
+  while true do
+    if not req.done then self:_run(req) end
+    local text = req.text
+    if not text then break end
+    local body, err = self.decode(req)
+    req.text, req.ctype = nil, nil
+    if not err then
+      req.body = body
+      break
     end
-    local ok, e = pcall(run_until_done, self, req)
-    local n = waiting[g] - 1
-    waiting[g] = n > 0 and n or nil
-    if mine then
-      n = mine.waits[g] - 1
-      mine.waits[g] = n > 0 and n or nil
-      mine.req = outer
-    end
-    if not ok and not req.done then
-      local err = as_error(self, e, req)
-      self:cancel(req)
-      req.cancelled = nil
-      finish(req, nil, err)
-      req.interrupted = true
-    elseif not ok then
-      -- the request had its answer when the error struck (e.g. the user's verbose
-      -- function, called after the results): the caller sees the error, not the answer
-      req.body, req.err, req.interrupted = nil, req.err or as_error(self, e, req), true
-    end
+    if not self:again(req, err) then break end
   end
   if req.cancelled and not req.err then
-    req.err = errors.new("usage", "the request was cancelled (the client was closed?)",
-      { method = method_of(req), url = req.url })
+    req.err = errors.new("usage", "the request was cancelled: " .. (req.why or
+      "the client was closed"), { method = method_of(req), url = req.url })
   end
   return req
+end
+
+--- A 2xx answer that its taker refused (invalid JSON, a page that is not what was asked):
+-- `req` is sent again when `err` is retryable and the retry policy allows it (true: wait
+-- on it again); otherwise it ends with `err` (false).
+-- @tparam table req a done request
+-- @tparam table err an error object (kind "decode")
+-- @treturn boolean
+function Engine:again(req, err)
+  req.body, req.done = nil, false
+  if err.retryable and not self.closed and self:_retry(req, err, nil, self.clock()) then
+    return true
+  end
+  finish(req, nil, err)
+  return false
 end
 
 --- One GET.
@@ -642,14 +690,26 @@ end
 function Engine:token()
   if self.closed then return nil, errors.new("usage", "the client is closed") end
   local tok = self.tok
-  if tok:state(self.clock()) == "ok" then return tok.value, tok.exp_epoch end
-  local req = tok.req or tok:start(self.clock())
+  if tok:state(self.clock()) == "ok" then
+    tok:use()
+    return tok.value, tok.exp_epoch
+  end
+  local req = tok.req
+  if not req then
+    local err
+    req, err = tok:start(self.clock())
+    if not req then return nil, err end
+  end
   self:wait(req)
   if req.err then
     -- a failed refresh leaves the old token usable until it expires
-    if not req.interrupted and tok:state(self.clock()) then return tok.value, tok.exp_epoch end
+    if not req.interrupted and tok:state(self.clock()) then
+      tok:use()
+      return tok.value, tok.exp_epoch
+    end
     return nil, req.err
   end
+  tok:use()
   return tok.value, tok.exp_epoch
 end
 
@@ -679,6 +739,7 @@ function Engine:close()
   for id, req in pairs(self.inflight) do
     pcall(self.c.cancel, self.c, id)
     req.state, req.done, req.cancelled = "done", true, true
+    req.why = "the client was closed"
   end
   self.inflight, self.queue, self.ninflight = {}, {}, 0
   self.tok:clear()
