@@ -40,6 +40,7 @@
 
 local compat = require "cxcloud.compat"
 local errors = require "cxcloud.errors"
+local operations = require "cxcloud.operations"
 
 local M = {}
 
@@ -69,6 +70,7 @@ function M.new(engine, cfg, plan, owner)
     _plan = plan,
     _prefix = prefix,
     _drift_mode = cfg.drift,
+    _key = operations[plan.operation] and operations[plan.operation].key,
     _prefetch = cfg.prefetch or 0,
     _cur = nil,
   }, Query)
@@ -157,6 +159,8 @@ local function new_cursor(q)
     q = q,
     engine = q._engine,
     rows = plan.page_size,
+    key = q._key,                   -- the operation's natural key (repeated pages)
+    fp = nil,                       -- the last page's rows by that key
     remaining = plan.max_items,     -- nil = no limit
     next_req = plan.start_page,     -- next page to request
     deliver = plan.start_page,      -- next page to hand out

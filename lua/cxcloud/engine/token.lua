@@ -15,7 +15,7 @@
 -- refreshed or dropped as expired (a lifetime shorter than a round trip still makes
 -- progress), and after MAX_IDLE_FETCHES tokens in a row with which no API request got an
 -- answer other than a rejection, the requests waiting for a token fail with an `auth`
--- error instead of a fourth fetch. What the identity provider sends is checked before it
+-- error instead of a fourth fetch, for IDLE_PAUSE seconds. What the identity provider sends is checked before it
 -- is used: a token_type other than Bearer (RFC 6749 section 7.1: a client must not use a
 -- token whose type it does not understand), a token longer than a header can carry
 -- (MAX_TOKEN_SIZE), and a lifetime beyond MAX_LIFETIME (taken as MAX_LIFETIME).
@@ -30,6 +30,9 @@ local find, format, lower, min = string.find, string.format, string.lower, math.
 --- Tokens fetched in a row without an API answer that was not a rejection, before the
 -- waiting requests fail.
 M.MAX_IDLE_FETCHES = 3
+--- Seconds without a token fetch after MAX_IDLE_FETCHES (a key that is being locked out
+-- at the identity provider gets no more attempts meanwhile).
+M.IDLE_PAUSE = 60
 --- The longest access token accepted (bytes): servers refuse request headers far smaller
 -- (8 to 16 KiB is common), and libcurl refuses to send much larger ones.
 M.MAX_TOKEN_SIZE = 16384
@@ -73,15 +76,16 @@ end
 -- error when the last tokens were fetched without any API progress.
 function Token:start(now)
   if self.idle_fetches >= M.MAX_IDLE_FETCHES then
-    local n = self.idle_fetches
-    self.idle_fetches = 0 -- a later call may try again
-    return nil, errors.new("auth", format("%d access tokens in a row were fetched without an API"
-      .. " request getting an answer with them (the token expires before it can be used%s, or"
-      .. " the API rejects it); not fetching another", n,
+    self.idle_fetches = 0
+    self.locked_until = now + M.IDLE_PAUSE
+    self.lock_err = errors.new("auth", format("%d access tokens in a row were fetched without an"
+      .. " API request getting an answer with them (the token expires before it can be used%s,"
+      .. " or the API rejects it); no token is fetched for %d s", M.MAX_IDLE_FETCHES,
       self.life and format(": it lives %g s, refresh_margin %s", self.life,
-        self.cfg.refresh_margin and format("%g s", self.cfg.refresh_margin) or "default") or ""),
-      { method = "POST", url = self.cfg.token_url, retryable = false })
+        self.cfg.refresh_margin and format("%g s", self.cfg.refresh_margin) or "default") or "",
+      M.IDLE_PAUSE), { method = "POST", url = self.cfg.token_url, retryable = false })
   end
+  if self.locked_until and now < self.locked_until then return nil, self.lock_err end
   local req = { token = true, url = self.cfg.token_url, attempts = 0, not_before = now,
     state = "queued", done = false }
   req.group = req
