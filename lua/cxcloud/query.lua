@@ -25,17 +25,25 @@
 -- The results are the same at any concurrency.
 --
 -- Drift: the API computes each page on its own snapshot. If a page reports a different
--- `pagination.total` or `pages` than the first page, or a page before the last holds
--- fewer than `rows` items, the result set changed during the pull: with the client
+-- `pagination.total` or `pages` than the first page, the result set changed during the
+-- pull: with the client
 -- option `drift = "error"` (default) iteration raises an error of kind "drift"; with
 -- `drift = "record"` it goes on (to the larger page count, so rows are not dropped at
 -- the end) and appends a record to `q.drift`:
 -- `{ page, reason, expected_total, total, expected_pages, pages, items, rows }`.
 --
+-- Complete or an error, never short: every page is checked against its own `pagination`
+-- (a page before the last holds `rows` items, the last one the rest of `total`, a page past
+-- the end none, `pages` is `total / rows` rounded up, `page` is the page asked for) and
+-- against the page before it (the same rows by the operation's natural key: the page sent
+-- twice). A first answer without `pagination` is the whole result; a later one without
+-- it, or any answer those checks refuse, is asked again (a retryable "decode" failure,
+-- within `max_retries` and the retry budget), then a "decode" error that says what came.
+-- So the rows of a successful pull add up to what its first page announced.
+--
 -- Failures: iteration raises the error object, with `err.page` (the page it stopped at:
 -- pass it as `start_page` to resume) and `err.operation`; `all`, `first`, `count`
--- return `nil, err`. A response without `pagination` is taken as the whole result; a
--- response without a `data` array is a "decode" error.
+-- return `nil, err`. A response without a `data` array is a "decode" error.
 -- @module cxcloud.query
 
 local compat = require "cxcloud.compat"
@@ -438,6 +446,7 @@ local function items(q)
   local function iter()
     i = i + 1
     if i <= n then return data[i] end
+    data = nil -- the page handed out is the caller's now: not kept while the next decodes
     local d, err = cur:next_page()
     if d == nil then
       data, n = nil, 0

@@ -51,7 +51,7 @@ end
 --- A classifier.
 -- @tparam table ctx `{ decode, depth, redact, wall, parse_retry_after, cfg }`
 -- @treturn function classify(req, result) -> body | nil, err, retry_after, signal
--- @treturn function decode(req) -> value | nil, err
+-- @treturn function decode(req) -> value, nil, estimated Lua bytes | nil, err
 function M.new(ctx)
   local decode, depth, redact = ctx.decode, ctx.depth, ctx.redact
   local cfg = ctx.cfg
@@ -133,7 +133,7 @@ function M.new(ctx)
   -- never quoted: it may hold a valid token the redactor does not know yet.
   local function decode_body(req, text, status, ctype)
     local body, derr, reason = decode(text, depth, cfg.max_decoded_size)
-    if body ~= nil or not derr then return body end
+    if body ~= nil or not derr then return body, nil, derr end -- derr: the estimated size
     local what = req.token and "the token response" or format("a %d response", status or 200)
     return nil, errors.new("decode", format("invalid JSON in %s (%s)%s", what, derr,
       ctype and (", content-type " .. ctype) or ""), {

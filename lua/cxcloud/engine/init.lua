@@ -63,6 +63,10 @@ local method_of = classify_mod.method_of
 local Engine = {}
 Engine.__index = Engine
 
+--- Estimated decoded size (bytes) of a page after which a full garbage collection runs
+-- before the next page is decoded.
+M.BIG_DECODED = 32 * 1024 * 1024
+
 -- Automatic concurrency bounds.
 M.AUTO_MIN, M.AUTO_MAX = 10, 32
 
@@ -645,7 +649,14 @@ function Engine:wait(req)
     if not req.done then self:_run(req) end
     local text = req.text
     if not text then break end
-    local body, err = self.decode(req)
+    -- the page decoded before was large: collect it (dropped by now, as a rule) before
+    -- this one decodes, so that one such page never waits for the collector beside the next
+    if self.big_decoded then
+      self.big_decoded = false
+      collectgarbage()
+    end
+    local body, err, size = self.decode(req)
+    if size and size >= M.BIG_DECODED then self.big_decoded = true end
     req.text, req.ctype = nil, nil
     if not err then
       req.body = body
