@@ -16,9 +16,10 @@
 -- progress), and after MAX_IDLE_FETCHES tokens in a row with which no API request got an
 -- answer other than a rejection, the requests waiting for a token fail with an `auth`
 -- error instead of a fourth fetch, for IDLE_PAUSE seconds. What the identity provider
--- sends is checked before it is used: a token_type other than Bearer (RFC 6749 section 7.1: a client must not use a
--- token whose type it does not understand), a token longer than a header can carry
--- (MAX_TOKEN_SIZE), and a lifetime beyond MAX_LIFETIME (taken as MAX_LIFETIME).
+-- sends is checked before it is used: a token_type other than Bearer (RFC 6749 section
+-- 7.1: a client must not use a token whose type it does not understand), a token longer
+-- than a header can carry (MAX_TOKEN_SIZE), and a lifetime beyond MAX_LIFETIME (taken as
+-- MAX_LIFETIME).
 -- @module cxcloud.engine.token
 
 local errors = require "cxcloud.errors"
