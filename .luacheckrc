@@ -3,4 +3,4 @@ max_line_length = 110
 codes = true
 files["spec"] = { std = "+busted" }
 files["bench"] = { std = "+lua54" }
-exclude_files = { "build", "cxcloud", "fuzz/build" }
+exclude_files = { "build", "cxcloud" }

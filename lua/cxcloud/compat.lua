@@ -44,14 +44,6 @@ function M.tointeger(v)
   return nil
 end
 
---- Integer division of two integers (`a // b`).
--- @tparam integer a
--- @tparam integer b
--- @treturn integer
-function M.idiv(a, b)
-  return floor(a / b)
-end
-
 --- `table.move(a1, f, e, t [, a2])`.
 M.move = table.move or function(a1, f, e, t, a2)
   a2 = a2 or a1

@@ -520,10 +520,7 @@ function Engine:timeout()
   local wake = self:_dispatch(now, true)
   local t = wake and max(0, wake - now) or nil
   if next(self.inflight) ~= nil then
-    local c = self.c
-    -- a core without a timer of its own (no pollfd either) is polled every 10 ms
-    local ct = c.timeout and c:timeout() or (not c.pollfd and 0.01) or nil
-    t = earliest(t, ct)
+    t = earliest(t, self.c:timeout())
   end
   return t
 end
@@ -542,11 +539,7 @@ end
 -- @treturn integer
 function Engine:pollfd()
   if self.closed then errors.raise("usage", "pollfd: the client is closed") end
-  local c = self.c
-  if not c.pollfd then
-    errors.raise("usage", "pollfd: this build of the C core has no pollable descriptor")
-  end
-  return c:pollfd()
+  return self.c:pollfd()
 end
 
 -- the map thread running now, if any (see cxcloud.engine.map)
