@@ -500,6 +500,7 @@ static int client_submit(lua_State *L)
 
 typedef struct {
     lua_State *L;
+    const cx_client *c;
     int table;
 } header_ctx;
 
@@ -518,6 +519,9 @@ static int wanted_header(const char *lower, size_t nlen)
     return 0;
 }
 
+/* A wanted header goes to Lua through the redactor, like the trace: a gateway that reflects
+   the request can put the form body (client_secret=...) or "Bearer <token>" into a request
+   id, an error code or a content type, which end up in error messages. */
 static void put_header(void *ud, const char *name, size_t nlen, const char *value, size_t vlen)
 {
     header_ctx *h = ud;
@@ -535,11 +539,11 @@ static void put_header(void *ud, const char *name, size_t nlen, const char *valu
     lua_rawget(L, h->table);
     if (lua_isstring(L, -1)) { /* repeated header: join as HTTP allows */
         lua_pushliteral(L, ", ");
-        lua_pushlstring(L, value, vlen);
+        redact_push(L, h->c, value, vlen);
         lua_concat(L, 3);
     } else {
         lua_pop(L, 1);
-        lua_pushlstring(L, value, vlen);
+        redact_push(L, h->c, value, vlen);
     }
     lua_rawset(L, h->table);
 }
@@ -560,6 +564,7 @@ static void push_result(lua_State *L, const cx_client *c, const cx_result *r)
     }
     lua_createtable(L, 0, 2);
     h.L = L;
+    h.c = c;
     h.table = lua_gettop(L);
     cx_parse_headers(r->headers, r->headers_len, put_header, &h);
     lua_setfield(L, -2, "headers");

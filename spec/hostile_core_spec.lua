@@ -1,0 +1,135 @@
+-- A hostile or broken server against the C core: response headers that reflect the
+-- credentials back, timeouts below a millisecond against a silent server, identifier fields
+-- whose key is written with an escape, and pages that decode to far more memory than they
+-- take on the wire.
+local core = require "cxcloud.core"
+local helper = require "spec.helper"
+
+local CUSTOMERS = "/customer-info/customer-details"
+
+-- Every string reachable from v (fields of nested tables too), for the leak checks.
+local function strings_of(v, out, seen)
+  out, seen = out or {}, seen or {}
+  if type(v) == "string" then
+    out[#out + 1] = v
+  elseif type(v) == "table" and not seen[v] then
+    seen[v] = true
+    for k, field in pairs(v) do
+      strings_of(k, out, seen)
+      strings_of(field, out, seen)
+    end
+  end
+  return out
+end
+
+-- Asserts that none of `secrets` appears in the error (any string field, tostring) nor in
+-- the trace; records what was shown for the suite's leak check.
+local function assert_hidden(err, trace, secrets, what)
+  local shown = strings_of(err)
+  shown[#shown + 1] = helper.show(err)
+  shown[#shown + 1] = trace
+  helper.show(trace)
+  for _, s in ipairs(shown) do
+    for name, secret in pairs(secrets) do
+      assert.is_nil(s:find(secret, 1, true), what .. ": the " .. name .. " shows in: " .. s)
+    end
+  end
+end
+
+describe("a hostile server against the C core", function()
+  local sb
+
+  setup(function()
+    sb = helper.sandbox { seed = 11, customers = 2, hardware = 30 }
+  end)
+
+  teardown(function() sb:stop() end)
+
+  before_each(function() sb:faults {} end)
+
+  describe("response headers that reflect the credentials", function()
+    -- a gateway that echoes the request: the form body (client_secret=..., url-encoded),
+    -- the raw secret, the Authorization header
+    local function reflecting(token)
+      local secret, encoded = sb.client_secret, core.urlencode(sb.client_secret)
+      local echo = "client_secret=" .. encoded .. " raw=" .. secret
+        .. (token and (" Authorization: Bearer " .. token) or "")
+      return {
+        { ["X-Mashery-Message-ID"] = "mid-" .. echo, ["X-Mashery-Error-Code"] = "ERR_" .. echo,
+          ["Content-Type"] = "text/plain; echo=" .. echo },
+        -- an empty X-Mashery-Message-ID replaces the sandbox's own: the request id comes from
+        -- the next header the client reads
+        { ["X-Mashery-Message-ID"] = "", ["X-Request-ID"] = "rid-" .. echo,
+          ["Content-Type"] = "application/json; " .. echo },
+        { ["X-Mashery-Message-ID"] = "", ["X-Correlation-ID"] = "cid-" .. echo,
+          ["X-Mashery-Error-Code"] = echo, ["Content-Type"] = echo },
+      }
+    end
+
+    local function secrets(token)
+      local s = { secret = sb.client_secret, ["url-encoded secret"] = core.urlencode(sb.client_secret) }
+      s.token = token
+      return s
+    end
+
+    it("the secret's url-encoded form differs from the secret (the test means something)", function()
+      assert.not_equal(sb.client_secret, core.urlencode(sb.client_secret))
+    end)
+
+    local HEADER_SETS = { "X-Mashery-Message-ID", "X-Request-ID", "X-Correlation-ID" }
+
+    for _, case in ipairs {
+      { status = 500, body = '{"status":500,"message":"upstream failed"}' },
+      { status = 200, body = "<html>gateway page</html>" },
+      { status = 404, body = "not here" },
+    } do
+      for i, set in ipairs(HEADER_SETS) do
+        it(("on an API request (status %d, %s) reach no error field nor the trace")
+          :format(case.status, set), function()
+          local trace = {}
+          local cx = helper.client(sb, { max_retries = 0,
+            verbose = function(text) trace[#trace + 1] = text end })
+          finally(function() cx:close() end)
+          local token = assert(cx:token())
+          sb:faults { { op = "customers", status = case.status, body = case.body,
+            headers = reflecting(token)[i] } }
+          local body, err = cx:get(CUSTOMERS)
+          assert.is_nil(body)
+          assert.is_table(err)
+          if case.status ~= 200 then -- the header reached Lua, redacted
+            assert.is_string(err.request_id)
+            assert.truthy(err.request_id:find("[REDACTED]", 1, true), err.request_id)
+          end
+          assert_hidden(err, table.concat(trace), secrets(token), set)
+        end)
+      end
+    end
+
+    for _, case in ipairs {
+      { status = 500, body = '{"error":"server_error"}' },
+      { status = 200, body = "<html>identity provider page</html>" },
+      { status = 401, body = '{"error":"invalid_client"}' },
+    } do
+      for i, set in ipairs(HEADER_SETS) do
+        it(("on the token request (status %d, %s) reach no error field nor the trace")
+          :format(case.status, set), function()
+          local trace = {}
+          local cx = helper.client(sb, { max_retries = 0,
+            verbose = function(text) trace[#trace + 1] = text end })
+          finally(function() cx:close() end)
+          local token = assert(cx:token())
+          -- the token expires: the next API request gets a 401 and asks for a new one, which
+          -- the gateway answers with the reflection
+          sb:expire_tokens()
+          sb:faults { { token = true, status = case.status, body = case.body,
+            headers = reflecting(token)[i] } }
+          local body, err = cx:get(CUSTOMERS)
+          assert.is_nil(body)
+          assert.is_table(err)
+          assert.equal("POST", err.method) -- the token request's error
+          assert_hidden(err, table.concat(trace), secrets(token), set)
+        end)
+      end
+    end
+  end)
+end)
