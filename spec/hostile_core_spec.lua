@@ -2,6 +2,7 @@
 -- credentials back, timeouts below a millisecond against a silent server, identifier fields
 -- whose key is written with an escape, and pages that decode to far more memory than they
 -- take on the wire.
+local cxcloud = require "cxcloud"
 local core = require "cxcloud.core"
 local helper = require "spec.helper"
 
@@ -131,5 +132,74 @@ describe("a hostile server against the C core", function()
         end)
       end
     end
+  end)
+  describe("timeouts below a millisecond", function()
+    for _, case in ipairs {
+      { name = "timeout", max = 86400 },
+      { name = "connect_timeout", max = 3600 },
+    } do
+      it(case.name .. " = 0.0004 is refused, saying what is accepted", function()
+        local err = helper.raised(cxcloud.new, sb:client_options { [case.name] = 0.0004 })
+        assert.equal("config", err.kind)
+        local msg = helper.show(err)
+        local want = ("%s' must be a number of seconds from 0.001 to %d"):format(case.name, case.max)
+        assert.truthy(msg:find(want, 1, true), msg)
+        -- the bounds themselves are accepted
+        for _, v in ipairs { 0.001, case.max } do
+          local cx = helper.client(sb, { [case.name] = v })
+          cx:close()
+        end
+        err = helper.raised(cxcloud.new, sb:client_options { [case.name] = case.max + 1 })
+        assert.truthy(helper.show(err):find(want, 1, true), tostring(err))
+      end)
+    end
+
+    it("the C core reads connect_timeout with the bound the options have", function()
+      local o = sb:client_options()
+      local function new(v)
+        return core.new { client_id = o.client_id, client_secret = o.client_secret,
+          token_url = o.token_url, ca_file = o.ca_file, connect_to = o.connect_to,
+          connect_timeout = v }
+      end
+      new(3600):close()
+      local ok, err = pcall(new, 3601)
+      assert.is_false(ok)
+      assert.truthy(tostring(err):find("connect_timeout", 1, true), tostring(err))
+    end)
+
+    -- a silent server: the stall outlasts the test by far if the timeout never fires
+    for _, t in ipairs { 0.001, 0.0015 } do
+      it(("timeout = %g against a silent server is a timeout error at once"):format(t), function()
+        local cx = helper.client(sb, { timeout = t, max_retries = 0 })
+        finally(function() cx:close() end)
+        -- the client's first request is the token request: it stalls
+        sb:faults { { token = true, action = "stall", before = 5 } }
+        local t0 = core.now()
+        local body, err = cx:get(CUSTOMERS)
+        local elapsed = core.now() - t0
+        assert.is_nil(body)
+        assert.equal("timeout", err.kind)
+        helper.show(err)
+        assert.is_true(elapsed < 2, "took " .. elapsed .. " s")
+      end)
+    end
+
+    it("a timeout under a millisecond given to the C core is rounded up, never to none", function()
+      local o = sb:client_options()
+      local c = core.new { client_id = o.client_id, client_secret = o.client_secret,
+        token_url = o.token_url, ca_file = o.ca_file, connect_to = o.connect_to,
+        timeout = 0.0004 }
+      finally(function() c:close() end)
+      sb:faults { { token = true, action = "stall", before = 5 } }
+      local t0 = core.now()
+      c:submit { token = true }
+      local results = {}
+      while #results == 0 and core.now() - t0 < 10 do results = c:poll(0.1) end
+      local elapsed = core.now() - t0
+      assert.equal(1, #results)
+      assert.is_table(results[1].error, "no error: status " .. tostring(results[1].status))
+      assert.equal("timeout", results[1].error.kind)
+      assert.is_true(elapsed < 2, "took " .. elapsed .. " s")
+    end)
   end)
 end)
