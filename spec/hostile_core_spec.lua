@@ -4,6 +4,8 @@
 -- take on the wire.
 local cxcloud = require "cxcloud"
 local core = require "cxcloud.core"
+local compat = require "cxcloud.compat"
+local operations = require "cxcloud.operations"
 local helper = require "spec.helper"
 
 local CUSTOMERS = "/customer-info/customer-details"
@@ -200,6 +202,81 @@ describe("a hostile server against the C core", function()
       assert.is_table(results[1].error, "no error: status " .. tostring(results[1].status))
       assert.equal("timeout", results[1].error.kind)
       assert.is_true(elapsed < 2, "took " .. elapsed .. " s")
+    end)
+  end)
+
+  -- "customer\u0049d" is "customerId" once decoded: an identifier field like any other
+  describe("identifier fields whose key is written with an escape", function()
+    local decode = core.decoder(operations.identifiers)
+    local CASES = {
+      { "12345678901234567", "a big integer (beyond 2^53)", "123456789012345678901234567" },
+      { "42", "a small integer" },
+      { "-7", "a negative integer" },
+      { "0", "zero" },
+      { "-0", "minus zero" },
+      { "123456789012345", "15 digits" },
+      { "1.5", "a fraction" },
+      { "2.50", "a fraction with a trailing zero" },
+      { "1e5", "an exponent" },
+      { "-1.25E-3", "a fraction with an exponent" },
+      { "9007199254740993.0", "a fraction beyond 2^53" },
+    }
+
+    local KEYS = { "customer\\u0049d", "\\u0063ustomerId", "customerI\\u0064",
+      "\\u0063\\u0075stomerId" }
+
+    local function check(text, key)
+      local json = ('{"%s": %s}'):format(key, text)
+      local v = assert(decode(json))
+      assert.equal(text, v.customerId, json)
+      -- in the rows of a page, among other fields, at any position
+      v = assert(decode(('{"data":[{"a":1,"%s":%s,"b":2.0},{"%s":%s}],"pagination":{"page":1}}')
+        :format(key, text, key, text)))
+      assert.equal(text, v.data[1].customerId)
+      assert.equal(text, v.data[2].customerId)
+      assert.equal("integer", compat.mtype(v.data[1].b))
+      assert.equal("integer", compat.mtype(v.pagination.page))
+    end
+
+    for _, case in ipairs(CASES) do
+      it("come out as the string of their exact text: " .. case[2], function()
+        for _, key in ipairs(KEYS) do
+          check(case[1], key)
+          if case[3] then check(case[3], key) end
+        end
+      end)
+    end
+
+    it("a key with an escape that is no identifier keeps its number", function()
+      local v = assert(decode('{"x\\u0041":5,"big\\u0041":12345678901234567,"f\\u0041":1.5,'
+        .. '"customer\\u0049dx":6,"customerId":7}'))
+      assert.equal(5, v.xA)
+      assert.equal("integer", compat.mtype(v.xA))
+      assert.equal(1.5, v.fA)
+      assert.equal("integer", compat.mtype(v.customerIdx))
+      assert.equal("7", v.customerId)
+      if compat.mtype(1) == "integer" then -- 5.3+: 64-bit integers
+        assert.equal(12345678901234567, v.bigA)
+      else
+        assert.equal("12345678901234567", v.bigA)
+      end
+    end)
+
+    it("over the wire: a page whose rows write customerId with an escape", function()
+      local cx = helper.client(sb, { max_retries = 0 })
+      finally(function() cx:close() end)
+      local rows = {}
+      for i, text in ipairs { "12345678901234567", "42", "1.5", "1e5" } do
+        rows[i] = ('{"customer\\u0049d":%s,"customerName":"c%d"}'):format(text, i)
+      end
+      local body = '{"data":[' .. table.concat(rows, ",")
+        .. '],"pagination":{"page":1,"pages":1,"rows":4,"total":4}}'
+      sb:faults { { op = "customers", page = 1, status = 200, body = body,
+        headers = { ["Content-Type"] = "application/json" } } }
+      local page = assert(cx:get(CUSTOMERS, { page = 1, rows = 10 }))
+      local got = {}
+      for i, row in ipairs(page.data) do got[i] = row.customerId end
+      assert.same({ "12345678901234567", "42", "1.5", "1e5" }, got)
     end)
   end)
 end)

@@ -6,7 +6,8 @@
      exact digits: they are rewritten into marked strings before cjson sees them, then
      turned into integers when they fit in 64 bits, else left as strings of digits.
    - A number that is the value of an identifier field (the decoder's identifier set) always
-     comes out as a string of its exact text. A plain integer of up to 15 digits (the common
+     comes out as a string of its exact text, whether or not its key is written with an
+     escape ("customer\u0049d" is customerId). A plain integer of up to 15 digits (the common
      case) goes through cjson as a number, exact in a double, and the fix-up pass writes its
      digits; any other (a fraction, an exponent, -0, more digits) is rewritten like a big
      integer. So a typical page is handed to cjson as it came, without a copy.
@@ -253,8 +254,11 @@ static size_t scan(const char *in, size_t len, const struct cx_idset *ids, char 
                 } else if (integral && digits > SAFE_DIGITS) {
                     mark = MARK_INT;
                 } else if (key && ids && memchr(key, '\\', key_len)) {
-                    /* the fix-up pass matches identifiers on the decoded key, the pre-scan on
-                       the raw one: they agree unless the key has an escape */
+                    /* the pre-scan matches identifiers on the key as written, the fix-up pass
+                       on the decoded key: they agree unless the key has an escape. The exact
+                       text is kept for the fix-up pass, which writes it back as a number, or
+                       as a string when the decoded key is an identifier (a big integer here
+                       gets MARK_INT, handled the same way) */
                     mark = MARK_NUM;
                 }
             }
@@ -346,17 +350,26 @@ static int integral_float(lua_State *L)
 
 /* Replaces the decoded string at the top of the stack when the pre-scan wrote it: every
    string value that starts with NUL is one of the pre-scan's (server strings that start
-   with NUL were given a second one). Returns whether it did. */
-static int unprotect(lua_State *L)
+   with NUL were given a second one). id: whether its field is an identifier field (-1: not
+   known, then the decoded key at key_idx tells; 0 in an array). A number the pre-scan
+   protected in an identifier field becomes the string of its exact text: the pre-scan
+   matched identifiers on the key as written, which differs from the decoded key when the
+   key has an escape ("customer\u0049d"). Returns whether it replaced the string. */
+static int unprotect(lua_State *L, const struct cx_idset *ids, int key_idx, int id)
 {
     size_t n;
     const char *s = lua_tolstring(L, -1, &n);
     if (n < 2 || s[0] != '\0')
         return 0;
-    if (s[1] == '#') {
-        push_big_integer(L, s + 2, n - 2);
-    } else if (s[1] == '$') {
+    if (id < 0 && (s[1] == '#' || s[1] == '%')) {
+        size_t kn;
+        const char *key = lua_tolstring(L, key_idx, &kn);
+        id = is_identifier(ids, key, kn);
+    }
+    if (s[1] == '$' || (id > 0 && (s[1] == '#' || s[1] == '%'))) {
         lua_pushlstring(L, s + 2, n - 2);
+    } else if (s[1] == '#') {
+        push_big_integer(L, s + 2, n - 2);
     } else if (s[1] == '%') {
         /* a valid JSON number: Lua reads it as cjson would (strtod), or as an integer */
         if (!lua_stringtonumber(L, s + 2))
@@ -419,7 +432,7 @@ static int fix_value(lua_State *L, const struct fixup_ctx *cx, int key_idx, int 
         lua_pushnil(L);
         return 1;
     case LUA_TSTRING:
-        return (cx->saw & SAW_MARK) && unprotect(L);
+        return (cx->saw & SAW_MARK) && unprotect(L, cx->ids, key_idx, key_idx ? id : 0);
     default:
         return 0;
     }
