@@ -10,6 +10,8 @@ local helper = require "spec.helper"
 
 local CUSTOMERS = "/customer-info/customer-details"
 
+local function pack(...) return { n = select("#", ...), ... } end
+
 -- Every string reachable from v (fields of nested tables too), for the leak checks.
 local function strings_of(v, out, seen)
   out, seen = out or {}, seen or {}
@@ -277,6 +279,175 @@ describe("a hostile server against the C core", function()
       local got = {}
       for i, row in ipairs(page.data) do got[i] = row.customerId end
       assert.same({ "12345678901234567", "42", "1.5", "1e5" }, got)
+    end)
+  end)
+  -- max_body_size bounds the bytes on the wire; what they decode to is bounded by an estimate
+  -- of the decoded value's Lua memory, computed by the pre-scan before cjson runs
+  describe("pages that decode to far more than their size", function()
+    local decode = core.decoder(operations.identifiers)
+    local MiB = 1024 * 1024
+
+    -- a page of tiny arrays: 3 bytes on the wire ("[],") for a table and an array slot
+    local function tiny_arrays(bytes)
+      local n = math.floor(bytes / 3)
+      return '{"data":[{"a":[' .. string.rep("[],", n - 1) .. '[]]}],'
+        .. '"pagination":{"page":1,"pages":1,"rows":1,"total":1}}'
+    end
+
+    -- ordinary rows: objects of 20 string fields
+    local function rows(n)
+      local out = {}
+      for i = 1, n do
+        local f = {}
+        for k = 1, 20 do
+          f[k] = ('"field%02d":"value %d of row %d, text"'):format(k, k, i)
+        end
+        out[i] = "{" .. table.concat(f, ",") .. "}"
+      end
+      return '{"data":[' .. table.concat(out, ",") .. '],'
+        .. '"pagination":{"page":1,"pages":1,"rows":' .. n .. ',"total":' .. n .. '}}'
+    end
+
+    -- long strings
+    local function long_strings(n, len)
+      local out = {}
+      for i = 1, n do out[i] = '"' .. string.rep(string.char(97 + i % 26), len) .. '"' end
+      return '{"data":[' .. table.concat(out, ",") .. ']}'
+    end
+
+    it("a decoded value comes with the estimate of its size in bytes", function()
+      local results = pack(decode('{"data":[{"a":1}]}'))
+      assert.equal(2, results.n)
+      assert.equal(1, results[1].data[1].a)
+      assert.equal("integer", compat.mtype(results[2]))
+      assert.is_true(results[2] > 0)
+      -- the module's plain decoder too
+      results = pack(core.decode("[1,2,3]"))
+      assert.equal(2, results.n)
+      assert.same({ 1, 2, 3 }, results[1])
+      assert.equal("integer", compat.mtype(results[2]))
+      -- a JSON null: nil, and still the estimate (a number, never a message)
+      results = pack(decode("null"))
+      assert.is_nil(results[1])
+      assert.equal("integer", compat.mtype(results[2]))
+    end)
+
+    it("the estimate grows with what the value holds", function()
+      local function est(text) return select(2, assert(decode(text))) end
+      assert.is_true(est("[]") < est("[[]]"))
+      assert.is_true(est("[[]]") < est("[[],[]]"))
+      assert.is_true(est('{"a":1}') < est('{"a":1,"b":2}'))
+      assert.is_true(est('["x"]') < est('["' .. string.rep("x", 100) .. '"]'))
+      assert.is_true(est('[1]') < est('[1,2]'))
+      assert.is_true(est('[true]') < est('[true,false,null]'))
+      assert.is_true(est('{"a":{}}') < est('{"a":{"b":{}}}'))
+      -- per byte of JSON: tiny arrays cost far more than rows, rows more than long strings
+      local t, r, l = tiny_arrays(30000), rows(60), long_strings(10, 3000)
+      local pt, pr, pl = est(t) / #t, est(r) / #r, est(l) / #l
+      assert.is_true(pt > 20, "tiny arrays: " .. pt .. " bytes per JSON byte")
+      assert.is_true(pr > 1.5 and pr < pt, "rows: " .. pr)
+      assert.is_true(pl >= 1 and pl < 1.2, "long strings: " .. pl)
+    end)
+
+    it("a value estimated over the limit is refused before cjson runs, naming the option",
+      function()
+        local text = tiny_arrays(helper.memcheck and 512 * 1024 or 7.9 * MiB)
+        local estimate = select(2, assert(decode(text)))
+        local limit = #text * 8
+        collectgarbage()
+        collectgarbage("stop")
+        local before = collectgarbage("count")
+        local results = pack(decode(text, 64, limit))
+        local grew = (collectgarbage("count") - before) * 1024
+        collectgarbage("restart")
+        assert.equal(3, results.n)
+        assert.is_nil(results[1])
+        assert.equal("too_large", results[3])
+        local msg = results[2]
+        helper.show(msg)
+        assert.truthy(msg:find("max_decoded_size", 1, true), msg)
+        assert.truthy(msg:find(tostring(estimate), 1, true), msg)
+        assert.truthy(msg:find(tostring(limit), 1, true), msg)
+        assert.truthy(msg:find("estimate", 1, true), msg)
+        -- nothing was decoded: what the call allocated is a small part of the text
+        assert.is_true(grew < #text / 4, ("the refusal allocated %d bytes"):format(grew))
+        -- at the limit it decodes; without a limit too
+        assert.is_table((decode(text, 64, estimate)))
+        assert.is_nil((decode(text, 64, estimate - 1)))
+        assert.is_table((decode(text, 64, nil)))
+        assert.equal("too_large", select(3, core.decode(text, 64, 1024)))
+      end)
+
+    it("nesting deeper than the depth is refused with the reason too_deep", function()
+      local results = pack(decode("[[[1]]]", 2))
+      assert.is_nil(results[1])
+      assert.is_string(results[2])
+      assert.equal("too_deep", results[3])
+      assert.equal("too_deep", select(3, core.decode('{"a":{"b":{"c":{}}}}', 3)))
+      assert.is_table((decode("[[[1]]]", 3)))
+    end)
+
+    it("other invalid JSON is a message without a reason", function()
+      for _, text in ipairs { "[1,", "{\"a\" 1}", "01", "[1.]", "" } do
+        local results = pack(decode(text, 64, 1024 * 1024))
+        assert.is_nil(results[1], text)
+        assert.is_string(results[2], text)
+        assert.is_nil(results[3], text)
+      end
+    end)
+
+    it("refuses a limit that is not a non-negative integer", function()
+      assert.has_error(function() decode("[]", 64, -1) end)
+      assert.has_error(function() decode("[]", 64, "big") end)
+      assert.has_error(function() decode("[]", 64, 1.5) end)
+    end)
+
+    -- Lua 5.4's sizes (64-bit): the estimate is within a factor 2 of what decoding takes
+    if _VERSION == "Lua 5.4" then
+      for _, case in ipairs {
+        { "tiny arrays", function() return tiny_arrays(helper.memcheck and 90000 or 900000) end },
+        { "rows of 20 string fields", function() return rows(helper.memcheck and 100 or 1000) end },
+        { "long strings", function() return long_strings(helper.memcheck and 20 or 200, 4000) end },
+      } do
+        it("the estimate is close to the memory decoding takes: " .. case[1], function()
+          local text = case[2]()
+          collectgarbage()
+          collectgarbage()
+          local before = collectgarbage("count")
+          local v, estimate = decode(text)
+          collectgarbage()
+          collectgarbage()
+          local grew = (collectgarbage("count") - before) * 1024
+          assert.is_table(v)
+          local ratio = estimate / grew
+          assert.is_true(ratio > 0.5 and ratio < 2, ("%s: estimate %d, measured %d (ratio %.2f)")
+            :format(case[1], estimate, grew, ratio))
+        end)
+      end
+    end
+  end)
+
+  describe("the option max_decoded_size", function()
+    local options = require "cxcloud.options"
+    local function validate(v)
+      return options.validate({ client_id = "a", client_secret = "b", max_decoded_size = v },
+        function() return nil end)
+    end
+
+    it("is 64 MiB by default, and accepts 1 MiB .. 16 GiB", function()
+      assert.equal(64 * 1024 * 1024, validate(nil).max_decoded_size)
+      assert.equal(1024 * 1024, validate(1024 * 1024).max_decoded_size)
+      assert.equal(16 * 1024 * 1024 * 1024, validate(16 * 1024 * 1024 * 1024).max_decoded_size)
+    end)
+
+    it("refuses other values, saying what is accepted", function()
+      for _, v in ipairs { 1024 * 1024 - 1, 16 * 1024 * 1024 * 1024 + 1, 2 * 1024 * 1024 + 0.5, "64M" } do
+        local err = helper.raised(validate, v)
+        assert.equal("config", err.kind)
+        local msg = helper.show(err)
+        assert.truthy(msg:find("max_decoded_size' must be an integer from 1048576 to 17179869184",
+          1, true), msg)
+      end
     end)
   end)
 end)

@@ -47,6 +47,10 @@
 --                     what a hostile answer (a gzip bomb) costs to 8 MiB per transfer in
 --                     flight
 --    max_header_size  64 KiB per response (integer 1024 .. 16 MiB)
+--    max_decoded_size 64 MiB per page: estimated Lua memory of a decoded response; a larger
+--                     one is refused before it is decoded (integer 1 MiB .. 16 GiB; 8 x
+--                     max_body_size's default: rows decode to 2 to 4 times their JSON, a
+--                     page of tiny arrays to about 25 times)
 --    max_json_depth   64 levels of JSON nesting
 --    drift            "error" (default) or "record": what a query does when the result
 --                     set changes between pages
@@ -91,6 +95,9 @@ M.MAX_BODY_SIZE = 4 * 1024 * 1024 * 1024
 -- with the same bounds).
 M.MAX_TIMEOUT = 86400
 M.MAX_CONNECT_TIMEOUT = 3600
+
+--- The largest `max_decoded_size` accepted (16 GiB).
+M.MAX_DECODED_SIZE = 16 * 1024 * 1024 * 1024
 
 --- Retry budget constants (see `retry_budget`).
 M.RETRY_COST = 5
@@ -321,6 +328,7 @@ local SPEC = {
   { "prefetch", integer_check(0, 32), 0 },
   { "max_body_size", integer_check(1024, M.MAX_BODY_SIZE), 8 * 1024 * 1024 },
   { "max_header_size", integer_check(1024, 16 * 1024 * 1024), 64 * 1024 },
+  { "max_decoded_size", integer_check(1024 * 1024, M.MAX_DECODED_SIZE), 64 * 1024 * 1024 },
   { "max_json_depth", integer_check(2, 1000), 64 },
   { "drift", drift_check, "error" },
   { "http2", boolean_check, true },
