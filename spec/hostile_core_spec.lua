@@ -257,7 +257,7 @@ describe("a hostile server against the C core", function()
       assert.equal(1.5, v.fA)
       assert.equal("integer", compat.mtype(v.customerIdx))
       assert.equal("7", v.customerId)
-      if compat.mtype(1) == "integer" then -- 5.3+: 64-bit integers
+      if compat.int64 then -- 5.3+: 64-bit integers
         assert.equal(12345678901234567, v.bigA)
       else
         assert.equal("12345678901234567", v.bigA)
@@ -403,7 +403,7 @@ describe("a hostile server against the C core", function()
     end)
 
     -- Lua 5.4's sizes (64-bit): the estimate is within a factor 2 of what decoding takes
-    if _VERSION == "Lua 5.4" then
+    if compat.lua54 then
       for _, case in ipairs {
         { "tiny arrays", function() return tiny_arrays(helper.memcheck and 90000 or 900000) end },
         { "rows of 20 string fields", function() return rows(helper.memcheck and 100 or 1000) end },
