@@ -1,6 +1,7 @@
 /* The Lua binding of cxcloud.core's client: the userdata, its options, credentials and token,
    redaction, and the results of the transport (transport.c, plain C) pushed to Lua. The one
    file that touches both Lua and the transport; nothing here runs inside a libcurl callback. */
+#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -269,13 +270,18 @@ static lua_Integer opt_integer(lua_State *L, int idx, const char *name, lua_Inte
     return v;
 }
 
-/* Seconds, as milliseconds; at most a day (validated in Lua to that range too). */
-static long opt_ms(lua_State *L, int idx, const char *name, double dflt)
+/* Seconds, as the whole milliseconds libcurl takes, rounded up: libcurl reads 0 as "no
+   timeout", so a positive value never becomes 0 (a value within a rounding error of a whole
+   millisecond stays that millisecond). hi is the bound cxcloud.options accepts: the values
+   arrive validated; the check only keeps the conversion defined. */
+static long opt_ms(lua_State *L, int idx, const char *name, double dflt, double hi)
 {
-    double v = opt_number(L, idx, name, dflt);
-    if (!(v <= 86400))
-        luaL_error(L, "cxcloud.core.new: option '%s' must be at most 86400 seconds", name);
-    return (long)(v * 1000);
+    double v = opt_number(L, idx, name, dflt), ms;
+    if (!(v > 0 && v <= hi))
+        luaL_error(L, "cxcloud.core.new: option '%s' must be a number of seconds > 0 and at "
+                   "most %f", name, (lua_Number)hi);
+    ms = ceil(v * 1000 - 1e-6);
+    return ms < 1 ? 1 : (long)ms;
 }
 
 static int opt_bool(lua_State *L, int idx, const char *name, int dflt)
@@ -500,6 +506,7 @@ static int client_submit(lua_State *L)
 
 typedef struct {
     lua_State *L;
+    const cx_client *c;
     int table;
 } header_ctx;
 
@@ -518,6 +525,9 @@ static int wanted_header(const char *lower, size_t nlen)
     return 0;
 }
 
+/* A wanted header goes to Lua through the redactor, like the trace: a gateway that reflects
+   the request can put the form body (client_secret=...) or "Bearer <token>" into a request
+   id, an error code or a content type, which end up in error messages. */
 static void put_header(void *ud, const char *name, size_t nlen, const char *value, size_t vlen)
 {
     header_ctx *h = ud;
@@ -535,11 +545,11 @@ static void put_header(void *ud, const char *name, size_t nlen, const char *valu
     lua_rawget(L, h->table);
     if (lua_isstring(L, -1)) { /* repeated header: join as HTTP allows */
         lua_pushliteral(L, ", ");
-        lua_pushlstring(L, value, vlen);
+        redact_push(L, h->c, value, vlen);
         lua_concat(L, 3);
     } else {
         lua_pop(L, 1);
-        lua_pushlstring(L, value, vlen);
+        redact_push(L, h->c, value, vlen);
     }
     lua_rawset(L, h->table);
 }
@@ -560,6 +570,7 @@ static void push_result(lua_State *L, const cx_client *c, const cx_result *r)
     }
     lua_createtable(L, 0, 2);
     h.L = L;
+    h.c = c;
     h.table = lua_gettop(L);
     cx_parse_headers(r->headers, r->headers_len, put_header, &h);
     lua_setfield(L, -2, "headers");
@@ -688,8 +699,9 @@ int cx_client_new(lua_State *L)
         c->user_agent = must_dup(L, ua);
         lua_pop(L, 1);
     }
-    c->timeout_ms = opt_ms(L, 1, "timeout", 60);
-    c->connect_timeout_ms = opt_ms(L, 1, "connect_timeout", 10);
+    /* the bounds of cxcloud.options (MAX_TIMEOUT, MAX_CONNECT_TIMEOUT) */
+    c->timeout_ms = opt_ms(L, 1, "timeout", 60, 86400);
+    c->connect_timeout_ms = opt_ms(L, 1, "connect_timeout", 10, 3600);
     c->max_body = (curl_off_t)opt_integer(L, 1, "max_body_size", 8 * 1024 * 1024,
                                           (lua_Integer)4 << 30);
     c->max_header = (size_t)opt_integer(L, 1, "max_header_size", 64 * 1024, 16 << 20);

@@ -6,15 +6,22 @@
      exact digits: they are rewritten into marked strings before cjson sees them, then
      turned into integers when they fit in 64 bits, else left as strings of digits.
    - A number that is the value of an identifier field (the decoder's identifier set) always
-     comes out as a string of its exact text. A plain integer of up to 15 digits (the common
+     comes out as a string of its exact text, whether or not its key is written with an
+     escape ("customer\u0049d" is customerId). A plain integer of up to 15 digits (the common
      case) goes through cjson as a number, exact in a double, and the fix-up pass writes its
      digits; any other (a fraction, an exponent, -0, more digits) is rewritten like a big
      integer. So a typical page is handed to cjson as it came, without a copy.
    - The pre-scan checks every number literal against the JSON grammar: cjson alone accepts
      "1." and lets "00000000000000001" through once protected. It also tells what the fix-up
-     pass has to look for (numbers, nulls, marked strings); with none of them it is skipped. */
+     pass has to look for (numbers, nulls, marked strings); with none of them it is skipped.
+   - The pre-scan also counts what the decoded value will hold (tables, array elements,
+     object fields, strings and their lengths) for an estimate of its Lua memory
+     (decoded_size): a text estimated over the caller's limit is refused before cjson sees
+     it. The wire size bounds nothing here: 8 MiB of tiny arrays decode to over 200 MiB. */
 #include <math.h>
 #include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
 #include <string.h>
 
 #include <lauxlib.h>
@@ -197,23 +204,81 @@ static int plain_integer(const char *s, size_t n, int integral)
     return integral && digits <= SAFE_DIGITS && (n == 1 || s[n - digits] != '0');
 }
 
+/* What a pre-scan counted, for the estimate of the decoded value's size (decoded_size). */
+struct scan_count {
+    size_t tables;       /* '{' and '[' */
+    size_t fields;       /* ':' (object fields; each has a key string) */
+    size_t strings;      /* string literals, keys included */
+    size_t string_bytes; /* their lengths as written (escapes counted as written) */
+    size_t key_bytes;    /* the keys' share of string_bytes */
+    size_t new_keys;     /* keys not seen among the recent ones (key_cache) */
+    size_t new_key_bytes;
+    size_t scalars;      /* numbers, true, false, null */
+    size_t texts;        /* numbers that come out as strings (identifier fields, big integers) */
+    size_t text_bytes;   /* their lengths */
+};
+
+/* Lua keeps one copy of each short string (5.4: up to 40 bytes): the keys of a page's rows
+   are stored once however many rows repeat them. The estimate counts a key only when it is
+   none of the recent keys: a direct-mapped cache of key texts as written. */
+#define SHORT_STRING 40
+#define KEY_CACHE 128
+
+struct key_cache {
+    const char *s[KEY_CACHE];
+    size_t len[KEY_CACHE];
+};
+
+/* Whether key s (n bytes) is in the cache; puts it there if not. */
+static int key_seen(struct key_cache *kc, const char *s, size_t n)
+{
+    uint32_t h, a, b;
+    if (n > SHORT_STRING)
+        return 0;
+    /* the length, the first and the last four bytes: keys that differ elsewhere share a
+       slot and take turns in it (they are counted again, an overestimate) */
+    if (n >= 4) {
+        memcpy(&a, s, 4);
+        memcpy(&b, s + n - 4, 4);
+    } else {
+        a = n ? (unsigned char)s[0] | (uint32_t)(unsigned char)s[n / 2] << 8 : 0;
+        b = n ? (unsigned char)s[n - 1] : 0;
+    }
+    h = (uint32_t)n * 0x9E3779B1u ^ a * 0x85EBCA6Bu ^ b * 0xC2B2AE35u;
+    h = (h ^ (h >> 15) ^ (h >> 23)) % KEY_CACHE;
+    if (kc->s[h] && kc->len[h] == n && memcmp(kc->s[h], s, n) == 0)
+        return 1;
+    kc->s[h] = s;
+    kc->len[h] = n;
+    return 0;
+}
+
 /* Writes the rewritten text to out (when not NULL); returns its length, or (size_t)-1 with
    *bad_at set when a number literal breaks the JSON grammar. *saw (when not NULL) gets SAW_*
-   flags, fk (when not NULL) the keys the fix-up pass must visit. Strings are skipped with
-   memchr: they are most of a response. */
+   flags, fk (when not NULL) the keys the fix-up pass must visit, count (when not NULL) what
+   the decoded-size estimate needs. Strings are skipped with memchr: they are most of a
+   response. */
 static size_t scan(const char *in, size_t len, const struct cx_idset *ids, char *out,
-                   size_t *bad_at, unsigned *saw, struct fix_keys *fk)
+                   size_t *bad_at, unsigned *saw, struct fix_keys *fk, struct scan_count *count)
 {
     size_t i = 0, o = 0, key_len = 0, cand_len = 0;
     const char *key = NULL;  /* the key whose value comes next (its colon came) */
     const char *cand = NULL; /* the last string, while no token but ':' followed it */
     unsigned flags = 0;
+    /* counted in locals (registers), stored in *count at the end */
+    size_t tables = 0, fields = 0, strings = 0, string_bytes = 0, key_bytes = 0, new_keys = 0,
+           new_key_bytes = 0, scalars = 0, texts = 0, text_bytes = 0;
+    struct key_cache kc;
+    if (count)
+        memset(&kc, 0, sizeof kc);
     while (i < len) {
         char c = in[i];
         if (c == '"') {
             size_t e = string_end(in, len, i), n = (e < len ? e + 1 : len) - i;
             cand = key || e == len ? NULL : in + i + 1;
             cand_len = e - i - 1;
+            strings++;
+            string_bytes += cand_len;
             if (n >= 1 + NUL_ESC_LEN && in[i + 1] == '\\' &&
                 memcmp(in + i + 1, NUL_ESC, NUL_ESC_LEN) == 0 &&
                 (key || e == len || !before_colon(in, len, e + 1))) {
@@ -236,7 +301,7 @@ static size_t scan(const char *in, size_t len, const struct cx_idset *ids, char 
         }
         if (starts_number(c)) {
             size_t j = i, digits = 0;
-            int integral = 0;
+            int integral = 0, text = 0;
             const char *mark = NULL;
             for (; j < len && in_number(in[j]); j++)
                 digits += is_digit(in[j]);
@@ -250,13 +315,23 @@ static size_t scan(const char *in, size_t len, const struct cx_idset *ids, char 
                 if (key && note_key(fk, ids, key, key_len)) {
                     if (!plain_integer(in + i, j - i, integral))
                         mark = MARK_ID;
+                    text = 1;
                 } else if (integral && digits > SAFE_DIGITS) {
                     mark = MARK_INT;
+                    text = 1;
                 } else if (key && ids && memchr(key, '\\', key_len)) {
-                    /* the fix-up pass matches identifiers on the decoded key, the pre-scan on
-                       the raw one: they agree unless the key has an escape */
+                    /* the pre-scan matches identifiers on the key as written, the fix-up pass
+                       on the decoded key: they agree unless the key has an escape. The exact
+                       text is kept for the fix-up pass, which writes it back as a number, or
+                       as a string when the decoded key is an identifier (a big integer here
+                       gets MARK_INT, handled the same way) */
                     mark = MARK_NUM;
                 }
+            }
+            scalars++;
+            if (text) {
+                texts++;
+                text_bytes += j - i;
             }
             if (mark) {
                 put(out, o, mark, MARK_LEN);
@@ -278,9 +353,21 @@ static size_t scan(const char *in, size_t len, const struct cx_idset *ids, char 
             key = cand;
             key_len = cand_len;
             cand = NULL;
+            fields++;
+            key_bytes += key_len;
+            if (count && !(key && key_seen(&kc, key, key_len))) {
+                new_keys++;
+                new_key_bytes += key_len;
+            }
         } else if (!is_ws(c)) {
-            if (c == 'n')
-                flags |= SAW_NULL;
+            if (c == '{' || c == '[') {
+                tables++;
+            } else if (c == 'n' || c == 't' || c == 'f') {
+                /* true, false, null: their other letters are none of these three */
+                scalars++;
+                if (c == 'n')
+                    flags |= SAW_NULL;
+            }
             if (key && (c == 'n' || c == '{' || c == '['))
                 note_key(fk, ids, key, key_len);
             key = cand = NULL;
@@ -294,13 +381,58 @@ static size_t scan(const char *in, size_t len, const struct cx_idset *ids, char 
         flags |= SAW_MARK;
     if (saw)
         *saw = flags;
+    if (count) {
+        count->tables = tables;
+        count->fields = fields;
+        count->strings = strings;
+        count->string_bytes = string_bytes;
+        count->key_bytes = key_bytes;
+        count->new_keys = new_keys;
+        count->new_key_bytes = new_key_bytes;
+        count->scalars = scalars;
+        count->texts = texts;
+        count->text_bytes = text_bytes;
+    }
     return o;
 }
 
 size_t cx_json_protect(const char *in, size_t len, const struct cx_idset *ids, char *out,
                        size_t *bad_at)
 {
-    return scan(in, len, ids, out, bad_at, NULL, NULL);
+    return scan(in, len, ids, out, bad_at, NULL, NULL, NULL);
+}
+
+/* Approximate sizes in Lua 5.4 on a 64-bit machine: a table (struct Table), an array slot
+   (TValue), a hash node (Node, rounded up for the free slots of a power-of-two hash part),
+   a string's header (TString) to which its length is added. */
+#define EST_TABLE 56
+#define EST_SLOT 16
+#define EST_NODE 32
+#define EST_STRING 24
+
+static uint64_t minus(uint64_t a, uint64_t b)
+{
+    return a > b ? a - b : 0;
+}
+
+/* An estimate, in bytes, of the Lua memory the decoded value takes, from what the pre-scan
+   counted: a table per '{' and '[', an array slot per array element, a hash node per object
+   field, a string per string value with its length as written, a string per key not among
+   the recent keys (key_cache), a string per number that comes out as one. Numbers, booleans
+   and nulls live in their slot or node. Equal short values (a product family repeated on
+   every row) are counted each time, though Lua stores them once. It is an estimate: Lua
+   rounds array and hash parts up to powers of two, and other Lua versions have other sizes;
+   it tells a page of tiny arrays (about 24 bytes per byte of JSON) from a page of rows (2
+   to 4) or of long strings (about 1). */
+static uint64_t decoded_size(const struct scan_count *k)
+{
+    /* every value but the keys: the root, the fields' values, the array elements */
+    uint64_t value_strings = minus(k->strings, k->fields);
+    uint64_t values = (uint64_t)k->tables + k->scalars + value_strings;
+    uint64_t elements = minus(values, (uint64_t)k->fields + 1);
+    return EST_TABLE * (uint64_t)k->tables + EST_SLOT * elements + EST_NODE * (uint64_t)k->fields +
+           EST_STRING * (value_strings + k->new_keys + k->texts) +
+           minus(k->string_bytes, k->key_bytes) + k->new_key_bytes + k->text_bytes;
 }
 
 /* A protected big integer: an optional '-' and digits. */
@@ -346,17 +478,26 @@ static int integral_float(lua_State *L)
 
 /* Replaces the decoded string at the top of the stack when the pre-scan wrote it: every
    string value that starts with NUL is one of the pre-scan's (server strings that start
-   with NUL were given a second one). Returns whether it did. */
-static int unprotect(lua_State *L)
+   with NUL were given a second one). id: whether its field is an identifier field (-1: not
+   known, then the decoded key at key_idx tells; 0 in an array). A number the pre-scan
+   protected in an identifier field becomes the string of its exact text: the pre-scan
+   matched identifiers on the key as written, which differs from the decoded key when the
+   key has an escape ("customer\u0049d"). Returns whether it replaced the string. */
+static int unprotect(lua_State *L, const struct cx_idset *ids, int key_idx, int id)
 {
     size_t n;
     const char *s = lua_tolstring(L, -1, &n);
     if (n < 2 || s[0] != '\0')
         return 0;
-    if (s[1] == '#') {
-        push_big_integer(L, s + 2, n - 2);
-    } else if (s[1] == '$') {
+    if (id < 0 && (s[1] == '#' || s[1] == '%')) {
+        size_t kn;
+        const char *key = lua_tolstring(L, key_idx, &kn);
+        id = is_identifier(ids, key, kn);
+    }
+    if (s[1] == '$' || (id > 0 && (s[1] == '#' || s[1] == '%'))) {
         lua_pushlstring(L, s + 2, n - 2);
+    } else if (s[1] == '#') {
+        push_big_integer(L, s + 2, n - 2);
     } else if (s[1] == '%') {
         /* a valid JSON number: Lua reads it as cjson would (strtod), or as an integer */
         if (!lua_stringtonumber(L, s + 2))
@@ -419,7 +560,7 @@ static int fix_value(lua_State *L, const struct fixup_ctx *cx, int key_idx, int 
         lua_pushnil(L);
         return 1;
     case LUA_TSTRING:
-        return (cx->saw & SAW_MARK) && unprotect(L);
+        return (cx->saw & SAW_MARK) && unprotect(L, cx->ids, key_idx, key_idx ? id : 0);
     default:
         return 0;
     }
@@ -485,7 +626,36 @@ static void fixup(lua_State *L, int idx, const struct fixup_ctx *cx)
     }
 }
 
-/* decode(text [, max_depth]) -> value | nil, message.
+/* The optional limit at idx, in bytes: nil (or none, or math.huge) is no limit. */
+static uint64_t opt_limit(lua_State *L, int idx)
+{
+    if (lua_isnoneornil(L, idx))
+        return UINT64_MAX;
+    if (lua_type(L, idx) == LUA_TNUMBER) {
+        lua_Number d;
+        if (lua_isinteger(L, idx) && lua_tointeger(L, idx) >= 0)
+            return (uint64_t)lua_tointeger(L, idx);
+        d = lua_tonumber(L, idx);
+        if (d == HUGE_VAL)
+            return UINT64_MAX;
+        if (d >= 0 && d == floor(d) && d < 18446744073709551616.0)
+            return (uint64_t)d;
+    }
+    luaL_argerror(L, idx, "max_decoded must be a whole number of bytes >= 0, or nil");
+    return 0;
+}
+
+static lua_Integer to_integer(uint64_t v)
+{
+    return v > (uint64_t)LUA_MAXINTEGER ? LUA_MAXINTEGER : (lua_Integer)v;
+}
+
+/* decode(text [, max_depth [, max_decoded]]) -> value, estimate | nil, message [, reason].
+   estimate: the decoded value's estimated Lua memory in bytes (decoded_size), an integer.
+   When it exceeds max_decoded (nil: no limit) the text is refused before cjson sees it:
+   nil, message, "too_large". Nesting deeper than max_depth: nil, message, "too_deep". Other
+   invalid JSON: nil, message. A JSON null decodes to nil, estimate: the second value tells
+   a failure (a string) from a value (a number).
    Upvalues: 1 cjson.decode, 2 cjson.decode_max_depth, 3 the depth last set, 4 the identifier
    set (or nil). The depth is passed to cjson only when it changes. */
 static int decode(lua_State *L)
@@ -493,13 +663,16 @@ static int decode(lua_State *L)
     size_t len, plen, bad_at = 0;
     const char *text = luaL_checklstring(L, 1, &len);
     lua_Integer depth = luaL_optinteger(L, 2, DEFAULT_DEPTH);
+    uint64_t limit = opt_limit(L, 3), estimate;
     struct fixup_ctx cx;
     struct fix_keys fk;
+    struct scan_count count;
     cx.ids = lua_touserdata(L, lua_upvalueindex(4));
     cx.saw = 0;
     fk.n = fk.last = 0;
     fk.all = 0;
     luaL_argcheck(L, depth >= 1 && depth <= 1000, 2, "max_depth must be 1..1000");
+    lua_settop(L, 1);
 
     if (lua_tointeger(L, lua_upvalueindex(3)) != depth) {
         lua_pushvalue(L, lua_upvalueindex(2));
@@ -509,7 +682,7 @@ static int decode(lua_State *L)
         lua_replace(L, lua_upvalueindex(3));
     }
 
-    plen = scan(text, len, cx.ids, NULL, &bad_at, &cx.saw, &fk);
+    plen = scan(text, len, cx.ids, NULL, &bad_at, &cx.saw, &fk, &count);
     if (plen == (size_t)-1) {
         size_t n = 0;
         while (bad_at + n < len && n < 24 && in_number(text[bad_at + n]))
@@ -521,21 +694,40 @@ static int decode(lua_State *L)
         lua_remove(L, -2);
         return 2;
     }
+    estimate = decoded_size(&count);
+    if (estimate > limit) {
+        char msg[256];
+        snprintf(msg, sizeof msg,
+                 "estimated decoded size %llu bytes (%.1f MiB) exceeds the limit of %llu bytes "
+                 "(%.1f MiB, option max_decoded_size): not decoded",
+                 (unsigned long long)estimate, (double)estimate / 1048576.0,
+                 (unsigned long long)limit, (double)limit / 1048576.0);
+        lua_pushnil(L);
+        lua_pushstring(L, msg);
+        lua_pushliteral(L, "too_large");
+        return 3;
+    }
     lua_pushvalue(L, lua_upvalueindex(1));
     if (plen == len) {
         lua_pushvalue(L, 1);
     } else {
         /* Userdata, not malloc: if pushing the string raises, the GC still frees it. */
         char *buf = lua_newuserdatauv(L, plen, 0);
-        scan(text, len, cx.ids, buf, NULL, NULL, NULL);
+        scan(text, len, cx.ids, buf, NULL, NULL, NULL, NULL);
         lua_pushlstring(L, buf, plen);
         cx_wipe(buf, plen);
         lua_remove(L, -2);
     }
     if (lua_pcall(L, 1, 1, 0) != LUA_OK) {
+        /* lua-cjson: "Found too many nested data structures (N) at character M" */
+        const char *m = lua_tostring(L, -1);
+        int deep = m && strstr(m, "too many nested") != NULL;
         lua_pushnil(L);
         lua_insert(L, -2);
-        return 2;
+        if (!deep)
+            return 2;
+        lua_pushliteral(L, "too_deep");
+        return 3;
     }
     switch (lua_type(L, -1)) {
     case LUA_TTABLE:
@@ -562,7 +754,8 @@ static int decode(lua_State *L)
         fix_value(L, &cx, 0, 0);
         break;
     }
-    return 1;
+    lua_pushinteger(L, to_integer(estimate));
+    return 2;
 }
 
 /* Pushes the lua-cjson module: package.loaded.cjson through the registry, else the host's

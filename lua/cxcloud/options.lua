@@ -21,8 +21,8 @@
 --                     host also matches "a.b.c.d/n"); applied to the hosts of base_url and
 --                     token_url               env no_proxy, then NO_PROXY
 --    allow_http       false; true allows http:// base_url / token_url
---    timeout          60 s for a whole request (DNS, connect, TLS, body)
---    connect_timeout  10 s
+--    timeout          60 s for a whole request (DNS, connect, TLS, body); 0.001 .. 86400
+--    connect_timeout  10 s; 0.001 .. 3600
 --    max_retries      5 retries per request (integer 0..100)
 --    retry_base       0.5 s  first backoff ceiling; full jitter: random() * min(cap, base * 2^n)
 --    retry_cap        30 s   backoff ceiling
@@ -47,6 +47,10 @@
 --                     what a hostile answer (a gzip bomb) costs to 8 MiB per transfer in
 --                     flight
 --    max_header_size  64 KiB per response (integer 1024 .. 16 MiB)
+--    max_decoded_size 64 MiB per page: estimated Lua memory of a decoded response; a larger
+--                     one is refused before it is decoded (integer 1 MiB .. 16 GiB; 8 x
+--                     max_body_size's default: rows decode to 2 to 4 times their JSON, a
+--                     page of tiny arrays to about 25 times)
 --    max_json_depth   64 levels of JSON nesting
 --    drift            "error" (default) or "record": what a query does when the result
 --                     set changes between pages
@@ -87,6 +91,14 @@ M.DEFAULT_TOKEN_URL = "https://id.cisco.com/oauth2/default/v1/token"
 --- The largest `max_body_size` accepted (4 GiB): the core reads validated values only.
 M.MAX_BODY_SIZE = 4 * 1024 * 1024 * 1024
 
+--- The longest `timeout` and `connect_timeout` accepted, in seconds (the C core reads them
+-- with the same bounds).
+M.MAX_TIMEOUT = 86400
+M.MAX_CONNECT_TIMEOUT = 3600
+
+--- The largest `max_decoded_size` accepted (16 GiB).
+M.MAX_DECODED_SIZE = 16 * 1024 * 1024 * 1024
+
 --- Retry budget constants (see `retry_budget`).
 M.RETRY_COST = 5
 M.RETRY_REFUND = 1
@@ -115,6 +127,18 @@ local function positive(unit, hi)
   return function(name, v)
     if type(v) ~= "number" or v ~= v or v <= 0 or v > hi then
       fail(format("option '%s' must be a number of %s > 0 and <= %g (got %s)", name, unit, hi, got(v)))
+    end
+    return v
+  end
+end
+
+-- Seconds the C core hands to libcurl as whole milliseconds: below 1 ms it would read 0,
+-- which libcurl takes for "no timeout".
+local function seconds_check(hi)
+  return function(name, v)
+    if type(v) ~= "number" or v ~= v or v < 0.001 or v > hi then
+      fail(format("option '%s' must be a number of seconds from 0.001 to %g (got %s)", name, hi,
+        got(v)))
     end
     return v
   end
@@ -291,8 +315,8 @@ local SPEC = {
   { "connect_to", connect_to_check },
   { "proxy", proxy_check, nil, { "CXCLOUD_PROXY", "https_proxy", "HTTPS_PROXY" } },
   { "no_proxy", no_proxy_check, nil, { "no_proxy", "NO_PROXY" } },
-  { "timeout", positive("seconds", 86400), 60 },
-  { "connect_timeout", positive("seconds", 3600), 10 },
+  { "timeout", seconds_check(M.MAX_TIMEOUT), 60 },
+  { "connect_timeout", seconds_check(M.MAX_CONNECT_TIMEOUT), 10 },
   { "max_retries", integer_check(0, 100), 5 },
   { "retry_base", positive("seconds", 60), 0.5 },
   { "retry_cap", positive("seconds", 3600), 30 },
@@ -304,6 +328,7 @@ local SPEC = {
   { "prefetch", integer_check(0, 32), 0 },
   { "max_body_size", integer_check(1024, M.MAX_BODY_SIZE), 8 * 1024 * 1024 },
   { "max_header_size", integer_check(1024, 16 * 1024 * 1024), 64 * 1024 },
+  { "max_decoded_size", integer_check(1024 * 1024, M.MAX_DECODED_SIZE), 64 * 1024 * 1024 },
   { "max_json_depth", integer_check(2, 1000), 64 },
   { "drift", drift_check, "error" },
   { "http2", boolean_check, true },

@@ -4,7 +4,8 @@
      grammar (cxcloud is stricter there: "1.", "1.e5");
    - an input both accept decodes to the same value, apart from what cxcloud changes on
      purpose: integral floats are integers, null object fields are absent, big integers and
-     identifier numbers ("a" and "id" here) are exact integers or strings of their text.
+     identifier numbers ("a" and "id" here) are exact integers or strings of their text;
+   - a value comes with its decoded-size estimate, a non-negative integer.
    A difference raises in the Lua check below and aborts with its message. */
 #include <stdint.h>
 #include <stdio.h>
@@ -54,13 +55,16 @@ static const char CHECK[] =
     "return function(text)\n"
     "  local ok, want = pcall(ref.decode, text)\n"
     "  for i, decode in ipairs(decoders) do\n"
-    "    local got, err = decode(text, 32)\n"
+    "    local got, second = decode(text, 32)\n"
+    "    local err = type(second) == 'string' and second or nil\n"
     "    if not ok then\n"
     "      if got ~= nil or err == nil then error('decoder ' .. i .. ' accepted what cjson rejects') end\n"
-    "    elseif got == nil and err ~= nil then\n"
+    "    elseif err then\n"
     "      if not err:find('^invalid number') then\n"
     "        error('decoder ' .. i .. ' rejected what cjson accepts: ' .. err)\n"
     "      end\n"
+    "    elseif math.type(second) ~= 'integer' or second < 0 then\n"
+    "      error('decoder ' .. i .. ': estimate ' .. tostring(second))\n"
     "    elseif want == null then\n"
     "      if got ~= nil then error('top-level null gave ' .. tostring(got)) end\n"
     "    else\n"
