@@ -133,7 +133,7 @@ function M.new(ctx)
   -- never quoted: it may hold a valid token the redactor does not know yet.
   local function decode_body(req, text, status, ctype)
     local body, derr, reason = decode(text, depth, cfg.max_decoded_size)
-    if body ~= nil or not derr then return body, nil, derr end -- derr: the estimated size
+    if type(derr) ~= "string" then return body, nil, derr end -- derr: the estimated size
     local what = req.token and "the token response" or format("a %d response", status or 200)
     return nil, errors.new("decode", format("invalid JSON in %s (%s)%s", what, derr,
       ctype and (", content-type " .. ctype) or ""), {
