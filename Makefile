@@ -1,4 +1,4 @@
-# cxcloud: Lua 5.4 client for the Cisco CX Cloud API v2.
+# cxcloud: a Lua client (5.1-5.4, LuaJIT) for the Cisco CX Cloud API v2.
 # `make demo` and `make test` work on a fresh Debian machine: they install what is missing.
 
 # The interpreter to build and test for: lua5.1, lua5.2, lua5.3, lua5.4 or luajit (a path to

@@ -289,14 +289,15 @@ describe("a hostile server", function()
     end)
 
   describe("bounds memory by what a page decodes to", function()
-    -- 8 pages of one row each, each row an array of ~2.7 million empty arrays: 7.9 MiB on the
-    -- wire, some 250 MiB once decoded. The pull runs in a child process whose peak resident
-    -- size (VmHWM) is compared with its size before the pull.
+    -- 8 pages of 1,000 rows, each row an array of 2,760 empty arrays: 7.9 MiB on the wire,
+    -- some 220 MiB once decoded. The pull runs in a child process whose peak resident size
+    -- (VmHWM) is compared with its size before the pull.
     local body
     setup(function()
-      local n = math.floor((7.9 * 1024 * 1024 - 80) / 3)
-      body = '{"data":[{"a":[' .. string.rep("[],", n - 1) .. '[]]}],'
-        .. '"pagination":{"pages":8,"rows":1,"total":8}}'
+      local row = '{"a":[' .. string.rep("[],", 2759) .. '[]]}'
+      body = '{"data":[' .. string.rep(row .. ",", 999) .. row .. '],'
+        .. '"pagination":{"pages":8,"rows":1000,"total":8000}}'
+      assert(#body > 7.8 * 1024 * 1024 and #body < 8 * 1024 * 1024, #body)
     end)
 
     local function child_pull(options)
@@ -308,7 +309,7 @@ describe("a hostile server", function()
             if v then return tonumber(v) end
           end
         end
-        local cx = cxcloud.new { rate_limit = 0, page_size = 1, ]] .. options .. [[ }
+        local cx = cxcloud.new { rate_limit = 0, page_size = 1000, ]] .. options .. [[ }
         local q = cx:hardware { customerId = arg[1] }
         assert(q:first()) -- connections and token made before the measure
         collectgarbage()

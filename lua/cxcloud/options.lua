@@ -56,7 +56,7 @@
 --                     set changes between pages
 --    http2            true: HTTP/2 when the server offers it (multiplexing), else HTTP/1.1
 --    refresh_margin   nil = min(60 s, 10% of the token lifetime); seconds before expiry
---                     at which the token is refreshed
+--                     at which the token is refreshed (at most half the lifetime)
 --    user_agent       nil; a product token appended to "cxcloud/X libcurl/Y"
 --    verbose          nil; a function(text) receiving libcurl's trace (secret and tokens
 --                     redacted, control characters escaped), or true to print it on stderr

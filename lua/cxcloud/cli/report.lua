@@ -1,4 +1,4 @@
---- `cxcloud report`: one record per network element of a customer, joined from eleven
+--- `cxcloud report`: one record per network element of a customer, joined from ten
 -- operations (pulled concurrently with `cx:map`):
 --
 --    neInstanceId, hostname, ipAddress, productId, swVersion   network_elements

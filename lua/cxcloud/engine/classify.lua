@@ -135,8 +135,15 @@ function M.new(ctx)
     local body, derr, reason = decode(text, depth, cfg.max_decoded_size)
     if type(derr) ~= "string" then return body, nil, derr end -- derr: the estimated size
     local what = req.token and "the token response" or format("a %d response", status or 200)
-    return nil, errors.new("decode", format("invalid JSON in %s (%s)%s", what, derr,
-      ctype and (", content-type " .. ctype) or ""), {
+    local msg
+    if reason == "too_large" then
+      msg = format("%s refused: %s", what, derr)
+    elseif reason == "too_deep" then
+      msg = format("JSON nested deeper than max_json_depth (%d) in %s (%s)", depth, what, derr)
+    else
+      msg = format("invalid JSON in %s (%s)", what, derr)
+    end
+    return nil, errors.new("decode", msg .. (ctype and (", content-type " .. ctype) or ""), {
         status = status, method = method_of(req), url = req.url,
         retryable = reason == nil,
         body = not req.token and errors.snippet(text, redact) or nil,
