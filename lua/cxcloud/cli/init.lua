@@ -47,7 +47,8 @@ local function output_options(cmd)
     .. " partial file)."):argname("FILE")
   cmd:flag("-q --quiet", "No progress line or summary on standard error.")
   cmd:flag("--progress", "Show the progress line even when standard error is not a terminal.")
-  cmd:option("--proxy", "HTTPS proxy, http://[user:password@]host:port (default: CXCLOUD_PROXY, then https_proxy).")
+  cmd:option("--proxy",
+    "HTTPS proxy, http://[user:password@]host:port (default: CXCLOUD_PROXY, then https_proxy).")
     :argname("URL")
 end
 
