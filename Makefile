@@ -57,8 +57,8 @@ DEB_PKGS := lua5.4 liblua5.4-dev $(if $(filter lua5.4,$(LUA_PC)),,$(LUA_PC) $(DE
 SHELL    := /bin/bash
 SUDO     := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
-.PHONY: all deps test test-unit test-c test-memcheck test-asan demo lint docs install uninstall \
-        clean fuzz bench bench-partner sandbox
+.PHONY: all deps test test-unit test-system check test-luarocks test-fresh-machine test-c \
+        test-memcheck test-asan demo lint docs install uninstall clean fuzz bench bench-partner sandbox
 
 all: $(MODULE)
 
@@ -91,20 +91,38 @@ install_missing = missing=$$(for p in $(1); do dpkg-query -W -f='$${Status}' $$p
 deps:
 	@$(call install_missing,$(DEB_PKGS))
 
-# Every spec, its whole output kept; then the leak check over that output and every string
-# the specs showed; then the suite again under valgrind.
+# The everyday tests (the README's `make test`, a few minutes): lint, the transport driven
+# from C, the unit specs (a fake core) and the integration specs (the sandbox over TLS), their
+# whole output kept; then the leak check over that output and every string the specs showed.
 # demo, test and bench install what is missing first, then build in a sub-make, so the
 # build sees the packages that were just installed (also with -j).
 test: deps
 	@$(MAKE) --no-print-directory all lint test-c
 	@mkdir -p build && rm -f build/secrets.txt build/shown.txt
 	set -o pipefail; CXCLOUD_SECRETS_FILE=$(CURDIR)/build/secrets.txt \
-	  CXCLOUD_OUTPUT_FILE=$(CURDIR)/build/shown.txt $(BUSTED) -o utfTerminal spec 2>&1 | tee build/test-output.log
-	$(LUA) spec/leakcheck.lua build/secrets.txt build/test-output.log build/shown.txt
-	$(MAKE) --no-print-directory test-memcheck
+	  CXCLOUD_OUTPUT_FILE=$(CURDIR)/build/shown.txt $(BUSTED) -o utfTerminal spec/unit spec/integration \
+	  2>&1 | tee build/test-output.log
+	$(LUA) spec/support/leakcheck.lua build/secrets.txt build/test-output.log build/shown.txt
 
-test-unit: all test-c
-	$(BUSTED) spec
+# The unit specs alone: no network, no sandbox, seconds.
+test-unit: all
+	$(BUSTED) spec/unit
+
+# The system checks against real third-party servers: nginx (overload) and tinyproxy (proxies).
+test-system: deps
+	@$(MAKE) --no-print-directory all
+	$(BUSTED) spec/system
+
+# Everything CI runs, one after the other (.ci/run runs the same parts and sums them up).
+check: test test-system test-memcheck test-asan test-luarocks test-lua-versions test-embed \
+       test-nmap test-portable test-fresh-machine
+
+test-luarocks:
+	@$(call install_missing,luarocks)
+	.ci/luarocks
+
+test-fresh-machine:
+	.ci/fresh-machine --full
 
 # The transport driven from C without Lua: compiled without Lua's include path on purpose.
 TRANSPORT_SRC := src/transport.c src/poller_epoll.c src/buffer.c src/headers.c src/redact.c \
@@ -123,7 +141,7 @@ test-c: build/transport_test
 # measure a client that valgrind slows down 50-fold.
 test-memcheck: all
 	$(LUA_ENV) CXCLOUD_MEMCHECK=1 busted --lua=$(CURDIR)/.ci/valgrind-lua \
-	  --exclude-pattern=sandbox_spec spec
+	  --exclude-pattern=sandbox_spec spec/unit spec/integration spec/system
 
 # The whole suite with the C core built with AddressSanitizer and UndefinedBehaviorSanitizer.
 # The plain build comes back even when a spec fails: later targets must not link sanitized
@@ -139,15 +157,15 @@ demo: deps
 	@$(MAKE) --no-print-directory all
 	$(LUA_ENV) $(LUA) examples/demo.lua
 
-# The benchmark of issues 5, 9 and 12 (not part of `make test`): cxcloud against Python requests,
+# The benchmark (not part of `make test`): cxcloud against Python requests,
 # a curl loop and Node axios on one sandbox; partner scale (cx:map) and overload behind nginx.
 # BENCH_ARGS=--quick for a short run.
 bench: deps
 	@$(MAKE) --no-print-directory all
 	$(LUA_ENV) $(LUA) bench/run.lua $(BENCH_ARGS)
 
-# Only the partner-scale (issue 9: cx:map over 50 customers) and overload (issue 12: behind
-# nginx) parts of `make bench`.
+# Only the partner-scale (cx:map over 50 customers) and overload (behind nginx) parts of
+# `make bench`.
 bench-partner: deps all
 	$(LUA_ENV) $(LUA) bench/run.lua --partner --overload $(BENCH_ARGS)
 

@@ -18,13 +18,13 @@
 -- 3. Memory: cxcloud pulls 1,000,000 rows in pages of 1,000 (no latency, no limit);
 --    its peak RSS against pulls of one page, 10,000 and 100,000 rows, and its RSS
 --    along the pull (every 100,000 rows).
--- 4. Partner scale (issue 9): 50 customers x 3 pages of 100 rows on a second sandbox
+-- 4. Partner scale: 50 customers x 3 pages of 100 rows on a second sandbox
 --    enforcing 10 requests/s, at each latency: cxcloud `cx:map` over the customers
 --    (defaults), the same pulls in a plain sequential loop, the sequential Python pager and
 --    Python with ThreadPoolExecutor(max_workers=6) over customers. Each client lists the
 --    rows it read; they are compared with the sandbox's truth (every row exactly once).
 --    Bound = max(requests / rate, 2 x latency).
--- 5. Overload (issue 12): 100 pages behind a real nginx (spec/nginx.lua: Debian
+-- 5. Overload: 100 pages behind a real nginx (spec/support/nginx.lua: Debian
 --    nginx-light, TLS, HTTP/2, limit_req 8 r/s shedding with 503) with cxcloud's
 --    defaults, one client and then two processes at once sharing the gateway's limit;
 --    bound = pages / 8 s.
@@ -83,9 +83,9 @@ if not have_core then
 end
 local cxcloud = require "cxcloud"
 local sandbox = require "cxcloud.sandbox"
--- the engine developer's nginx harness of the overload specs (issue 12), used as it is
+-- the engine developer's nginx harness of the overload specs, used as it is
 package.path = ROOT .. "/?.lua;" .. package.path
-local nginx = require "spec.nginx"
+local nginx = require "spec.support.nginx"
 
 local format, concat = string.format, table.concat
 

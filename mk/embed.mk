@@ -1,4 +1,4 @@
-# Embedding (issue 10): libcxcloud.a for C hosts, the example host of examples/embed, the
+# Embedding: libcxcloud.a for C hosts, the example host of examples/embed, the
 # nmap script, the suite on every Lua. Included by the Makefile; uses its CC, CFLAGS,
 # CORE_CFLAGS, OBJ, OBJ_DIR, LUA, LUA_ENV and install_missing.
 
@@ -95,4 +95,4 @@ test-portable:
 	  { echo "test-portable: buffer.o still calls explicit_bzero"; exit 1; } || true
 	LUA_PATH="$(CURDIR)/lua/?.lua;$(CURDIR)/lua/?/init.lua;/usr/share/lua/5.1/?.lua;/usr/share/lua/5.1/?/init.lua;;" \
 	  LUA_CPATH="$(CURDIR)/build/portable/?.so;;" busted --lua=lua5.4 \
-	  spec/portable_spec.lua spec/client_spec.lua spec/hygiene_spec.lua
+	  spec/integration/portable_spec.lua spec/integration/client_spec.lua spec/integration/hygiene_spec.lua

@@ -3,7 +3,7 @@
 -- This table is the single description of the API that the rest of the Lua layer
 -- derives from: the client's and the customer view's methods, parameter checks,
 -- suggestions for `fields`, natural keys; the operation table of doc/library.md is checked
--- against it (spec/docs_spec.lua). Adding an operation is adding one entry.
+-- against it (spec/unit/docs_spec.lua). Adding an operation is adding one entry.
 --
 -- Entry fields:
 --

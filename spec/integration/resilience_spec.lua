@@ -1,8 +1,8 @@
--- Resilience (issue 4): every scripted fault either heals with every row exactly once, or
+-- Resilience: every scripted fault either heals with every row exactly once, or
 -- fails with the right kind, in bounded time; throttling, rate limit, retry budget, limits.
 local cxcloud = require "cxcloud"
 local core = require "cxcloud.core"
-local helper = require "spec.helper"
+local helper = require "spec.support.helper"
 
 local FIELDS = { "serialNumber", "hwInstanceId" }
 

@@ -2,7 +2,7 @@
 -- access token that any sandbox issued and no proxy password a spec recorded
 -- (helper.record_secret) during the run may appear in anything the suite
 -- showed (errors, tostring, example output, libcurl traces) or printed.
--- Usage: lua5.4 spec/leakcheck.lua SECRETS_FILE OUTPUT_FILE...
+-- Usage: lua5.4 spec/support/leakcheck.lua SECRETS_FILE OUTPUT_FILE...
 local secrets_file = assert(arg[1], "usage: leakcheck.lua SECRETS_FILE OUTPUT_FILE...")
 
 local function read(path)

@@ -5,7 +5,7 @@
 local cxcloud = require "cxcloud"
 local options = require "cxcloud.options"
 local proxy = require "cxcloud.proxy"
-local helper = require "spec.helper"
+local helper = require "spec.support.helper"
 
 -- the interpreter under test (read at load time: on Lua 5.1 busted hides `arg` inside tests)
 local LUA = arg and arg[-1] or "lua5.4"

@@ -1,7 +1,7 @@
 -- The command line, driven as a user drives it: bin/cxcloud in its own process, configured
 -- through CXCLOUD_* (pointing at a sandbox), its standard output, standard error, exit
 -- status and files checked against the sandbox's truth.
-local helper = require "spec.helper"
+local helper = require "spec.support.helper"
 local cjson = require "cjson"
 local output = require "cxcloud.cli.output"
 local report = require "cxcloud.cli.report"

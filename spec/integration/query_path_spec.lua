@@ -1,8 +1,8 @@
--- cx:query(path, params) (issue 14): any path under base_url as a query object, with the
+-- cx:query(path, params): any path under base_url as a query object, with the
 -- named operations' pagination, idioms, retries, drift detection and resume; parameters
 -- outside our table sent as given; bad paths refused before any request.
 local operations = require "cxcloud.operations"
-local helper = require "spec.helper"
+local helper = require "spec.support.helper"
 local compat = require "cxcloud.compat"
 
 local HW = "/inventory/hardware"

@@ -6,7 +6,7 @@
 -- sandbox port: a pull makes 2 TLS connections over HTTP/2, where HTTP/1.1 keep-alive needs
 -- one per request in flight (1 + concurrency).
 local core = require "cxcloud.core"
-local helper = require "spec.helper"
+local helper = require "spec.support.helper"
 
 local FIELDS = { "serialNumber", "hwInstanceId" }
 local PAGES, PAGE_SIZE, CONCURRENCY = 40, 10, 8

@@ -1,10 +1,10 @@
--- Values (contract, "Values"; issue 8 part 4): nulls, one Lua type per identifier field,
+-- Values (the contract's "Values"): nulls, one Lua type per identifier field,
 -- invalid JSON refused, non-object `data` elements refused with the page named.
 local cxcloud = require "cxcloud"
 local core = require "cxcloud.core"
 local cjson = require "cjson"
 local operations = require "cxcloud.operations"
-local helper = require "spec.helper"
+local helper = require "spec.support.helper"
 local compat = require "cxcloud.compat"
 
 local decode = core.decoder(operations.identifiers) -- the client's decoder

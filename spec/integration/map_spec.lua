@@ -1,9 +1,9 @@
--- cx:map against the sandbox over TLS (issue 9): many customers at once under one rate
+-- cx:map against the sandbox over TLS: many customers at once under one rate
 -- limit, results in order, a failing element isolated, n respected, nested queries,
 -- break and errors inside fn, faults with several queries in flight.
 local cxcloud = require "cxcloud"
 local core = require "cxcloud.core"
-local helper = require "spec.helper"
+local helper = require "spec.support.helper"
 local compat = require "cxcloud.compat"
 
 -- a query's items, or raise its error object (busted's assert would wrap it)

@@ -1,6 +1,6 @@
 -- The REPL as a person uses it: `cxcloud repl --sandbox` on a pseudo-terminal (Python's pty
 -- module), lines typed one after the other once the prompt is back, with readline keys.
-local helper = require "spec.helper"
+local helper = require "spec.support.helper"
 local repl = require "cxcloud.repl"
 
 local shell_quote = require("cxcloud.sandbox.shell").quote

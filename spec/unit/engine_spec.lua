@@ -1,9 +1,9 @@
--- Unit tests of the engine over a fake core (spec/fakecore.lua): scheduling on a fake
--- clock, failures while a request is submitted or processed (the wedge of issue 8 part 3),
+-- Unit tests of the engine over a fake core (spec/support/fakecore.lua): scheduling on a fake
+-- clock, failures while a request is submitted or processed,
 -- retry classification and budget, token refresh.
 local cxcloud = require "cxcloud"
 local core = require "cxcloud.core"
-local fakecore = require "spec.fakecore"
+local fakecore = require "spec.support.fakecore"
 
 local URL = "https://api.test/cs/api/v2/x"
 

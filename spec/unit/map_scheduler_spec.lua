@@ -1,7 +1,7 @@
--- Unit tests over a fake core (spec/fakecore.lua): cx:map's scheduler, the one wait path
+-- Unit tests over a fake core (spec/support/fakecore.lua): cx:map's scheduler, the one wait path
 -- (the `wait` option), timeout/step, and faults with several queries in flight.
 local cxcloud = require "cxcloud"
-local fakecore = require "spec.fakecore"
+local fakecore = require "spec.support.fakecore"
 
 local function customer_of(rec) return rec.url and rec.url:match("customerId=([^&]+)") end
 

@@ -6,7 +6,7 @@ local cxcloud = require "cxcloud"
 local core = require "cxcloud.core"
 local compat = require "cxcloud.compat"
 local operations = require "cxcloud.operations"
-local helper = require "spec.helper"
+local helper = require "spec.support.helper"
 
 local CUSTOMERS = "/customer-info/customer-details"
 

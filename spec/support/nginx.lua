@@ -1,5 +1,5 @@
 --- A real nginx (Debian's nginx-light) in front of a sandbox, for the overload specs
--- (issue 12): TLS with HTTP/2 on a free loopback port, a config written at run time,
+--: TLS with HTTP/2 on a free loopback port, a config written at run time,
 -- started as a daemon with its own pid file and stopped by that pid.
 --
 --    local gw = nginx.start(sb, { limit_status = 503, rate = 8, burst = 4,

@@ -1,6 +1,6 @@
 -- The examples run as a user runs them: a separate lua5.4 process configured only through
 -- the CXCLOUD_* environment variables, here pointing at the sandbox.
-local helper = require "spec.helper"
+local helper = require "spec.support.helper"
 
 -- the interpreter under test (read at load time: on Lua 5.1 busted hides `arg` inside tests)
 local LUA = arg and arg[-1] or "lua5.4"

@@ -15,8 +15,8 @@
 local options = require "cxcloud.options"
 local operations = require "cxcloud.operations"
 
--- the repository's root: this file is spec/docs_spec.lua
-local ROOT = (debug.getinfo(1, "S").source:gsub("^@", ""):match("^(.-)/?spec/docs_spec%.lua$"))
+-- the repository's root: this file is spec/unit/docs_spec.lua
+local ROOT = (debug.getinfo(1, "S").source:gsub("^@", ""):match("^(.-)/?spec/unit/docs_spec%.lua$"))
 if ROOT == nil or ROOT == "" then ROOT = "." end
 
 local function read(path)

@@ -1,7 +1,7 @@
--- Unit tests of the query cursor over a fake core (spec/fakecore.lua): leaving a loop
+-- Unit tests of the query cursor over a fake core (spec/support/fakecore.lua): leaving a loop
 -- early, by every idiom, costs nothing more, with the query still referenced and no
--- garbage collection (issue 8, part 2).
-local fakecore = require "spec.fakecore"
+-- garbage collection.
+local fakecore = require "spec.support.fakecore"
 
 -- the API requests sent by f(), as "page/rows" strings
 local function sent_by(fake, f)

@@ -1,8 +1,8 @@
--- The foundation (issue 2): token flow, transport, TLS, options, pagination, secrecy,
+-- The foundation: token flow, transport, TLS, options, pagination, secrecy,
 -- all over real HTTPS against the sandbox.
 local cxcloud = require "cxcloud"
 local core = require "cxcloud.core"
-local helper = require "spec.helper"
+local helper = require "spec.support.helper"
 
 describe("client foundation", function()
   local sb

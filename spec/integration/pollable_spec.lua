@@ -1,8 +1,8 @@
--- The core client as a pollable object (issue 9): an outside loop (here cqueues.poll) waits on
+-- The core client as a pollable object: an outside loop (here cqueues.poll) waits on
 -- c:pollfd() and c:timeout() and calls c:poll(0), which never blocks.
 local core = require "cxcloud.core"
 local cqueues = require "cqueues"
-local helper = require "spec.helper"
+local helper = require "spec.support.helper"
 local compat = require "cxcloud.compat"
 
 local LATENCY = 0.3

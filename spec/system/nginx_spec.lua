@@ -1,11 +1,11 @@
--- Overload behind a real nginx (issue 12): nginx-light terminating TLS with HTTP/2 in
+-- Overload behind a real nginx: nginx-light terminating TLS with HTTP/2 in
 -- front of the sandbox, started on a free loopback port with a config written here.
 -- limit_req at 8 requests/s (burst 4) answering 429 or 503 to a client at 20/s; GOAWAY
 -- mid-pull with gzip; an outage (502 for everything); two processes sharing a key.
 local cxcloud = require "cxcloud"
 local core = require "cxcloud.core"
-local helper = require "spec.helper"
-local nginx = require "spec.nginx"
+local helper = require "spec.support.helper"
+local nginx = require "spec.support.nginx"
 
 -- the interpreter under test (read at load time: on Lua 5.1 busted hides `arg` inside tests)
 local LUA = arg and arg[-1] or "lua5.4"

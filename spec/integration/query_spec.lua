@@ -1,9 +1,9 @@
--- Query objects (issue 3): lazy order, early break, resume, drift, max_items, count, and
+-- Query objects: lazy order, early break, resume, drift, max_items, count, and
 -- exact IDs of up to 22 digits.
 local cxcloud = require "cxcloud"
 local core = require "cxcloud.core"
 local cjson = require "cjson"
-local helper = require "spec.helper"
+local helper = require "spec.support.helper"
 local compat = require "cxcloud.compat"
 
 local function ids(items, field)

@@ -1,9 +1,9 @@
--- Inside an event loop (issue 9): the cqueues and luv examples run a pull and a 20 ms
+-- Inside an event loop: the cqueues and luv examples run a pull and a 20 ms
 -- timer in one loop; with 300 ms of latency per response the timer's longest gap stays
 -- under 60 ms, and the rows equal the sandbox's truth. Then cx:map inside a cqueues loop.
 local cqueues = require "cqueues"
 local cxcloud = require "cxcloud"
-local helper = require "spec.helper"
+local helper = require "spec.support.helper"
 
 -- the interpreter under test (read at load time: on Lua 5.1 busted hides `arg` inside tests)
 local LUA = arg and arg[-1] or "lua5.4"

@@ -1,7 +1,7 @@
 -- Host hygiene: what an application that embeds cxcloud (nmap, a C host, an editor) may
 -- rely on. The library writes nothing to stdout or stderr, installs no signal handler,
 -- never exits or aborts, and keeps no Lua state in C globals.
-local helper = require "spec.helper"
+local helper = require "spec.support.helper"
 
 -- the interpreter under test (read at load time: on Lua 5.1 busted hides `arg` inside tests)
 local LUA = arg and arg[-1] or "lua5.4"

@@ -1,8 +1,8 @@
--- Every operation (issue 3): a full pull equals the sandbox's generated truth; a filter,
+-- Every operation: a full pull equals the sandbox's generated truth; a filter,
 -- `fields`, `sort`, and a bad parameter each behave as the API documents.
 local cxcloud = require "cxcloud"
 local operations = require "cxcloud.operations"
-local helper = require "spec.helper"
+local helper = require "spec.support.helper"
 
 -- A string-valued item field that is also a documented filter parameter of `op`.
 local function filter_param(op, item)

@@ -2,7 +2,7 @@
 -- look complete, token answers that would start a storm or leak a token, JSON that is too
 -- deep, pages that decode to far more than their wire size. Sandbox faults play the server.
 local cjson = require "cjson"
-local helper = require "spec.helper"
+local helper = require "spec.support.helper"
 
 local shell_quote = require("cxcloud.sandbox.shell").quote
 

@@ -17,7 +17,7 @@ local function append(path, strings)
   f:close()
 end
 
--- For the whole-suite leak check (`make test`, spec/leakcheck.lua): every credential a
+-- For the whole-suite leak check (`make test`, spec/support/leakcheck.lua): every credential a
 -- sandbox issued goes to CXCLOUD_SECRETS_FILE when it stops.
 local function record_secrets(sb)
   local list = { sb.client_secret, core.urlencode(sb.client_secret) }
@@ -81,7 +81,7 @@ function helper.raised(f, ...)
 end
 
 --- Records `tostring(v)` and every string field of an error object in CXCLOUD_OUTPUT_FILE
--- (searched by spec/leakcheck.lua); returns the string.
+-- (searched by spec/support/leakcheck.lua); returns the string.
 function helper.show(v)
   local s = tostring(v)
   local shown = { s }
