@@ -91,6 +91,18 @@ describe("cxcloud command line", function()
       assert.equal("", err)
     end)
 
+    it("a pull the server cut short (a later page without pagination) exits 1, writes no file",
+      function()
+        sb:faults { { op = "hardware", page = 2, status = 200, body = "{}", times = -1 } }
+        local dir = tmpdir()
+        local _, err, code = cli(sb, { "hardware", "-c", c1, "--page-size", "100", "-o",
+          dir .. "/short.csv" })
+        sb:faults {}
+        assert.equal(1, code, err)
+        assert.truthy(err:find("page 2 has no 'pagination'", 1, true), err)
+        assert.same({}, ls(dir))
+      end)
+
     it("writes one JSON array with --format json", function()
       local out, err, code = cli(sb, { "network-elements", "--customer=" .. c2, "--format=json" })
       assert.equal(0, code, err)
