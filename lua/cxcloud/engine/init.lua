@@ -45,7 +45,6 @@
 -- @module cxcloud.engine
 
 local errors = require "cxcloud.errors"
-local operations = require "cxcloud.operations"
 local classify_mod = require "cxcloud.engine.classify"
 local map_mod = require "cxcloud.engine.map"
 local rate_mod = require "cxcloud.engine.rate"
@@ -76,9 +75,12 @@ M.WAIT = map_mod.WAIT
 --- Create an engine.
 -- @param core_client a `cxcloud.core` client
 -- @tparam table cfg validated options (see `cxcloud.options`)
--- @tparam table core the `cxcloud.core` module (decode, now, time, sleep, parse_retry_after)
+-- @tparam table core the `cxcloud.core` module (decoder, now, time, sleep, parse_retry_after)
+-- @tparam table deps what the layers above know and the engine needs: `identifiers` (the
+--   fields decoded as strings, `cxcloud.operations.identifiers`), `retry_cost` and
+--   `retry_refund` (the retry budget's constants, `cxcloud.options`)
 -- @treturn table engine
-function M.new(core_client, cfg, core)
+function M.new(core_client, cfg, core, deps)
   local stats = stats_mod.new()
   local self = setmetatable({
     c = core_client,
@@ -104,9 +106,10 @@ function M.new(core_client, cfg, core)
   self.redact = function(s, limit) return core_client:redact(s, limit) end
   self.tok = token_mod.new(core_client, cfg)
   self.rate = rate_mod.new(cfg, stats)
-  self.retry = retry_mod.new(cfg, cfg.random or math.random, stats)
+  self.retry = retry_mod.new(cfg, cfg.random or math.random, stats, deps.retry_cost,
+    deps.retry_refund)
   self.classify, self.decode = classify_mod.new {
-    decode = core.decoder(operations.identifiers), -- identifier fields come out as strings
+    decode = core.decoder(deps.identifiers), -- identifier fields come out as strings
     depth = cfg.max_json_depth,
     redact = self.redact, wall = self.wall, parse_retry_after = core.parse_retry_after,
     cfg = cfg }
