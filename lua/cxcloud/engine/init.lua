@@ -8,7 +8,7 @@
 --    local req = engine:start(url, meta, group) -- queue a GET (meta: caller's data, e.g. a
 --                                          -- page number; group: a table shared by the
 --                                          -- requests of one cursor, default the request)
---    engine:wait(req)                      -- run until req.done (the one wait path)
+--    engine:wait(req)                      -- run until req is done (the one wait path)
 --    engine:step(s)                        -- one round, waiting at most s seconds
 --    engine:timeout()                      -- seconds until the engine must run; nil: idle
 --    engine:cancel(req)                    -- abandon (cancels the transfer if in flight)
@@ -48,6 +48,7 @@ local errors = require "cxcloud.errors"
 local classify_mod = require "cxcloud.engine.classify"
 local map_mod = require "cxcloud.engine.map"
 local rate_mod = require "cxcloud.engine.rate"
+local request = require "cxcloud.engine.request"
 local retry_mod = require "cxcloud.engine.retry"
 local stats_mod = require "cxcloud.engine.stats"
 local token_mod = require "cxcloud.engine.token"
@@ -116,17 +117,7 @@ function M.new(core_client, cfg, core, deps)
   return self
 end
 
-local function copy_error(e)
-  local t = {}
-  for k, v in pairs(e) do t[k] = v end
-  return setmetatable(t, getmetatable(e))
-end
-
-local function finish(req, body, err)
-  req.state, req.done = "done", true
-  req.body, req.err = body, err
-  if err then err.attempts = req.attempts end
-end
+local copy_error, done = request.copy_error, request.done
 
 local function earliest(a, b)
   if a == nil or (b ~= nil and b < a) then return b end
@@ -157,13 +148,11 @@ end
 -- @param meta any value the caller wants back on the req (e.g. a page number)
 -- @tparam[opt] table group requests sent only while one of the group is waited on
 --   (default: the request alone); `group.dead = true` drops its queued requests
--- @treturn table req with fields done, body, err, meta, attempts
+-- @treturn table req with fields state, body, err, meta, attempts (`cxcloud.engine.request`)
 function Engine:start(url, meta, group)
   if self.closed then errors.raise("usage", "the client is closed") end
   self.seq = self.seq + 1
-  local req = { url = url, meta = meta, attempts = 0, not_before = -huge, seq = self.seq,
-    state = "queued", done = false }
-  req.group = group or req
+  local req = request.new(url, meta, group, self.seq)
   self.queue[#self.queue + 1] = req
   return req
 end
@@ -173,8 +162,14 @@ end
 -- @tparam table req
 -- @tparam[opt] string why what a wait on it will say ("the request was cancelled: WHY")
 function Engine:cancel(req, why)
-  if req.done then return end
-  req.why = why
+  if done(req) then return end
+  self:_withdraw(req)
+  request.cancel(req, why)
+end
+
+-- Take `req` out of the queue, the in-flight set (cancelling its transfer) or the token's
+-- slot.
+function Engine:_withdraw(req)
   if req.state == "inflight" then
     if self.inflight[req.id] == req then
       self.inflight[req.id] = nil
@@ -188,7 +183,6 @@ function Engine:cancel(req, why)
     end
   end
   if self.tok.req == req then self.tok.req = nil end
-  req.state, req.done, req.cancelled = "done", true, true
 end
 
 ------------------------------------------------------------------------------
@@ -202,10 +196,7 @@ function Engine:_token_failed(err, now)
   if self.tok:failed(now) then return end
   local q = self.queue
   self.queue = {}
-  for i = 1, #q do
-    local e = copy_error(err)
-    q[i].state, q[i].done, q[i].err = "done", true, e
-  end
+  for i = 1, #q do request.fail(q[i], copy_error(err), true) end
 end
 
 -- Hand `req` to the core. The C call comes first: if it fails, nothing is marked in
@@ -217,17 +208,14 @@ function Engine:_submit(req, now)
   if not ok then
     local err = errors.new("config", "cannot send the request: " .. self:_text(id), {
       method = method_of(req), url = req.url })
-    finish(req, nil, err)
+    request.fail(req, err)
     if req.token then
       self.tok.req = nil
       self:_token_failed(err, now)
     end
     return false
   end
-  req.attempts = req.attempts + 1
-  req.state = "inflight"
-  req.sent_mono = now
-  req.id = id
+  request.sent(req, id, now)
   self.inflight[id] = req
   local stats = self.stats
   if req.token then
@@ -252,8 +240,7 @@ function Engine:_sweep()
     local g = req.group
     if g.dead then
       tremove(q, i)
-      req.state, req.done, req.cancelled = "done", true, true
-      req.why = "its query pass was closed"
+      request.cancel(req, "its query pass was closed")
     else
       if waiting[g] then wanted = true end
       i = i + 1
@@ -322,13 +309,18 @@ function Engine:_retry(req, err, retry_after, now, signal)
     self.rate:hold(now + min(delay, rate_mod.OVERLOAD_HOLD))
   end
   req.last_err = err
-  req.state = "queued"
+  self:_requeue(req)
+  return true
+end
+
+-- Back in line: the queue, by seq (a retried request keeps its place), or the token's slot.
+function Engine:_requeue(req, uncount)
+  request.requeue(req, uncount)
   if req.token then
     self.tok.req = req
   else
     insert_by_seq(self.queue, req)
   end
-  return true
 end
 
 -- The retry budget ran out (an outage: nothing succeeds): the retries already
@@ -341,7 +333,7 @@ function Engine:_drop_retries()
     if err and err.kind ~= "throttled" then
       err.message = err.message .. "; retry budget exhausted (no request of this client"
         .. " succeeded for a while: an outage?), not retrying"
-      finish(req, nil, err)
+      request.fail(req, err)
     else
       keep[#keep + 1] = req
     end
@@ -356,12 +348,12 @@ function Engine:_complete_token(req, r, now)
   if body ~= nil then
     err = tok:accept(req, body)
     if not err then
-      finish(req, true, nil) -- the response (with the token) is not kept
+      request.ok(req, true) -- the response (with the token) is not kept
       return
     end
   end
   if err.retryable and self:_retry(req, err, retry_after, now) then return end
-  finish(req, nil, err)
+  request.fail(req, err)
   self:_token_failed(err, now)
 end
 
@@ -374,10 +366,9 @@ function Engine:_complete(req, r, now)
   if err == nil then
     self.retry:success(req)
     self.rate:success(now)
-    finish(req, nil, nil)
     -- decoded when the caller takes it (Engine:wait): a page waiting its turn holds
     -- its wire bytes, never its decoded size
-    req.text, req.status, req.ctype = text, r.status, r.headers and r.headers["content-type"]
+    request.answered(req, text, r.status, r.headers and r.headers["content-type"])
     return
   end
   local stats = self.stats
@@ -391,8 +382,7 @@ function Engine:_complete(req, r, now)
       req.auth_retried = true
       stats.auth_retries = stats.auth_retries + 1
       self.tok:rejected(req.token_gen) -- fetch another before sending more
-      req.state = "queued"
-      insert_by_seq(self.queue, req)
+      self:_requeue(req)
       return
     end
     err.message = err.message .. "; the API rejected a freshly fetched token too (is the app"
@@ -400,7 +390,7 @@ function Engine:_complete(req, r, now)
   elseif err.retryable and self:_retry(req, err, retry_after, now, signal) then
     return
   end
-  finish(req, nil, err)
+  request.fail(req, err)
 end
 
 -- automatic concurrency: enough requests in flight to keep the rate limit busy
@@ -416,12 +406,11 @@ end
 -- the request it struck ends with an error object.
 function Engine:_complete_safely(req, r, now)
   local ok, e = pcall(self._complete, self, req, r, now)
-  if ok or req.done then return end
+  if ok or done(req) then return end
   local err = errors.new("usage", "internal error while processing a response: "
     .. self:_text(e), { method = method_of(req), url = req.url, status = r.status })
-  if req.state == "queued" then self:cancel(req) end
-  req.cancelled = nil
-  finish(req, nil, err)
+  if req.state == "queued" then self:_withdraw(req) end
+  request.fail(req, err)
   if req.token then
     if self.tok.req == req then self.tok.req = nil end
     self:_token_failed(err, now)
@@ -435,14 +424,8 @@ function Engine:_requeue_inflight()
   for id, req in pairs(self.inflight) do
     self.inflight[id] = nil
     if not self.closed then pcall(c.cancel, c, id) end
-    req.state, req.id = "queued", nil
-    req.attempts = req.attempts - 1
-    if req.token then
-      self.tok.req = req
-    else
-      self.ninflight = self.ninflight - 1
-      insert_by_seq(self.queue, req)
-    end
+    if not req.token then self.ninflight = self.ninflight - 1 end
+    self:_requeue(req, true)
   end
 end
 
@@ -563,23 +546,23 @@ end
 
 local function stuck(req)
   -- cannot happen unless the request was never queued; never spin
-  finish(req, nil, errors.new("usage", "internal: request is not queued"))
+  request.fail(req, errors.new("usage", "internal: request is not queued"))
 end
 
 local function run_until_done(self, req)
   if self:_thread() then
     -- the map's scheduler runs the rounds for every coroutine
-    while not req.done do yield(M.WAIT) end
+    while not done(req) do yield(M.WAIT) end
   elseif self.user_wait then
     while true do
       local busy = self:_turn(0)
-      if req.done then return end
+      if done(req) then return end
       if not busy and not self:pending() then return stuck(req) end
       self:_block()
     end
   else
-    while not req.done do
-      if not self:_turn(huge) and not req.done then return stuck(req) end
+    while not done(req) do
+      if not self:_turn(huge) and not done(req) then return stuck(req) end
     end
   end
 end
@@ -595,7 +578,7 @@ end
 -- sent (and those of every group another wait is on); when it ends, by an answer or an
 -- error, they are not sent any more. An error raised meanwhile (an interrupt, a C error,
 -- the user's verbose function) ends `req` with an error object, even when its answer
--- had come (`req.interrupted`); the other results are kept.
+-- had come (state "interrupted"); the other results are kept.
 -- @tparam table req
 -- @treturn table req
 -- Runs until `req` is done (see Engine:wait).
@@ -617,17 +600,11 @@ function Engine:_run(req)
     mine.waits[g] = n > 0 and n or nil
     mine.req = outer
   end
-  if not ok and not req.done then
-    local err = as_error(self, e, req)
-    self:cancel(req)
-    req.cancelled = nil
-    finish(req, nil, err)
-    req.interrupted = true
-  elseif not ok then
-    -- the request had its answer when the error struck (e.g. the user's verbose
-    -- function, called after the results): the caller sees the error, not the answer
-    req.body, req.err, req.text, req.interrupted = nil, req.err or as_error(self, e, req), nil,
-      true
+  if not ok then
+    -- even when the request had its answer when the error struck (e.g. the user's
+    -- verbose function, called after the results): the caller sees the error
+    if not done(req) then self:_withdraw(req) end
+    request.interrupt(req, as_error(self, e, req))
   end
 end
 
@@ -635,16 +612,15 @@ end
 -- `req`'s group are sent (and those of every group another wait is on); when it ends, by an
 -- answer or an error, they are not sent any more. An error raised meanwhile (an interrupt,
 -- a C error, the user's verbose function) ends `req` with an error object, even when its
--- answer had come (`req.interrupted`); the other results are kept. A 2xx answer is decoded
+-- answer had come (state "interrupted"); the other results are kept. A 2xx answer is decoded
 -- here, when it is taken, not when it arrives: answers waiting their turn hold their wire
 -- bytes only. One that is not valid JSON is asked again like any retryable failure.
 -- @tparam table req
 -- @treturn table req
 function Engine:wait(req)
   while true do
-    if not req.done then self:_run(req) end
-    local text = req.text
-    if not text then break end
+    if not done(req) then self:_run(req) end
+    if req.state ~= "answered" then break end
     -- the page decoded before was large: collect it (dropped by now, as a rule) before
     -- this one decodes, so that one such page never waits for the collector beside the next
     if self.big_decoded then
@@ -653,16 +629,11 @@ function Engine:wait(req)
     end
     local body, err, size = self.decode(req)
     if size and size >= M.BIG_DECODED then self.big_decoded = true end
-    req.text, req.ctype = nil, nil
     if not err then
-      req.body = body
+      request.ok(req, body)
       break
     end
     if not self:again(req, err) then break end
-  end
-  if req.cancelled and not req.err then
-    req.err = errors.new("usage", "the request was cancelled: " .. (req.why or
-      "the client was closed"), { method = method_of(req), url = req.url })
   end
   return req
 end
@@ -674,11 +645,11 @@ end
 -- @tparam table err an error object (kind "decode")
 -- @treturn boolean
 function Engine:again(req, err)
-  req.body, req.done = nil, false
+  req.body = nil
   if err.retryable and not self.closed and self:_retry(req, err, nil, self.clock()) then
     return true
   end
-  finish(req, nil, err)
+  request.fail(req, err)
   return false
 end
 
@@ -710,7 +681,7 @@ function Engine:token()
   self:wait(req)
   if req.err then
     -- a failed refresh leaves the old token usable until it expires
-    if not req.interrupted and tok:state(self.clock()) then
+    if req.state ~= "interrupted" and tok:state(self.clock()) then
       tok:use()
       return tok.value, tok.exp_epoch
     end
@@ -745,8 +716,7 @@ function Engine:close()
   if self.closed then return end
   for id, req in pairs(self.inflight) do
     pcall(self.c.cancel, self.c, id)
-    req.state, req.done, req.cancelled = "done", true, true
-    req.why = "the client was closed"
+    request.cancel(req, "the client was closed")
   end
   self.inflight, self.queue, self.ninflight = {}, {}, 0
   self.tok:clear()

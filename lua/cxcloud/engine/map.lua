@@ -16,6 +16,7 @@
 
 local compat = require "cxcloud.compat"
 local errors = require "cxcloud.errors"
+local request = require "cxcloud.engine.request"
 
 local M = {}
 
@@ -117,7 +118,7 @@ function M.run(eng, list, fn, n)
   -- of its own that runs its rounds through us.)
   local function ready(t)
     local st = threads[t.co]
-    return st.req == nil or st.req.done
+    return st.req == nil or request.done(st.req)
   end
 
   -- One round of the engine for every waiting call; false when there was nothing to do.
