@@ -15,31 +15,32 @@
 --    interrupted  an error raised while a caller waited on it (an interrupt, a C error, the
 --                 user's `verbose`) ended it: `req.err` is that error, its answer is dropped
 --
--- The transitions, each a function of this module (the engine moves the request between
--- its queue and the in-flight set):
+-- The transitions, each a function of this module (the engine's dispatch moves the request
+-- between its queue, the token's slot and the in-flight set):
 --
---    queued -> inflight             sent
---    inflight -> queued             requeue: a retry after backoff, a 401, a poll that raised
---    inflight -> answered | ok      answered (an API request's 2xx), ok (the token)
---    answered -> ok                 ok: decoded when taken
---    answered | ok -> queued        requeue: the taker refused it (`engine:again`)
---    any pending -> failed          fail
---    queued | inflight -> cancelled cancel
---    any -> interrupted             interrupt
+--    queued -> inflight                 sent
+--    inflight -> queued                 requeue: a retry after backoff, a 401, a poll that
+--                                       raised (that attempt not counted)
+--    inflight -> answered               answered: an API request's 2xx
+--    inflight -> ok                     ok: the token request's answer
+--    answered -> ok                     ok: decoded when taken
+--    answered | ok -> queued | failed   requeue or fail: the taker refused it (`again`)
+--    queued | inflight -> failed        fail
+--    queued | inflight -> cancelled     cancel
+--    any -> interrupted                 interrupt
 --
 -- `queued` and `inflight` are pending; the others are done (`done(req)`).
 -- The other fields: `url`, `meta` (the caller's), `group` (the requests sent while one of
--- them is waited on), `seq` (the order of sending), `attempts`, and what the scheduler and
--- the retry policy keep (`last_err`, `drawn`, `auth_retried`, `token_gen`, `sent_mono`).
+-- them is waited on), `seq` (the order of sending), `attempts`, an answer's `status` and
+-- `ctype`, and what the scheduler and the retry policy keep (`last_err`, `drawn`,
+-- `auth_retried`, `token_gen`, `sent_mono`, `sent_wall`).
 -- @module cxcloud.engine.request
 
 local errors = require "cxcloud.errors"
-local classify = require "cxcloud.engine.classify"
 
 local M = {}
 
 local huge = math.huge
-local method_of = classify.method_of
 
 local PENDING = { queued = true, inflight = true }
 
@@ -48,6 +49,11 @@ local PENDING = { queued = true, inflight = true }
 -- @treturn boolean
 function M.done(req)
   return not PENDING[req.state]
+end
+
+--- The HTTP method of `req`: POST for the token request, GET otherwise.
+function M.method(req)
+  return req.token and "POST" or "GET"
 end
 
 --- A queued request.
@@ -108,7 +114,7 @@ end
 function M.cancel(req, why)
   req.state, req.body = "cancelled", nil
   req.err = errors.new("usage", "the request was cancelled: " .. (why or
-    "the client was closed"), { method = method_of(req), url = req.url })
+    "the client was closed"), { method = M.method(req), url = req.url })
 end
 
 --- An error raised while a caller waited on `req` ends it with `err`, even when its
