@@ -12,8 +12,10 @@ local M = {}
 
 local ceil, min, max = math.ceil, math.min, math.max
 
---- The automatic concurrency's bounds.
-M.MIN, M.MAX = 10, 32
+--- The automatic concurrency's lower bound (and starting value).
+M.MIN = 10
+--- The automatic concurrency's upper bound.
+M.MAX = 32
 
 --- Set the engine's starting concurrency from the validated options.
 -- @tparam table eng

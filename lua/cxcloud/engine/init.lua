@@ -171,34 +171,40 @@ end
 --- A 2xx answer that its taker refused (invalid JSON, a page that is not what was asked):
 -- `req` is sent again when `err` is retryable and the retry policy allows it (true: wait
 -- on it again); otherwise it ends with `err` (false).
--- @function again
 -- @tparam table req a done request
 -- @tparam table err an error object (kind "decode")
 -- @treturn boolean
-Engine.again = results.again
+function Engine:again(req, err)
+  return results.again(self, req, err)
+end
 
---- One round: send what is ready, collect what completed, waiting at most `s` seconds
--- (default: until the next event; 0: not at all). Never calls the `wait` option.
--- @function step
+--- One round of the state machine: send what is ready, collect what completed, waiting at
+-- most `s` seconds (default: until the next event; 0: not at all). Never calls the `wait`
+-- option. See `cxcloud.engine.machine`.
 -- @tparam[opt] number s
 -- @treturn boolean true while work is pending
-Engine.step = machine.step
+function Engine:step(s)
+  return machine.step(self, s)
+end
 
 --- Seconds until the engine must run even if the core's descriptor stays quiet; 0 when
 -- something can be done now; nil when idle.
--- @function timeout
 -- @treturn number|nil
-Engine.timeout = machine.timeout
+function Engine:timeout()
+  return machine.timeout(self)
+end
 
 --- True while something is in flight or queued and wanted.
--- @function pending
 -- @treturn boolean
-Engine.pending = machine.pending
+function Engine:pending()
+  return machine.pending(self)
+end
 
 --- The core's descriptor (readable when the core has work), for event loops.
--- @function pollfd
 -- @treturn integer
-Engine.pollfd = machine.pollfd
+function Engine:pollfd()
+  return machine.pollfd(self)
+end
 
 --- One GET.
 -- @tparam string url

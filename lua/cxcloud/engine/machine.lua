@@ -100,6 +100,7 @@ local function turn(eng, w)
 end
 
 --- True while something is in flight or queued and wanted.
+-- @tparam table eng
 -- @treturn boolean
 function M.pending(eng)
   if eng.closed then return false end
@@ -110,6 +111,7 @@ end
 -- earliest of the core's own deadline (libcurl's timer) and the engine's (the next
 -- rate-limit slot, a backoff, a Retry-After, a hold, a token request); 0 when something
 -- can be done now; nil when idle (or only the descriptor can end the wait).
+-- @tparam table eng
 -- @treturn number|nil
 function M.timeout(eng)
   if eng.closed then return nil end
@@ -124,6 +126,7 @@ end
 
 --- One round: send what is ready, collect what completed, waiting at most `s` seconds
 -- (default: until the next event; 0: not at all). Never calls the `wait` option.
+-- @tparam table eng
 -- @tparam[opt] number s
 -- @treturn boolean true while work is pending
 function M.step(eng, s)
@@ -133,6 +136,7 @@ function M.step(eng, s)
 end
 
 --- The core's descriptor (readable when the core has work), for event loops.
+-- @tparam table eng
 -- @treturn integer
 function M.pollfd(eng)
   if eng.closed then errors.raise("usage", "pollfd: the client is closed") end
