@@ -106,7 +106,8 @@ function M.new(opts)
     errors.raise("config", "cannot create the client: " .. tostring(c), nil, 2)
   end
   local self = setmetatable({}, ClientMT)
-  local engine = engine_mod.new(c, cfg, core)
+  local engine = engine_mod.new(c, cfg, core, { identifiers = operations.identifiers,
+    retry_cost = options.RETRY_COST, retry_refund = options.RETRY_REFUND })
   engine.owner = self -- what `wait` receives (the key of `private`: weak, an ephemeron)
   private[self] = { engine = engine, cfg = cfg }
   return self

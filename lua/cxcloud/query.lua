@@ -49,6 +49,7 @@
 local compat = require "cxcloud.compat"
 local errors = require "cxcloud.errors"
 local operations = require "cxcloud.operations"
+local request = require "cxcloud.engine.request"
 
 local M = {}
 
@@ -206,7 +207,7 @@ function Cursor:close(why)
   self.group.dead = true
   local e = self.engine
   for n, req in pairs(self.pending) do
-    if not req.done and not e.closed then e:cancel(req, why or "its query pass was closed") end
+    if not request.done(req) and not e.closed then e:cancel(req, why or "its query pass was closed") end
     self.pending[n] = nil
   end
   self.npending = 0
@@ -268,7 +269,7 @@ function Cursor:_trim()
   local last = self.last
   for p, r in pairs(self.pending) do
     if p > last then
-      if not r.done then self.engine:cancel(r) end
+      if not request.done(r) then self.engine:cancel(r) end
       self.pending[p] = nil
       self.npending = self.npending - 1
     end
@@ -409,7 +410,7 @@ function Cursor:next_page()
       if self.remaining == 0 then
         -- enough: cancel what is still in flight
         for p, r in pairs(self.pending) do
-          if not r.done then self.engine:cancel(r) end
+          if not request.done(r) then self.engine:cancel(r) end
           self.pending[p] = nil
         end
         self.npending = 0

@@ -149,13 +149,14 @@ function M.new(opts)
 end
 
 --- A real engine over this fake, with options `extra` (clock and sleep are the fake's,
--- random() is 0.5 unless given).
+-- random() is 0.5 unless given), made as `cxcloud.new` makes it.
 function Fake:engine(extra)
   local o = { client_id = "id", client_secret = "secret", clock = self.core.now,
     wall_clock = self.core.time, sleep = self.core.sleep, random = function() return 0.5 end }
   for k, v in pairs(extra or {}) do o[k] = v end
   local cfg = options.validate(o, function() return nil end)
-  return engine.new(self.client, cfg, self.core), cfg
+  return engine.new(self.client, cfg, self.core, { identifiers = operations.identifiers,
+    retry_cost = options.RETRY_COST, retry_refund = options.RETRY_REFUND }), cfg
 end
 
 --- A `hardware` query on engine `eng`.

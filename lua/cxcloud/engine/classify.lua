@@ -3,7 +3,7 @@
 --
 --    local classify, decode = require("cxcloud.engine.classify").new(ctx)
 --    local body, err, retry_after, signal = classify(req, result)
---    local value, err = decode(req) -- an API request's 2xx text (req.text), decoded
+--    local value, err = decode(req) -- an API request's 2xx text (req.body), decoded
 --
 -- A 2xx answer to an API request comes back as its text (a string), decoded only when the
 -- caller takes it; a token response comes back decoded.
@@ -190,10 +190,11 @@ function M.new(ctx)
     return nil, http_error(req, r, "http", false)
   end
 
-  --- The decoded body of an API request's 2xx answer (`req.text`, kept undecoded until the
-  -- caller takes it, so that pages waiting in a window hold their wire bytes only).
+  --- The decoded body of an API request's 2xx answer (`req.body` in state "answered", kept
+  -- undecoded until the caller takes it, so that pages waiting in a window hold their wire
+  -- bytes only).
   local function decode_text(req)
-    return decode_body(req, req.text, req.status, req.ctype)
+    return decode_body(req, req.body, req.status, req.ctype)
   end
 
   return classify, decode_text

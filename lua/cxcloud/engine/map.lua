@@ -1,12 +1,13 @@
 --- `cx:map(list, fn, n)`: every call of `fn` in its own coroutine under the client's
--- scheduler (part of `cxcloud.engine`).
+-- scheduler (part of `cxcloud.engine`), a driver of the engine's state machine.
 --
 -- A call runs ordinary sequential cxcloud code; where the engine would wait, the
 -- coroutine yields `WAIT` to this scheduler, which runs one round of the engine for all
--- of them (blocking in the core, or in the `wait` option inside a host's event loop; a
--- map inside a map's call yields to the outer one) and resumes the calls whose request
--- is done. So the requests of every call share the rate limit, the connections, the
--- token and the retry budget, and a pull over many customers runs at the rate limit.
+-- of them through the driver in force where the map was called (`cxcloud.engine.drivers`:
+-- blocking in the core, or the `wait` option inside a host's event loop; a map inside a
+-- map's call yields to the outer one) and resumes the calls whose request is done. So
+-- the requests of every call share the rate limit, the connections, the token and the
+-- retry budget, and a pull over many customers runs at the rate limit.
 --
 -- A yield of the caller's own inside `fn` (an event loop's, say) is passed up to the
 -- coroutine that called `map`, and its answer passed back down.
@@ -16,12 +17,13 @@
 
 local compat = require "cxcloud.compat"
 local errors = require "cxcloud.errors"
+local drivers = require "cxcloud.engine.drivers"
+local request = require "cxcloud.engine.request"
 
 local M = {}
 
---- What an engine wait yields to the scheduler.
-M.WAIT = setmetatable({}, { __name = "cxcloud.engine.WAIT",
-  __tostring = function() return "cxcloud.engine.WAIT" end })
+--- What an engine wait yields to the scheduler (`cxcloud.engine.drivers`).
+M.WAIT = drivers.WAIT
 local WAIT = M.WAIT
 
 local create, resume, status, yield, running = coroutine.create, coroutine.resume,
@@ -117,32 +119,26 @@ function M.run(eng, list, fn, n)
   -- of its own that runs its rounds through us.)
   local function ready(t)
     local st = threads[t.co]
-    return st.req == nil or st.req.done
+    return st.req == nil or request.done(st.req)
   end
 
-  -- One round of the engine for every waiting call; false when there was nothing to do.
+  local function any_ready()
+    for i = 1, #live do if ready(live[i]) then return true end end
+    return false
+  end
+
+  -- One round of the engine for every waiting call (none when a call can go on already).
   local function round()
     for i = 1, #live do
       local st = threads[live[i].co]
-      if not st.nested and ready(live[i]) then return true end
+      if not st.nested and ready(live[i]) then return end
     end
-    local outer = eng:_thread()
-    if outer then
-      -- inside a call of an outer map: its scheduler runs the round
-      threads[outer].nested = true
-      yield(WAIT)
-      threads[outer].nested = nil
-      return true
-    end
-    if eng.user_wait then
-      local busy = eng:_turn(0)
-      for i = 1, #live do if ready(live[i]) then return true end end
-      if not busy and not eng:pending() then return false end
-      eng.user_wait(eng.owner, eng:timeout())
-      eng:_turn(0)
-      return true
-    end
-    return eng:_turn(huge)
+    -- inside a call of an outer map, whose scheduler runs the round: it resumes this one
+    -- after every round
+    local outer = drivers.thread(eng)
+    if outer then threads[outer].nested = true end
+    drivers.round(eng, any_ready)
+    if outer then threads[outer].nested = nil end
   end
 
   local ok, e = pcall(function()
@@ -156,7 +152,7 @@ function M.run(eng, list, fn, n)
         if run(t) then live[#live + 1] = t end
       end
       if #live == 0 then break end
-      local busy = round()
+      round()
       local still, progressed = {}, false
       for _, t in ipairs(live) do
         if ready(t) or threads[t.co].nested then
@@ -166,7 +162,7 @@ function M.run(eng, list, fn, n)
         end
       end
       live = still
-      if not busy and not progressed then
+      if not progressed and not any_ready() and not eng:pending() then
         -- nothing in flight, nothing due, yet calls wait: they wait on nothing
         for _, t in ipairs(live) do
           failed(t, errors.new("usage", "map: internal: a call waits on a request that is not queued"))

@@ -11,15 +11,14 @@
 --   Retry-After above retry_after_cap ends the request at once with `retry_after` set.
 -- * Retry budget (after AWS's retry quota): a per-client bucket of `retry_budget` (100)
 --   tokens. A retry draws 5; a request that succeeds gives back what its retries drew
---   plus 1. Overload with progress (some requests still succeed, as when a gateway sheds
---   load with 503) keeps the bucket up; an outage (nothing succeeds) empties it after
---   about 20 retries, and then retryable failures fail at once ("retry budget
+--   plus 1 (RETRY_COST and RETRY_REFUND of `cxcloud.options`, handed down by the
+--   client). Overload with progress (some requests still succeed, as when a gateway
+--   sheds load with 503) keeps the bucket up; an outage (nothing succeeds) empties it
+--   after about 20 retries, and then retryable failures fail at once ("retry budget
 --   exhausted") instead of becoming a retry storm. Retries of throttled answers (429,
 --   403 QPS) do not draw on it: the hold and the slowdown pace them, `max_retries`
 --   bounds them.
 -- @module cxcloud.engine.retry
-
-local options = require "cxcloud.options"
 
 local M = {}
 
@@ -32,10 +31,12 @@ Policy.__index = Policy
 -- @tparam table cfg validated options
 -- @tparam function random () -> [0, 1)
 -- @tparam table stats the client's counters
+-- @tparam number cost what a retry draws from the budget
+-- @tparam number refund what a success gives back besides what its retries drew
 -- @treturn table
-function M.new(cfg, random, stats)
+function M.new(cfg, random, stats, cost, refund)
   return setmetatable({ cfg = cfg, random = random, stats = stats, budget = cfg.retry_budget,
-    max_retries = cfg.max_retries }, Policy)
+    max_retries = cfg.max_retries, cost = cost, refund = refund }, Policy)
 end
 
 --- The backoff before retry number `attempts`.
@@ -65,7 +66,7 @@ function Policy:delay(req, err, retry_after)
     return nil
   end
   if err.kind ~= "throttled" then
-    local cost = options.RETRY_COST
+    local cost = self.cost
     if self.budget < cost then
       self.stats.budget_exhausted = self.stats.budget_exhausted + 1
       err.message = err.message .. "; retry budget exhausted (no request of this client"
@@ -83,7 +84,7 @@ end
 function Policy:success(req)
   local full = self.cfg.retry_budget
   if self.budget < full then
-    self.budget = min(full, self.budget + options.RETRY_REFUND + (req.drawn or 0))
+    self.budget = min(full, self.budget + self.refund + (req.drawn or 0))
   end
   req.drawn = nil
 end

@@ -23,6 +23,7 @@
 -- @module cxcloud.engine.token
 
 local errors = require "cxcloud.errors"
+local request = require "cxcloud.engine.request"
 
 local M = {}
 
@@ -87,9 +88,7 @@ function Token:start(now)
       M.IDLE_PAUSE), { method = "POST", url = self.cfg.token_url, retryable = false })
   end
   if self.locked_until and now < self.locked_until then return nil, self.lock_err end
-  local req = { token = true, url = self.cfg.token_url, attempts = 0, not_before = now,
-    state = "queued", done = false }
-  req.group = req
+  local req = request.new_token(self.cfg.token_url, now)
   self.req = req
   return req
 end
