@@ -9,7 +9,12 @@
 #include <lauxlib.h>
 
 #include "cxcloud.h"
-#include "transport.h"
+#include "lib/buffer.h"
+#include "lib/curl_init.h"
+#include "lib/encode.h"
+#include "lib/headers.h"
+#include "lib/redact.h"
+#include "lib/transport.h"
 
 #define CX_OLD_TOKENS 4 /* earlier tokens still redacted from late responses and traces */
 #define PROXY_AUTH "Proxy-Authorization: Basic "
@@ -335,27 +340,6 @@ static void read_connect_to(lua_State *L, cx_client *c)
     lua_pop(L, 1);
 }
 
-static void base64(const unsigned char *in, size_t n, char *out)
-{
-    static const char digits[] =
-        "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-    size_t i;
-    for (i = 0; i + 2 < n; i += 3, out += 4) {
-        out[0] = digits[in[i] >> 2];
-        out[1] = digits[((in[i] & 3) << 4) | (in[i + 1] >> 4)];
-        out[2] = digits[((in[i + 1] & 15) << 2) | (in[i + 2] >> 6)];
-        out[3] = digits[in[i + 2] & 63];
-    }
-    if (i < n) {
-        out[0] = digits[in[i] >> 2];
-        out[1] = digits[((in[i] & 3) << 4) | (i + 1 < n ? in[i + 1] >> 4 : 0)];
-        out[2] = i + 1 < n ? digits[(in[i + 1] & 15) << 2] : '=';
-        out[3] = '=';
-        out += 4;
-    }
-    *out = '\0';
-}
-
 /* The Basic credentials become one ready header (libcurl keeps no copy of the password);
    every buffer that held them is wiped. */
 static void set_proxy_credentials(lua_State *L, cx_client *c, const char *user,
@@ -363,14 +347,14 @@ static void set_proxy_credentials(lua_State *L, cx_client *c, const char *user,
 {
     size_t un = strlen(user), pn = strlen(password);
     char *plain = malloc(un + pn + 2);
-    char *header = malloc(sizeof(PROXY_AUTH) + 4 * ((un + pn + 3) / 3));
+    char *header = malloc(sizeof(PROXY_AUTH) - 1 + CX_BASE64_SIZE(un + 1 + pn));
     struct curl_slist *l = NULL;
     if (plain && header) {
         memcpy(plain, user, un);
         plain[un] = ':';
         memcpy(plain + un + 1, password, pn + 1);
         memcpy(header, PROXY_AUTH, sizeof(PROXY_AUTH) - 1);
-        base64((const unsigned char *)plain, un + pn + 1, header + sizeof(PROXY_AUTH) - 1);
+        cx_base64((const unsigned char *)plain, un + pn + 1, header + sizeof(PROXY_AUTH) - 1);
         l = curl_slist_append(NULL, header);
     }
     cx_free_secret(plain);

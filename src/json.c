@@ -28,6 +28,7 @@
 #include <lua.h>
 
 #include "cxcloud.h"
+#include "lib/buffer.h"
 
 #define SAFE_DIGITS 15               /* every integer of up to 15 digits is exact in a double */
 #define MARK_INT "\"\\u0000#"        /* JSON text opening a protected big integer */

@@ -5,6 +5,7 @@
    poller and hands libcurl what is ready. Callbacks only copy bytes, update the poller or
    store the deadline: none calls libcurl or anything outside this file. Plain C, no Lua. */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,7 +14,8 @@
 
 #include <curl/curl.h>
 
-#include "cxbase.h"
+#include "buffer.h"
+#include "curl_init.h"
 #include "poller.h"
 #include "transport.h"
 
@@ -634,8 +636,13 @@ static int dup_opt(char **dst, const char *src)
 
 cx_transport *cx_transport_new(const cx_transport_options *o, char *err, size_t errlen)
 {
-    cx_transport *tp = calloc(1, sizeof *tp);
+    cx_transport *tp;
     size_t k;
+    if (cx_curl_init() != 0) {
+        snprintf(err, errlen, "libcurl initialisation failed");
+        return NULL;
+    }
+    tp = calloc(1, sizeof *tp);
     if (!tp) {
         snprintf(err, errlen, "out of memory");
         return NULL;
