@@ -12,10 +12,6 @@
 /* Sets decode, decoder and null in the module table at the top of the stack. */
 void cx_json_register(lua_State *L);
 
-/* json.c: see lib/jsonscan.h */
-struct cx_idset;
-size_t cx_json_protect(const char *in, size_t len, const struct cx_idset *ids, char *out,
-                       size_t *bad_at);
 
 /* client.c: the client userdata over the transport. */
 int cx_client_new(lua_State *L);

@@ -1,6 +1,8 @@
-/* The transport driven from C, without Lua (`make test-c`): an outside poll() loop on its
-   descriptor and timeout against a small HTTP/1.1 server thread on loopback. Built without
-   Lua's include path, so it also shows that the transport needs none of Lua. */
+/* The plain C library (src/lib/) driven from C, without Lua (`make test-c`): the transport in
+   an outside poll() loop on its descriptor and timeout against a small HTTP/1.1 server thread
+   on loopback, then the JSON pre-scan and base64. Built from src/lib alone without Lua's
+   include path, so it also shows that the library needs none of Lua; it never calls
+   curl_global_init (the transport does). */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -14,6 +16,8 @@
 
 #include <curl/curl.h>
 
+#include "encode.h"
+#include "jsonscan.h"
 #include "transport.h"
 
 #define DELAY_MS 200
@@ -172,6 +176,73 @@ static double drive(cx_transport *tp, int *rounds)
     return longest;
 }
 
+/* The pre-scan of text (NUL-terminated) with the identifier fields ids (may be NULL): its
+   rewritten text in out (size outsize), or "BAD@<offset>". */
+static void scan_text(const char *text, const struct cx_idset *ids, char *out, size_t outsize)
+{
+    size_t bad_at = 0, n = cx_json_protect(text, strlen(text), ids, NULL, &bad_at);
+    if (n == (size_t)-1) {
+        snprintf(out, outsize, "BAD@%zu", bad_at);
+        return;
+    }
+    CHECK(n < outsize);
+    if (n >= outsize)
+        n = outsize - 1;
+    CHECK(cx_json_protect(text, strlen(text), ids, out, NULL) == n);
+    out[n] = '\0';
+}
+
+static void check_jsonscan(void)
+{
+    union {
+        struct cx_idset set;
+        unsigned char bytes[sizeof(struct cx_idset) + 16];
+    } ids;
+    char out[256];
+    unsigned saw = 0;
+    cx_json_keys keys;
+    cx_json_count count;
+    const char *page = "{\"rows\":[{\"n\":1,\"x\":null},{\"n\":2,\"x\":\"s\"}],\"t\":true}";
+    size_t len = strlen(page);
+
+    /* a text with nothing to rewrite comes out as it came */
+    scan_text("{\"a\":[1,2.5,-3e2],\"b\":\"x\"}", NULL, out, sizeof out);
+    CHECK(strcmp(out, "{\"a\":[1,2.5,-3e2],\"b\":\"x\"}") == 0);
+    /* an integer a double cannot hold becomes a marked string */
+    scan_text("[12345678901234567890]", NULL, out, sizeof out);
+    CHECK(strcmp(out, "[\"\\u0000#12345678901234567890\"]") == 0);
+    /* numbers that break the JSON grammar are refused with their offset */
+    scan_text("[1.]", NULL, out, sizeof out);
+    CHECK(strcmp(out, "BAD@1") == 0);
+    scan_text("{\"a\":01}", NULL, out, sizeof out);
+    CHECK(strcmp(out, "BAD@5") == 0);
+    /* an identifier field's number other than a plain integer keeps its text */
+    ids.set.len = 0;
+    cx_idset_add(&ids.set, "id", 2);
+    CHECK(cx_idset_has(&ids.set, "id", 2) && !cx_idset_has(&ids.set, "i", 1));
+    scan_text("{\"id\":1.50,\"v\":1.50,\"id2\":7}", &ids.set, out, sizeof out);
+    CHECK(strcmp(out, "{\"id\":\"\\u0000$1.50\",\"v\":1.50,\"id2\":7}") == 0);
+
+    /* what a fix-up pass must visit, and the counts behind the size estimate */
+    memset(&keys, 0, sizeof keys);
+    CHECK(cx_json_scan(page, len, NULL, NULL, NULL, &saw, &keys, &count) == len);
+    CHECK(saw == (CX_JSON_SAW_NUMBER | CX_JSON_SAW_NULL));
+    CHECK(!keys.all && keys.n == 3); /* rows (an array), n (numbers), x (a null) */
+    CHECK(keys.n == 3 && keys.k[0].len == 4 && memcmp(keys.k[0].s, "rows", 4) == 0);
+    CHECK(count.tables == 4 && count.fields == 6 && count.scalars == 4);
+    CHECK(cx_json_decoded_size(&count) > 4 * 56);
+    CHECK(cx_json_number_char('e') && !cx_json_number_char('x'));
+
+    /* base64, for Basic credentials */
+    {
+        char b64[CX_BASE64_SIZE(10)];
+        cx_base64((const unsigned char *)"user:pass", 9, b64);
+        CHECK(strcmp(b64, "dXNlcjpwYXNz") == 0);
+        cx_base64((const unsigned char *)"ab", 2, b64);
+        CHECK(strcmp(b64, "YWI=") == 0);
+    }
+}
+
 int main(void)
 {
     int port = start_server(), rounds;
@@ -284,6 +355,8 @@ int main(void)
     /* freed with a result unread and a request in flight: nothing leaks (valgrind) */
     get(tp, url);
     cx_transport_free(tp);
+
+    check_jsonscan();
 
     if (failures) {
         fprintf(stderr, "transport_test: %d check(s) failed\n", failures);
