@@ -1,4 +1,6 @@
-/* luaopen_cxcloud_core: the module table of cxcloud.core. */
+/* luaopen_cxcloud_core: the module entry of cxcloud.core. Builds the module table from the
+   other files of the binding (client.c, request.c, result.c, json.c) and its own small
+   functions (clocks, sleep, URL encoding, Retry-After). */
 #include <time.h>
 
 #include "cxcloud.h"
@@ -75,13 +77,20 @@ static const luaL_Reg functions[] = {
     {NULL, NULL},
 };
 
+/* The client's methods that move requests and results; client.c has the others. */
+static const luaL_Reg transfer_methods[] = {
+    {"submit", cx_request_submit},
+    {"poll", cx_result_poll},
+    {NULL, NULL},
+};
+
 int luaopen_cxcloud_core(lua_State *L);
 
 int luaopen_cxcloud_core(lua_State *L)
 {
     if (cx_curl_init() != 0)
         return luaL_error(L, "cxcloud: libcurl initialisation failed");
-    cx_client_register(L);
+    cx_client_register(L, transfer_methods);
     luaL_newlib(L, functions);
     cx_json_register(L);
     lua_pushliteral(L, CX_VERSION);

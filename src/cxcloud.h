@@ -1,5 +1,6 @@
-/* Declarations of the Lua side of cxcloud.core (module entry, JSON decoding, the client
-   binding); the plain C parts are in lib/. */
+/* The Lua binding of cxcloud.core: what its files export to one another. The module entry
+   (core.c) calls the others; request.c and result.c use the client object of client.c
+   (client.h); nothing calls back up. The plain C they use is in lib/. */
 #ifndef CXCLOUD_H
 #define CXCLOUD_H
 
@@ -8,13 +9,17 @@
 #define CX_VERSION "0.1.0"
 #define CX_CLIENT_MT "cxcloud.core.client"
 
-/* json.c */
-/* Sets decode, decoder and null in the module table at the top of the stack. */
+/* json.c: sets decode, decoder and null in the module table at the top of the stack. */
 void cx_json_register(lua_State *L);
 
-
-/* client.c: the client userdata over the transport. */
+/* client.c: core.new, and the client's metatable with its methods and those in `more`. */
 int cx_client_new(lua_State *L);
-void cx_client_register(lua_State *L);
+void cx_client_register(lua_State *L, const luaL_Reg *more);
+
+/* request.c: client:submit. */
+int cx_request_submit(lua_State *L);
+
+/* result.c: client:poll. */
+int cx_result_poll(lua_State *L);
 
 #endif
