@@ -1,13 +1,11 @@
 /* The client object of cxcloud.core (core.new): a userdata over a transport (lib/transport.c)
    that keeps the credentials, the token and what must be redacted; reads its options; masks
    its secrets in text for Lua. Requests in: request.c; results out: result.c. */
-#include <math.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "client.h"
 #include "lib/buffer.h"
-#include "lib/curl_init.h"
 #include "lib/encode.h"
 #include "lib/redact.h"
 
@@ -228,80 +226,49 @@ static int client_timeout(lua_State *L)
 /* ------------------------------------------------------------------------------------------
    options */
 
+/* The options arrive complete and validated (cxcloud.options: M.core): every field is read
+   as it is, with no default and no range of its own. A field missing or of another type is
+   an internal error that names it. */
+static void bad_option(lua_State *L, const char *name, const char *what)
+{
+    luaL_error(L, "cxcloud.core.new: option '%s' must be %s (cxcloud.options gives every "
+               "field)", name, what);
+}
+
+/* A string field; NULL when optional and absent. */
 static const char *opt_string(lua_State *L, int idx, const char *name, int required)
 {
     const char *v;
     lua_getfield(L, idx, name);
-    if (lua_isnil(L, -1)) {
+    if (lua_isnil(L, -1) && !required) {
         lua_pop(L, 1);
-        if (required)
-            luaL_error(L, "cxcloud.core.new: option '%s' is required", name);
         return NULL;
     }
     if (lua_type(L, -1) != LUA_TSTRING)
-        luaL_error(L, "cxcloud.core.new: option '%s' must be a string", name);
+        bad_option(L, name, "a string");
     v = lua_tostring(L, -1);
     lua_pop(L, 1); /* still referenced by the options table */
     return v;
 }
 
-static double opt_number(lua_State *L, int idx, const char *name, double dflt)
-{
-    double v;
-    lua_getfield(L, idx, name);
-    if (lua_isnil(L, -1)) {
-        lua_pop(L, 1);
-        return dflt;
-    }
-    if (lua_type(L, -1) != LUA_TNUMBER || lua_tonumber(L, -1) < 0)
-        luaL_error(L, "cxcloud.core.new: option '%s' must be a non-negative number", name);
-    v = lua_tonumber(L, -1);
-    lua_pop(L, 1);
-    return v;
-}
-
-/* Integer options arrive validated (cxcloud.options): read them as integers, never
-   through a double (a cast out of range is undefined behaviour). */
-static lua_Integer opt_integer(lua_State *L, int idx, const char *name, lua_Integer dflt,
-                               lua_Integer hi)
+/* An integer field, read as an integer (never through a double). */
+static lua_Integer opt_integer(lua_State *L, int idx, const char *name)
 {
     lua_Integer v;
     lua_getfield(L, idx, name);
-    if (lua_isnil(L, -1)) {
-        lua_pop(L, 1);
-        return dflt;
-    }
-    if (!lua_isinteger(L, -1) || lua_tointeger(L, -1) < 0 || lua_tointeger(L, -1) > hi)
-        luaL_error(L, "cxcloud.core.new: option '%s' must be an integer from 0 to %I", name, hi);
+    if (!lua_isinteger(L, -1))
+        bad_option(L, name, "an integer");
     v = lua_tointeger(L, -1);
     lua_pop(L, 1);
     return v;
 }
 
-/* Seconds, as the whole milliseconds libcurl takes, rounded up: libcurl reads 0 as "no
-   timeout", so a positive value never becomes 0 (a value within a rounding error of a whole
-   millisecond stays that millisecond). hi is the bound cxcloud.options accepts: the values
-   arrive validated; the check only keeps the conversion defined. */
-static long opt_ms(lua_State *L, int idx, const char *name, double dflt, double hi)
-{
-    double v = opt_number(L, idx, name, dflt), ms;
-    if (!(v > 0 && v <= hi))
-        luaL_error(L, "cxcloud.core.new: option '%s' must be a number of seconds > 0 and at "
-                   "most %f", name, (lua_Number)hi);
-    ms = ceil(v * 1000 - 1e-6);
-    return ms < 1 ? 1 : (long)ms;
-}
-
-static int opt_bool(lua_State *L, int idx, const char *name, int dflt)
+static int opt_bool(lua_State *L, int idx, const char *name)
 {
     int v;
     lua_getfield(L, idx, name);
-    if (lua_isnil(L, -1)) {
-        lua_pop(L, 1);
-        return dflt;
-    }
     if (!lua_isboolean(L, -1))
-        luaL_error(L, "cxcloud.core.new: option '%s' must be a boolean", name);
+        bad_option(L, name, "a boolean");
     v = lua_toboolean(L, -1);
     lua_pop(L, 1);
     return v;
@@ -332,7 +299,7 @@ static void read_connect_to(lua_State *L, cx_transport_options *o)
         return;
     }
     if (!lua_istable(L, -1))
-        luaL_error(L, "cxcloud.core.new: option 'connect_to' must be a list of strings");
+        bad_option(L, "connect_to", "a list of strings");
     n = (lua_Integer)lua_rawlen(L, -1);
     list = lua_newuserdatauv(L, (size_t)(n ? n : 1) * sizeof *list, 0);
     for (i = 1; i <= n; i++) {
@@ -384,13 +351,10 @@ static void read_proxy(lua_State *L, cx_client *c, cx_transport_options *o)
         return;
     }
     if (!lua_istable(L, -1))
-        luaL_error(L, "cxcloud.core.new: option 'proxy' must be a table");
+        bad_option(L, "proxy", "a table");
     o->proxy = opt_string(L, -1, "url", 1);
-    lua_getfield(L, -1, "api");
-    c->proxy_api = lua_toboolean(L, -1);
-    lua_getfield(L, -2, "token");
-    c->proxy_token = lua_toboolean(L, -1);
-    lua_pop(L, 2);
+    c->proxy_api = opt_bool(L, -1, "api");
+    c->proxy_token = opt_bool(L, -1, "token");
     user = opt_string(L, -1, "user", 0);
     password = opt_string(L, -1, "password", 0);
     if (user)
@@ -399,8 +363,8 @@ static void read_proxy(lua_State *L, cx_client *c, cx_transport_options *o)
     lua_pop(L, 1);
 }
 
-/* core.new(options) -> client. Validation of user input happens in Lua first; these checks
-   only keep the C side safe. */
+/* core.new(options) -> client. options: the table of cxcloud.options' M.core, which lists
+   every field. */
 int cx_client_new(lua_State *L)
 {
     cx_client *c;
@@ -426,29 +390,20 @@ int cx_client_new(lua_State *L)
 
     /* the transport's options: its strings stay in the options table until it copies them */
     memset(&o, 0, sizeof o);
-    o.ca_file = opt_string(L, 1, "ca_file", 0);
-    o.user_agent = opt_string(L, 1, "user_agent", 0);
-    if (!o.user_agent)
-        o.user_agent = lua_pushfstring(L, "cxcloud/%s libcurl/%s", CX_VERSION, cx_curl_version());
-    else
-        lua_pushnil(L);
-    /* the bounds of cxcloud.options (MAX_TIMEOUT, MAX_CONNECT_TIMEOUT) */
-    o.timeout_ms = opt_ms(L, 1, "timeout", 60, 86400);
-    o.connect_timeout_ms = opt_ms(L, 1, "connect_timeout", 10, 3600);
-    o.max_body = (size_t)opt_integer(L, 1, "max_body_size", 8 * 1024 * 1024,
-                                     (lua_Integer)4 << 30);
-    o.max_header = (size_t)opt_integer(L, 1, "max_header_size", 64 * 1024, 16 << 20);
-    o.http2 = opt_bool(L, 1, "http2", 1);
-    o.allow_http = opt_bool(L, 1, "allow_http", 0);
-    /* verbose: any true value (the Lua side passes its function) turns the trace on. */
-    lua_getfield(L, 1, "verbose");
-    o.verbose = lua_toboolean(L, -1);
-    lua_pop(L, 1);
+    o.ca_file = opt_string(L, 1, "ca_file", 0); /* NULL: the system store */
+    o.user_agent = opt_string(L, 1, "user_agent", 1);
+    o.timeout_ms = (long)opt_integer(L, 1, "timeout_ms");
+    o.connect_timeout_ms = (long)opt_integer(L, 1, "connect_timeout_ms");
+    o.max_body = (size_t)opt_integer(L, 1, "max_body_size");
+    o.max_header = (size_t)opt_integer(L, 1, "max_header_size");
+    o.http2 = opt_bool(L, 1, "http2");
+    o.allow_http = opt_bool(L, 1, "allow_http");
+    o.verbose = opt_bool(L, 1, "verbose");
     read_connect_to(L, &o);
     read_proxy(L, c, &o);
 
     c->tp = cx_transport_new(&o, err, sizeof err);
-    lua_pop(L, 2); /* the connect_to array, the user agent */
+    lua_pop(L, 1); /* the connect_to array */
     if (!c->tp)
         return luaL_error(L, "cxcloud: %s", err);
     return 1;

@@ -85,22 +85,7 @@ function M.new(opts)
   local cfg, secret, proxy = options.validate(opts)
   local ua = "cxcloud/" .. core.VERSION .. " " .. core.curl_version()
   if cfg.user_agent then ua = ua .. " " .. cfg.user_agent end
-  local ok, c = pcall(core.new, {
-    client_id = cfg.client_id,
-    client_secret = secret,
-    token_url = cfg.token_url,
-    ca_file = cfg.ca_file,
-    connect_to = cfg.connect_to,
-    timeout = cfg.timeout,
-    connect_timeout = cfg.connect_timeout,
-    max_body_size = cfg.max_body_size,
-    max_header_size = cfg.max_header_size,
-    user_agent = ua,
-    http2 = cfg.http2,
-    allow_http = cfg.allow_http,
-    verbose = cfg.verbose,
-    proxy = proxy,
-  })
+  local ok, c = pcall(core.new, options.core(cfg, secret, proxy, ua))
   secret, proxy = nil, nil -- luacheck: ignore 311
   if not ok then
     errors.raise("config", "cannot create the client: " .. tostring(c), nil, 2)

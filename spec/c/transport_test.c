@@ -264,6 +264,17 @@ int main(void)
     /* name resolution must not block a host's loop: libcurl resolves in a thread */
     CHECK(curl_version_info(CURLVERSION_NOW)->features & CURL_VERSION_ASYNCHDNS);
 
+    /* the library has no defaults: the limits are required */
+    {
+        cx_transport_options o;
+        char err[256];
+        memset(&o, 0, sizeof o);
+        CHECK(cx_transport_new(&o, err, sizeof err) == NULL && strstr(err, "timeout_ms"));
+        o.timeout_ms = o.connect_timeout_ms = 1000;
+        o.max_body = 1;
+        CHECK(cx_transport_new(&o, err, sizeof err) == NULL && strstr(err, "max_header"));
+    }
+
     tp = new_transport(1 << 20);
     if (!tp)
         return 1;

@@ -638,6 +638,15 @@ cx_transport *cx_transport_new(const cx_transport_options *o, char *err, size_t 
 {
     cx_transport *tp;
     size_t k;
+    const char *missing = o->timeout_ms <= 0           ? "timeout_ms"
+                          : o->connect_timeout_ms <= 0 ? "connect_timeout_ms"
+                          : o->max_body == 0           ? "max_body"
+                          : o->max_header == 0         ? "max_header"
+                                                       : NULL;
+    if (missing) {
+        snprintf(err, errlen, "the option %s is required (> 0)", missing);
+        return NULL;
+    }
     if (cx_curl_init() != 0) {
         snprintf(err, errlen, "libcurl initialisation failed");
         return NULL;

@@ -12,19 +12,28 @@
 
 typedef struct cx_transport cx_transport;
 
+/* The transport's settings. The library has no defaults: the four limits are required
+   (cx_transport_new refuses 0, which libcurl would read as "none"); a zero or NULL elsewhere
+   means what its comment says. The Lua binding passes what cxcloud.options resolved (its
+   defaults: timeout 60 s, connect_timeout 10 s, max_body 8 MiB, max_header 64 KiB, http2
+   on). Strings and lists are copied. */
 typedef struct {
+    long timeout_ms;                     /* required, > 0: a whole request */
+    long connect_timeout_ms;             /* required, > 0: its connection */
+    size_t max_body;                     /* required, > 0: per response, counted after
+                                            decoding (gzip) */
+    size_t max_header;                   /* required, > 0: per response */
     const char *ca_file;                 /* NULL: the system store */
-    const char *user_agent;              /* NULL: libcurl sends none */
+    const char *user_agent;              /* NULL: no User-Agent header */
     const char *const *connect_to;       /* "HOST:PORT:CONNECT-HOST:CONNECT-PORT" entries */
     size_t nconnect_to;
-    long timeout_ms, connect_timeout_ms; /* a whole request; its connection */
-    size_t max_body, max_header;         /* per response; the body counted after decoding */
-    int http2;                           /* offer HTTP/2 (multiplexing) */
-    int allow_http;                      /* accept http:// besides https:// */
-    int verbose;                         /* gather libcurl's trace (cx_transport_trace) */
-    const char *proxy;                   /* "http://host:port" for requests that ask for it */
+    int http2;                           /* 1: offer HTTP/2 (multiplexing); 0: HTTP/1.1 */
+    int allow_http;                      /* 1: accept http:// besides https:// */
+    int verbose;                         /* 1: gather libcurl's trace (cx_transport_trace) */
+    const char *proxy;                   /* NULL, or "http://host:port" for the requests that
+                                            ask for it (cx_request.via_proxy) */
     const char *proxy_header;            /* NULL, or a header line for the proxy only
-                                            ("Proxy-Authorization: Basic ..."; copied, wiped) */
+                                            ("Proxy-Authorization: Basic ..."; wiped) */
 } cx_transport_options;
 
 typedef struct {
@@ -55,7 +64,8 @@ typedef struct {
     long proxy_status;
 } cx_result;
 
-/* NULL on failure, with a message in err (errlen bytes). */
+/* NULL on failure, with a message in err (errlen bytes). Initialises libcurl the first time
+   (cx_curl_init): the program need not call curl_global_init. */
 cx_transport *cx_transport_new(const cx_transport_options *o, char *err, size_t errlen);
 /* Cancels everything, releases everything. NULL is ignored. */
 void cx_transport_free(cx_transport *tp);
