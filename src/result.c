@@ -1,6 +1,7 @@
 /* Results out: client:poll runs the transport (lib/transport.c) and turns its finished
    requests into Lua tables: status, body, the headers the engine reads (redacted), timing,
-   and for a failed transfer what the transport reported. Nothing here runs inside a libcurl
+   and for a failed transfer what the transport reported (not what it means: Lua decides
+   that). Nothing here runs inside a libcurl
    callback. */
 #include <string.h>
 
@@ -57,6 +58,31 @@ static void put_header(void *ud, const char *name, size_t nlen, const char *valu
     lua_rawset(L, h->table);
 }
 
+/* A failed transfer as the transport reported it: {code, message, limit, via_proxy,
+   proxy_status}. What it means (timeout, TLS, too large, the proxy's refusal...) is decided in
+   Lua (cxcloud.curl). */
+static void push_error(lua_State *L, const cx_client *c, const cx_result *r)
+{
+    lua_createtable(L, 0, 5);
+    lua_pushinteger(L, r->code);
+    lua_setfield(L, -2, "code");
+    cx_client_push_redacted(L, c, r->error, strlen(r->error));
+    lua_setfield(L, -2, "message");
+    if (r->limit) {
+        lua_pushstring(L, r->limit == CX_LIMIT_BODY ? "body" : "header");
+        lua_setfield(L, -2, "limit");
+    }
+    if (r->via_proxy) {
+        lua_pushboolean(L, 1);
+        lua_setfield(L, -2, "via_proxy");
+        if (r->proxy_status) {
+            lua_pushinteger(L, r->proxy_status);
+            lua_setfield(L, -2, "proxy_status");
+        }
+    }
+    lua_setfield(L, -2, "error");
+}
+
 static void push_result(lua_State *L, const cx_client *c, const cx_result *r)
 {
     header_ctx h;
@@ -83,24 +109,8 @@ static void push_result(lua_State *L, const cx_client *c, const cx_result *r)
     lua_setfield(L, -2, "connects");
     lua_pushstring(L, r->http2 ? "2" : "1.1");
     lua_setfield(L, -2, "http_version");
-    if (r->error_kind) {
-        lua_createtable(L, 0, 3);
-        lua_pushstring(L, r->error_kind);
-        lua_setfield(L, -2, "kind");
-        lua_pushinteger(L, r->code);
-        lua_setfield(L, -2, "code");
-        cx_client_push_redacted(L, c, r->error, strlen(r->error));
-        lua_setfield(L, -2, "message");
-        if (r->proxy_failure) {
-            lua_pushstring(L, r->proxy_failure);
-            lua_setfield(L, -2, "proxy");
-            if (r->proxy_status) {
-                lua_pushinteger(L, r->proxy_status);
-                lua_setfield(L, -2, "proxy_status");
-            }
-        }
-        lua_setfield(L, -2, "error");
-    }
+    if (r->code != 0)
+        push_error(L, c, r);
 }
 
 /* client:poll(max_wait) -> array of results, trace text or nil. Does the I/O that is ready;

@@ -45,11 +45,23 @@ typedef struct {
     int via_proxy;               /* through the transport's proxy (a CONNECT tunnel) */
 } cx_request;
 
+/* Which of the transport's size limits stopped a transfer (cx_result.limit). */
+#define CX_LIMIT_BODY 1
+#define CX_LIMIT_HEADER 2
+
+/* A finished request: what libcurl said and what the transport saw. The transport names no
+   kind of failure: its caller decides what a code means (the Lua library does it in
+   cxcloud.curl). */
 typedef struct {
     long long id;
     int code;                 /* CURLcode: 0 when the transfer completed */
-    const char *error_kind;   /* NULL, or "timeout", "tls", "too_large", "config", "network" */
     const char *error;        /* libcurl's message when code != 0 (may contain URLs) */
+    int limit;                /* CX_LIMIT_BODY / CX_LIMIT_HEADER when that limit stopped the
+                                 transfer (libcurl then says CURLE_WRITE_ERROR: the transport
+                                 refused the bytes), else 0. A body whose announced length is
+                                 over max_body fails with CURLE_FILESIZE_EXCEEDED instead. */
+    int via_proxy;            /* it was sent through the proxy */
+    long proxy_status;        /* the proxy's answer to CONNECT (an HTTP status), 0 if none */
     long status;              /* HTTP status of the final response, 0 if none */
     const char *body;         /* the whole body (decoded) when code == 0, else NULL */
     size_t body_len;
@@ -58,10 +70,6 @@ typedef struct {
     double seconds;           /* total time of the transfer */
     long connects;            /* new connections it made */
     int http2;                /* it ran over HTTP/2 */
-    /* A failure that was the proxy's: "refused" (CONNECT answered proxy_status >= 300),
-       "unreachable" (no connection to it), "silent" (no answer to CONNECT in time), or NULL. */
-    const char *proxy_failure;
-    long proxy_status;
 } cx_result;
 
 /* NULL on failure, with a message in err (errlen bytes). Initialises libcurl the first time
