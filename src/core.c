@@ -93,7 +93,5 @@ int luaopen_cxcloud_core(lua_State *L)
     cx_client_register(L, transfer_methods);
     luaL_newlib(L, functions);
     cx_json_register(L);
-    lua_pushliteral(L, CX_VERSION);
-    lua_setfield(L, -2, "VERSION");
     return 1;
 }

@@ -6,7 +6,6 @@
 
 #include "compat.h"
 
-#define CX_VERSION "0.1.0"
 #define CX_CLIENT_MT "cxcloud.core.client"
 
 /* json.c: sets decode, decoder and null in the module table at the top of the stack. */
