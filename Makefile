@@ -195,16 +195,23 @@ install: all
 uninstall:
 	rm -rf $(DESTDIR)$(LUA_LMOD)/cxcloud $(DESTDIR)$(LUA_CMOD)/cxcloud $(DESTDIR)$(BIN_DIR)/cxcloud
 
-# libFuzzer targets for the C that parses outside input; FUZZ_TIME seconds each.
+# libFuzzer targets for the C that parses outside input; FUZZ_TIME seconds each. headers and
+# encode test the plain C library alone (no Lua include path, no liblua); json and json_diff
+# the decoder through a Lua state, the pre-scan included.
 FUZZ_TIME    ?= 60
 FUZZ_TARGETS := headers encode json json_diff
-FUZZ_CFLAGS   = -g -O1 -std=c99 -D_DEFAULT_SOURCE -Isrc -Isrc/lib $(LUA_CFLAGS) $(call pkg,--cflags libcurl)
+FUZZ_LIB     := headers encode
+FUZZ_CFLAGS   = -g -O1 -std=c99 -D_DEFAULT_SOURCE -Isrc/lib $(call pkg,--cflags libcurl)
 fuzz: deps
 	@$(call install_missing,clang libclang-rt-14-dev)
 	@mkdir -p build/fuzz
 	@for t in $(FUZZ_TARGETS); do \
-	  clang $(FUZZ_CFLAGS) -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-	    -o build/fuzz/$$t spec/fuzz/fuzz_$$t.c $(SRC) $(LIBS) -llua$(LUA_V) || exit 1; \
+	  case " $(FUZZ_LIB) " in \
+	    *" $$t "*) flags=; src="$(LIB_SRC)"; lua= ;; \
+	    *) flags="-Isrc $(LUA_CFLAGS)"; src="$(SRC)"; lua=-llua$(LUA_V) ;; \
+	  esac; \
+	  clang $(FUZZ_CFLAGS) $$flags -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+	    -o build/fuzz/$$t spec/fuzz/fuzz_$$t.c $$src $(LIBS) $$lua || exit 1; \
 	  mkdir -p build/fuzz/corpus-$$t; \
 	  echo "fuzzing $$t for $(FUZZ_TIME)s"; \
 	  build/fuzz/$$t -max_total_time=$(FUZZ_TIME) -print_final_stats=1 \
