@@ -5,8 +5,8 @@
    ready (waiting up to a bound when asked); finished requests wait in a queue read with
    cx_transport_peek / cx_transport_pop. Nothing calls back into the caller: libcurl's
    callbacks only copy bytes, update the poller and store a deadline. */
-#ifndef CXCLOUD_TRANSPORT_H
-#define CXCLOUD_TRANSPORT_H
+#ifndef CX_LIB_TRANSPORT_H
+#define CX_LIB_TRANSPORT_H
 
 #include <stddef.h>
 
@@ -14,9 +14,8 @@ typedef struct cx_transport cx_transport;
 
 /* The transport's settings. The library has no defaults: the four limits are required
    (cx_transport_new refuses 0, which libcurl would read as "none"); a zero or NULL elsewhere
-   means what its comment says. The Lua binding passes what cxcloud.options resolved (its
-   defaults: timeout 60 s, connect_timeout 10 s, max_body 8 MiB, max_header 64 KiB, http2
-   on). Strings and lists are copied. */
+   means what its comment says. The Lua binding passes what cxcloud.options resolved (the
+   defaults of the Lua library are there). Strings and lists are copied. */
 typedef struct {
     long timeout_ms;                     /* required, > 0: a whole request */
     long connect_timeout_ms;             /* required, > 0: its connection */
