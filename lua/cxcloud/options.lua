@@ -2,7 +2,8 @@
 --
 -- Every option is one row of `SPEC` below, the one place its name, what it accepts (its
 -- checker), its default and its environment variables are stated; the C core receives only
--- validated values. The table of options in doc/library.md describes each for users and
+-- validated values, complete (`M.core` builds its table: it has no default or range of its
+-- own). The table of options in doc/library.md describes each for users and
 -- spec/unit/docs_spec.lua checks it against `SPEC`.
 --
 -- Errors are raised as error objects of kind "config"; they name the option, say what
