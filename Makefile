@@ -24,13 +24,16 @@ pkg      = $(shell pkg-config $(1))$(if $(filter 0,$(.SHELLSTATUS)),,$(error pkg
            failed: the development files are missing (`make deps` installs them)))
 # LuaRocks passes LUA_INCDIR for the Lua it builds for; otherwise pkg-config finds Debian's.
 LUA_CFLAGS = $(if $(LUA_INCDIR),-I$(LUA_INCDIR),$(call pkg,--cflags $(LUA_PC)))
-CORE_CFLAGS = -std=c99 -D_DEFAULT_SOURCE -fPIC $(WARN) $(SANITIZE) $(LUA_CFLAGS) \
-              $(call pkg,--cflags libcurl)
+# src/lib/ (plain C: the transport and its helpers) is compiled without Lua's include path,
+# so that none of it can include a Lua header; the binding (src/*.c) with it.
+LIB_CFLAGS  = -std=c99 -D_DEFAULT_SOURCE -fPIC $(WARN) $(SANITIZE) $(call pkg,--cflags libcurl)
+CORE_CFLAGS = $(LIB_CFLAGS) $(LUA_CFLAGS)
 # The module takes the Lua API from the interpreter that loads it: do not link liblua.
 LIBS     = $(call pkg,--libs libcurl) -lm -lpthread
 LDFLAGS  += -shared $(SANITIZE)
 
-SRC      := $(wildcard src/*.c)
+LIB_SRC  := $(wildcard src/lib/*.c)
+SRC      := $(wildcard src/*.c) $(LIB_SRC)
 # Objects per Lua version; the module is relinked whenever it was last built for another one.
 OBJ_DIR  := build/$(LUA_PC)
 OBJ      := $(SRC:src/%.c=$(OBJ_DIR)/%.o)
@@ -62,8 +65,12 @@ SUDO     := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 all: $(MODULE)
 
-$(OBJ_DIR)/%.o: src/%.c $(wildcard src/*.h)
-	@mkdir -p $(OBJ_DIR)
+$(OBJ_DIR)/lib/%.o: src/lib/%.c $(wildcard src/lib/*.h)
+	@mkdir -p $(@D)
+	$(CC) $(LIB_CFLAGS) $(CFLAGS) -c -o $@ $<
+
+$(OBJ_DIR)/%.o: src/%.c $(wildcard src/*.h src/lib/*.h)
+	@mkdir -p $(@D)
 	$(CC) $(CORE_CFLAGS) $(CFLAGS) -c -o $@ $<
 
 $(BUILT_FOR): FORCE
@@ -124,14 +131,13 @@ test-luarocks:
 test-fresh-machine:
 	.ci/fresh-machine --full
 
-# The transport driven from C without Lua: compiled without Lua's include path on purpose.
-TRANSPORT_SRC := src/transport.c src/poller_epoll.c src/buffer.c src/headers.c src/redact.c \
-                 src/urlencode.c
-build/transport_test: spec/c/transport_test.c $(TRANSPORT_SRC) $(wildcard src/*.h)
+# The transport driven from C without Lua: the plain C library alone (src/lib/), compiled
+# without Lua's include path on purpose.
+build/transport_test: spec/c/transport_test.c $(LIB_SRC) $(wildcard src/lib/*.h)
 	@mkdir -p build
-	$(CC) -std=c99 -D_DEFAULT_SOURCE $(CFLAGS) $(WARN) $(SANITIZE) -Isrc \
+	$(CC) -std=c99 -D_DEFAULT_SOURCE $(CFLAGS) $(WARN) $(SANITIZE) -Isrc/lib \
 	  $(call pkg,--cflags libcurl) -o $@ spec/c/transport_test.c \
-	  $(TRANSPORT_SRC) $(call pkg,--libs libcurl) -lpthread
+	  $(LIB_SRC) $(call pkg,--libs libcurl) -lpthread
 
 test-c: build/transport_test
 	build/transport_test
@@ -189,16 +195,23 @@ install: all
 uninstall:
 	rm -rf $(DESTDIR)$(LUA_LMOD)/cxcloud $(DESTDIR)$(LUA_CMOD)/cxcloud $(DESTDIR)$(BIN_DIR)/cxcloud
 
-# libFuzzer targets for the C that parses outside input; FUZZ_TIME seconds each.
+# libFuzzer targets for the C that parses outside input; FUZZ_TIME seconds each. headers and
+# encode test the plain C library alone (no Lua include path, no liblua); json and json_diff
+# the decoder through a Lua state, the pre-scan included.
 FUZZ_TIME    ?= 60
 FUZZ_TARGETS := headers encode json json_diff
-FUZZ_CFLAGS   = -g -O1 -std=c99 -D_DEFAULT_SOURCE -Isrc $(LUA_CFLAGS) $(call pkg,--cflags libcurl)
+FUZZ_LIB     := headers encode
+FUZZ_CFLAGS   = -g -O1 -std=c99 -D_DEFAULT_SOURCE -Isrc/lib $(call pkg,--cflags libcurl)
 fuzz: deps
 	@$(call install_missing,clang libclang-rt-14-dev)
 	@mkdir -p build/fuzz
 	@for t in $(FUZZ_TARGETS); do \
-	  clang $(FUZZ_CFLAGS) -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
-	    -o build/fuzz/$$t spec/fuzz/fuzz_$$t.c $(SRC) $(LIBS) -llua$(LUA_V) || exit 1; \
+	  case " $(FUZZ_LIB) " in \
+	    *" $$t "*) flags=; src="$(LIB_SRC)"; lua= ;; \
+	    *) flags="-Isrc $(LUA_CFLAGS)"; src="$(SRC)"; lua=-llua$(LUA_V) ;; \
+	  esac; \
+	  clang $(FUZZ_CFLAGS) $$flags -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+	    -o build/fuzz/$$t spec/fuzz/fuzz_$$t.c $$src $(LIBS) $$lua || exit 1; \
 	  mkdir -p build/fuzz/corpus-$$t; \
 	  echo "fuzzing $$t for $(FUZZ_TIME)s"; \
 	  build/fuzz/$$t -max_total_time=$(FUZZ_TIME) -print_final_stats=1 \

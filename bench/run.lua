@@ -564,8 +564,11 @@ end
 
 -- one raw page (rows = page_size) of customer 1, through the C core
 local function raw_page()
-  local c <close> = core.new { client_id = sb.client_id, client_secret = sb.client_secret,
-    token_url = sb.local_token_url, ca_file = sb.ca_file, timeout = 30, connect_timeout = 10 }
+  local options = require "cxcloud.options"
+  local cfg, secret = options.validate({ client_id = sb.client_id, client_secret = sb.client_secret,
+    token_url = sb.local_token_url, ca_file = sb.ca_file, timeout = 30, connect_timeout = 10 },
+    function() end)
+  local c <close> = core.new(options.core(cfg, secret, nil, "cxcloud-bench"))
   local function fetch(t)
     c:submit(t)
     while true do

@@ -102,7 +102,7 @@ PORTABLE_DEFS := -DCX_PORTABLE_WIPE -DCX_CURL_PROTOCOLS_BITMASK -DCURL_DISABLE_D
 test-portable:
 	@$(MAKE) --no-print-directory OBJ_DIR=build/portable/obj MODULE=build/portable/cxcloud/core.so \
 	  SANITIZE="$(PORTABLE_DEFS)" all
-	@nm build/portable/obj/buffer.o | grep -q explicit_bzero && \
+	@nm build/portable/obj/lib/buffer.o | grep -q explicit_bzero && \
 	  { echo "test-portable: buffer.o still calls explicit_bzero"; exit 1; } || true
 	LUA_PATH="$(CURDIR)/lua/?.lua;$(CURDIR)/lua/?/init.lua;/usr/share/lua/5.1/?.lua;/usr/share/lua/5.1/?/init.lua;;" \
 	  LUA_CPATH="$(CURDIR)/build/portable/?.so;;" busted --lua=lua5.4 \

@@ -1,14 +1,12 @@
-/* luaopen_cxcloud_core: the module table of cxcloud.core. */
-#include <math.h>
-#include <pthread.h>
-#include <stdlib.h>
-#include <string.h>
+/* luaopen_cxcloud_core: the module entry of cxcloud.core. Builds the module table from the
+   other files of the binding (client.c, request.c, result.c, json.c) and its own small
+   functions (clocks, sleep, URL encoding, Retry-After). */
 #include <time.h>
 
-#include <curl/curl.h>
-#include <lauxlib.h>
-
 #include "cxcloud.h"
+#include "lib/curl_init.h"
+#include "lib/encode.h"
+#include "lib/headers.h"
 
 static int l_now(lua_State *L)
 {
@@ -79,48 +77,21 @@ static const luaL_Reg functions[] = {
     {NULL, NULL},
 };
 
+/* The client's methods that move requests and results; client.c has the others. */
+static const luaL_Reg transfer_methods[] = {
+    {"submit", cx_request_submit},
+    {"poll", cx_result_poll},
+    {NULL, NULL},
+};
+
 int luaopen_cxcloud_core(lua_State *L);
-
-/* libcurl's global init, once per process whatever the number of states and threads:
-   it is not thread-safe before libcurl 7.84. A mutex rather than pthread_once, so that
-   thread checkers (Helgrind) see the order too. Never cleaned up: another state may still
-   use libcurl (the program may call curl_global_cleanup at its own exit). */
-static pthread_mutex_t curl_init_lock = PTHREAD_MUTEX_INITIALIZER;
-static int curl_ready;                               /* under curl_init_lock */
-static const char *curl_version_string = "unknown"; /* under curl_init_lock */
-
-/* 0 when libcurl is initialised. curl_version_info refills static buffers on every call:
-   called once, here. */
-static int init_curl(void)
-{
-    int ok;
-    pthread_mutex_lock(&curl_init_lock);
-    if (!curl_ready && curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK) {
-        curl_version_string = curl_version_info(CURLVERSION_NOW)->version;
-        curl_ready = 1;
-    }
-    ok = curl_ready;
-    pthread_mutex_unlock(&curl_init_lock);
-    return ok ? 0 : -1;
-}
-
-const char *cx_curl_version(void)
-{
-    const char *v;
-    pthread_mutex_lock(&curl_init_lock);
-    v = curl_version_string;
-    pthread_mutex_unlock(&curl_init_lock);
-    return v;
-}
 
 int luaopen_cxcloud_core(lua_State *L)
 {
-    if (init_curl() != 0)
+    if (cx_curl_init() != 0)
         return luaL_error(L, "cxcloud: libcurl initialisation failed");
-    cx_client_register(L);
+    cx_client_register(L, transfer_methods);
     luaL_newlib(L, functions);
     cx_json_register(L);
-    lua_pushliteral(L, CX_VERSION);
-    lua_setfield(L, -2, "VERSION");
     return 1;
 }

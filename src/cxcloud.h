@@ -1,25 +1,24 @@
-/* Declarations of the Lua side of cxcloud.core (module entry, JSON decoding, the client
-   binding); the plain C parts are in cxbase.h and transport.h. */
+/* The Lua binding of cxcloud.core: what its files export to one another. The module entry
+   (core.c) calls the others; request.c and result.c use the client object of client.c
+   (client.h); nothing calls back up. The plain C they use is in lib/. */
 #ifndef CXCLOUD_H
 #define CXCLOUD_H
 
-#include <lua.h>
 #include "compat.h"
 
-#include "cxbase.h"
-
-#define CX_VERSION "0.1.0"
 #define CX_CLIENT_MT "cxcloud.core.client"
 
-/* json.c */
-/* Sets decode, decoder and null in the module table at the top of the stack. */
+/* json.c: sets decode, decoder and null in the module table at the top of the stack. */
 void cx_json_register(lua_State *L);
 
-/* core.c: libcurl's version string ("7.88.1"), read once at the first luaopen. */
-const char *cx_curl_version(void);
-
-/* client.c: the client userdata over the transport. */
+/* client.c: core.new, and the client's metatable with its methods and those in `more`. */
 int cx_client_new(lua_State *L);
-void cx_client_register(lua_State *L);
+void cx_client_register(lua_State *L, const luaL_Reg *more);
+
+/* request.c: client:submit. */
+int cx_request_submit(lua_State *L);
+
+/* result.c: client:poll. */
+int cx_result_poll(lua_State *L);
 
 #endif

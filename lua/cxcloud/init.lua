@@ -22,8 +22,10 @@ local format = string.format
 
 local M = {}
 
---- "cxcloud X.Y.Z"
-M._VERSION = "cxcloud " .. core.VERSION -- the version is defined once, in src/cxcloud.h
+--- "cxcloud X.Y.Z". The version is defined here and nowhere else: the User-Agent derives
+-- from it, and spec/unit/version_spec.lua checks that rockspecs and docs agree with it.
+M._VERSION = "cxcloud 0.1.0"
+local VERSION = M._VERSION:match("%S+$")
 
 --- Is `v` a cxcloud error object?
 -- @function is_error
@@ -83,24 +85,9 @@ end
 -- @treturn table client
 function M.new(opts)
   local cfg, secret, proxy = options.validate(opts)
-  local ua = "cxcloud/" .. core.VERSION .. " " .. core.curl_version()
+  local ua = "cxcloud/" .. VERSION .. " " .. core.curl_version()
   if cfg.user_agent then ua = ua .. " " .. cfg.user_agent end
-  local ok, c = pcall(core.new, {
-    client_id = cfg.client_id,
-    client_secret = secret,
-    token_url = cfg.token_url,
-    ca_file = cfg.ca_file,
-    connect_to = cfg.connect_to,
-    timeout = cfg.timeout,
-    connect_timeout = cfg.connect_timeout,
-    max_body_size = cfg.max_body_size,
-    max_header_size = cfg.max_header_size,
-    user_agent = ua,
-    http2 = cfg.http2,
-    allow_http = cfg.allow_http,
-    verbose = cfg.verbose,
-    proxy = proxy,
-  })
+  local ok, c = pcall(core.new, options.core(cfg, secret, proxy, ua))
   secret, proxy = nil, nil -- luacheck: ignore 311
   if not ok then
     errors.raise("config", "cannot create the client: " .. tostring(c), nil, 2)

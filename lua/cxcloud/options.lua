@@ -2,7 +2,8 @@
 --
 -- Every option is one row of `SPEC` below, the one place its name, what it accepts (its
 -- checker), its default and its environment variables are stated; the C core receives only
--- validated values. The table of options in doc/library.md describes each for users and
+-- validated values, complete (`M.core` builds its table: it has no default or range of its
+-- own). The table of options in doc/library.md describes each for users and
 -- spec/unit/docs_spec.lua checks it against `SPEC`.
 --
 -- Errors are raised as error objects of kind "config"; they name the option, say what
@@ -23,11 +24,10 @@ local mtype, tointeger = compat.mtype, compat.tointeger
 M.DEFAULT_BASE_URL = "https://apix.cisco.com/cs/api/v2"
 M.DEFAULT_TOKEN_URL = "https://id.cisco.com/oauth2/default/v1/token"
 
---- The largest `max_body_size` accepted (4 GiB): the core reads validated values only.
+--- The largest `max_body_size` accepted (4 GiB).
 M.MAX_BODY_SIZE = 4 * 1024 * 1024 * 1024
 
---- The longest `timeout` and `connect_timeout` accepted, in seconds (the C core reads them
--- with the same bounds).
+--- The longest `timeout` and `connect_timeout` accepted, in seconds.
 M.MAX_TIMEOUT = 86400
 M.MAX_CONNECT_TIMEOUT = 3600
 
@@ -67,8 +67,8 @@ local function positive(unit, hi)
   end
 end
 
--- Seconds the C core hands to libcurl as whole milliseconds: below 1 ms it would read 0,
--- which libcurl takes for "no timeout".
+-- Seconds that reach libcurl as whole milliseconds (`M.core`): at least 1 ms, as libcurl
+-- takes 0 for "no timeout".
 local function seconds_check(hi)
   return function(name, v)
     if type(v) ~= "number" or v ~= v or v < 0.001 or v > hi then
@@ -352,6 +352,40 @@ function M.validate(opts, getenv)
     proxy.token = not proxy_mod.bypass(list, proxy_mod.url_host(cfg.token_url))
   end
   return cfg, secret, proxy
+end
+
+-- Whole milliseconds, rounded up: a positive value never becomes 0 (libcurl's "no
+-- timeout"); a value within a rounding error of a whole millisecond stays that millisecond.
+local function milliseconds(seconds)
+  local ms = math.ceil(seconds * 1000 - 1e-6)
+  return tointeger(ms < 1 and 1 or ms)
+end
+
+--- The table `cxcloud.core.new` takes, from what `validate` returned: every field the C core
+-- requires (it has no defaults and checks no range: the values here are validated), the
+-- timeouts in whole milliseconds.
+-- @tparam table cfg
+-- @tparam string secret
+-- @tparam table|nil proxy
+-- @tparam string user_agent the whole User-Agent header value
+-- @treturn table
+function M.core(cfg, secret, proxy, user_agent)
+  return {
+    client_id = cfg.client_id,
+    client_secret = secret,
+    token_url = cfg.token_url,
+    ca_file = cfg.ca_file,            -- nil: the system store
+    connect_to = cfg.connect_to,      -- nil: none
+    proxy = proxy,                    -- nil: none
+    timeout_ms = milliseconds(cfg.timeout),
+    connect_timeout_ms = milliseconds(cfg.connect_timeout),
+    max_body_size = cfg.max_body_size,
+    max_header_size = cfg.max_header_size,
+    user_agent = user_agent,
+    http2 = cfg.http2,
+    allow_http = cfg.allow_http,
+    verbose = cfg.verbose ~= nil,     -- the trace is gathered; Lua hands it to the function
+  }
 end
 
 return M

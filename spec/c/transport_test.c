@@ -1,6 +1,8 @@
-/* The transport driven from C, without Lua (`make test-c`): an outside poll() loop on its
-   descriptor and timeout against a small HTTP/1.1 server thread on loopback. Built without
-   Lua's include path, so it also shows that the transport needs none of Lua. */
+/* The plain C library (src/lib/) driven from C, without Lua (`make test-c`): the transport in
+   an outside poll() loop on its descriptor and timeout against a small HTTP/1.1 server thread
+   on loopback, then the JSON pre-scan and base64. Built from src/lib alone without Lua's
+   include path, so it also shows that the library needs none of Lua; it never calls
+   curl_global_init (the transport does). */
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -14,6 +16,8 @@
 
 #include <curl/curl.h>
 
+#include "encode.h"
+#include "jsonscan.h"
 #include "transport.h"
 
 #define DELAY_MS 200
@@ -35,7 +39,8 @@ static double now(void)
     return ts.tv_sec + ts.tv_nsec / 1e9;
 }
 
-/* ---- the server: answers each request after DELAY_MS; /big gets a body of 64 KiB. ---- */
+/* ---- the server: answers each request after DELAY_MS; /big gets a body of 64 KiB, /stream
+   the same without Content-Length (then closes), /fat a header of 32 KiB. ---- */
 
 static int listener;
 
@@ -49,19 +54,36 @@ static void *serve_one(void *arg)
         got += (size_t)n;
         req[got] = '\0';
         if (strstr(req, "\r\n\r\n")) {
-            int big = strncmp(req, "GET /big ", 9) == 0;
+            int stream = strncmp(req, "GET /stream ", 12) == 0;
+            int big = stream || strncmp(req, "GET /big ", 9) == 0;
+            int fat = strncmp(req, "GET /fat ", 9) == 0;
             size_t len = big ? 65536 : 5;
-            char *body = malloc(len);
+            char *body = malloc(len), *extra = malloc(32768 + 16);
             memset(body, 'x', len);
             if (!big)
                 memcpy(body, "hello", 5);
+            extra[0] = '\0';
+            if (fat) {
+                memcpy(extra, "X-Fat: ", 7);
+                memset(extra + 7, 'f', 32768);
+                memcpy(extra + 7 + 32768, "\r\n", 3);
+            }
             usleep(DELAY_MS * 1000);
-            snprintf(head, sizeof head, "HTTP/1.1 200 OK\r\nContent-Length: %zu\r\n"
-                     "X-Request-Id: r-1\r\n\r\n", len);
-            if (write(fd, head, strlen(head)) < 0 || write(fd, body, len) < 0)
-                got = sizeof req; /* the client hung up */
+            if (stream)
+                snprintf(head, sizeof head, "HTTP/1.1 200 OK\r\nConnection: close\r\n\r\n");
+            else
+                snprintf(head, sizeof head, "HTTP/1.1 200 OK\r\nContent-Length: %zu\r\n"
+                         "X-Request-Id: r-1\r\n", len);
+            /* a failed write: the client hung up */
+            if (write(fd, head, strlen(head)) < 0 ||
+                (!stream && (write(fd, extra, strlen(extra)) < 0 || write(fd, "\r\n", 2) < 0)) ||
+                write(fd, body, len) < 0)
+                got = sizeof req;
             free(body);
+            free(extra);
             got = 0;
+            if (stream)
+                break;
         }
     }
     close(fd);
@@ -172,6 +194,73 @@ static double drive(cx_transport *tp, int *rounds)
     return longest;
 }
 
+/* The pre-scan of text (NUL-terminated) with the identifier fields ids (may be NULL): its
+   rewritten text in out (size outsize), or "BAD@<offset>". */
+static void scan_text(const char *text, const struct cx_idset *ids, char *out, size_t outsize)
+{
+    size_t bad_at = 0, n = cx_json_protect(text, strlen(text), ids, NULL, &bad_at);
+    if (n == (size_t)-1) {
+        snprintf(out, outsize, "BAD@%zu", bad_at);
+        return;
+    }
+    CHECK(n < outsize);
+    if (n >= outsize)
+        n = outsize - 1;
+    CHECK(cx_json_protect(text, strlen(text), ids, out, NULL) == n);
+    out[n] = '\0';
+}
+
+static void check_jsonscan(void)
+{
+    union {
+        struct cx_idset set;
+        unsigned char bytes[sizeof(struct cx_idset) + 16];
+    } ids;
+    char out[256];
+    unsigned saw = 0;
+    cx_json_keys keys;
+    cx_json_count count;
+    const char *page = "{\"rows\":[{\"n\":1,\"x\":null},{\"n\":2,\"x\":\"s\"}],\"t\":true}";
+    size_t len = strlen(page);
+
+    /* a text with nothing to rewrite comes out as it came */
+    scan_text("{\"a\":[1,2.5,-3e2],\"b\":\"x\"}", NULL, out, sizeof out);
+    CHECK(strcmp(out, "{\"a\":[1,2.5,-3e2],\"b\":\"x\"}") == 0);
+    /* an integer a double cannot hold becomes a marked string */
+    scan_text("[12345678901234567890]", NULL, out, sizeof out);
+    CHECK(strcmp(out, "[\"\\u0000#12345678901234567890\"]") == 0);
+    /* numbers that break the JSON grammar are refused with their offset */
+    scan_text("[1.]", NULL, out, sizeof out);
+    CHECK(strcmp(out, "BAD@1") == 0);
+    scan_text("{\"a\":01}", NULL, out, sizeof out);
+    CHECK(strcmp(out, "BAD@5") == 0);
+    /* an identifier field's number other than a plain integer keeps its text */
+    ids.set.len = 0;
+    cx_idset_add(&ids.set, "id", 2);
+    CHECK(cx_idset_has(&ids.set, "id", 2) && !cx_idset_has(&ids.set, "i", 1));
+    scan_text("{\"id\":1.50,\"v\":1.50,\"id2\":7}", &ids.set, out, sizeof out);
+    CHECK(strcmp(out, "{\"id\":\"\\u0000$1.50\",\"v\":1.50,\"id2\":7}") == 0);
+
+    /* what a fix-up pass must visit, and the counts behind the size estimate */
+    memset(&keys, 0, sizeof keys);
+    CHECK(cx_json_scan(page, len, NULL, NULL, NULL, &saw, &keys, &count) == len);
+    CHECK(saw == (CX_JSON_SAW_NUMBER | CX_JSON_SAW_NULL));
+    CHECK(!keys.all && keys.n == 3); /* rows (an array), n (numbers), x (a null) */
+    CHECK(keys.n == 3 && keys.k[0].len == 4 && memcmp(keys.k[0].s, "rows", 4) == 0);
+    CHECK(count.tables == 4 && count.fields == 6 && count.scalars == 4);
+    CHECK(cx_json_decoded_size(&count) > 4 * 56);
+    CHECK(cx_json_number_char('e') && !cx_json_number_char('x'));
+
+    /* base64, for Basic credentials */
+    {
+        char b64[CX_BASE64_SIZE(10)];
+        cx_base64((const unsigned char *)"user:pass", 9, b64);
+        CHECK(strcmp(b64, "dXNlcjpwYXNz") == 0);
+        cx_base64((const unsigned char *)"ab", 2, b64);
+        CHECK(strcmp(b64, "YWI=") == 0);
+    }
+}
+
 int main(void)
 {
     int port = start_server(), rounds;
@@ -193,6 +282,17 @@ int main(void)
     /* name resolution must not block a host's loop: libcurl resolves in a thread */
     CHECK(curl_version_info(CURLVERSION_NOW)->features & CURL_VERSION_ASYNCHDNS);
 
+    /* the library has no defaults: the limits are required */
+    {
+        cx_transport_options o;
+        char err[256];
+        memset(&o, 0, sizeof o);
+        CHECK(cx_transport_new(&o, err, sizeof err) == NULL && strstr(err, "timeout_ms"));
+        o.timeout_ms = o.connect_timeout_ms = 1000;
+        o.max_body = 1;
+        CHECK(cx_transport_new(&o, err, sizeof err) == NULL && strstr(err, "max_header"));
+    }
+
     tp = new_transport(1 << 20);
     if (!tp)
         return 1;
@@ -209,7 +309,8 @@ int main(void)
     CHECK(longest < DELAY_MS / 2000.0);
     CHECK(rounds < 200);
     r = cx_transport_peek(tp);
-    CHECK(r && r->id == id && r->code == 0 && r->status == 200 && r->error_kind == NULL);
+    CHECK(r && r->id == id && r->code == 0 && r->status == 200 && r->error == NULL);
+    CHECK(r && r->limit == 0 && r->via_proxy == 0 && r->proxy_status == 0);
     CHECK(r && r->body_len == 5 && memcmp(r->body, "hello", 5) == 0);
     CHECK(r && r->headers_len > 0 && strstr(r->headers, "X-Request-Id: r-1"));
     CHECK(cx_transport_timeout(tp) == 0); /* a result is waiting */
@@ -243,11 +344,11 @@ int main(void)
     CHECK(cx_transport_pending(tp) == 0);
     CHECK(cx_transport_timeout(tp) < 0);
 
-    /* a refused connection is a network error */
+    /* a refused connection: libcurl's code and message, no kind (the caller decides) */
     id = get(tp, refused);
     drive(tp, &rounds);
     r = cx_transport_peek(tp);
-    CHECK(r && r->id == id && r->code != 0 && r->error_kind && strcmp(r->error_kind, "network") == 0);
+    CHECK(r && r->id == id && r->code == CURLE_COULDNT_CONNECT && r->limit == 0);
     CHECK(r && r->body == NULL && r->error && r->error[0]);
     cx_transport_pop(tp);
     CHECK(cx_transport_trace(tp, &len) == NULL && len == 0); /* verbose off */
@@ -273,17 +374,32 @@ int main(void)
     }
     cx_transport_free(tp);
 
-    /* a body over max_body is too_large */
+    /* a body over max_body: announced, libcurl refuses it; streamed, the transport's limit
+       stops it and says which; a header block over max_header likewise */
     tp = new_transport(4096);
     if (!tp)
         return 1;
     id = get(tp, big);
     drive(tp, &rounds);
     r = cx_transport_peek(tp);
-    CHECK(r && r->id == id && r->error_kind && strcmp(r->error_kind, "too_large") == 0);
+    CHECK(r && r->id == id && r->code == CURLE_FILESIZE_EXCEEDED && r->body == NULL);
+    cx_transport_pop(tp);
+    snprintf(named, sizeof named, "http://127.0.0.1:%d/stream", port);
+    id = get(tp, named);
+    drive(tp, &rounds);
+    r = cx_transport_peek(tp);
+    CHECK(r && r->id == id && r->code == CURLE_WRITE_ERROR && r->limit == CX_LIMIT_BODY);
+    cx_transport_pop(tp);
+    snprintf(named, sizeof named, "http://127.0.0.1:%d/fat", port);
+    id = get(tp, named);
+    drive(tp, &rounds);
+    r = cx_transport_peek(tp);
+    CHECK(r && r->id == id && r->code == CURLE_WRITE_ERROR && r->limit == CX_LIMIT_HEADER);
     /* freed with a result unread and a request in flight: nothing leaks (valgrind) */
     get(tp, url);
     cx_transport_free(tp);
+
+    check_jsonscan();
 
     if (failures) {
         fprintf(stderr, "transport_test: %d check(s) failed\n", failures);

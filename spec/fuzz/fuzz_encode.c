@@ -4,7 +4,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cxcloud.h"
+#include "encode.h"
+#include "redact.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -4,9 +4,10 @@
 #include <stdlib.h>
 
 #include <lauxlib.h>
+#include <lua.h>
 #include <lualib.h>
 
-#include "cxcloud.h"
+#include "jsonscan.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 int luaopen_cxcloud_core(lua_State *L);

@@ -3,6 +3,7 @@
 local cxcloud = require "cxcloud"
 local core = require "cxcloud.core"
 local helper = require "spec.support.helper"
+local rawcore = require "spec.support.rawcore"
 
 describe("client foundation", function()
   local sb
@@ -173,17 +174,18 @@ describe("client foundation", function()
       assert.is_table(cx:get("/customer-info/customer-details"))
       local log = helper.since(sb, mark)
       for _, r in ipairs(log) do
-        assert.equal("cxcloud/" .. core.VERSION .. " " .. core.curl_version(), r.user_agent)
+        assert.equal("cxcloud/" .. cxcloud._VERSION:match("%S+$") .. " " .. core.curl_version(),
+          r.user_agent)
         assert.truthy(r.accept_encoding:find("gzip", 1, true))
       end
-      assert.equal("cxcloud " .. core.VERSION, cxcloud._VERSION)
+      assert.truthy(cxcloud._VERSION:match("^cxcloud %d+%.%d+%.%d+$"), cxcloud._VERSION)
     end)
 
     it("an error's body snippet redacts only what it shows, masking a secret across the cut", function()
       local errors = require "cxcloud.errors"
       local secret = "S3cr3t-value-0123456789"
-      local c = core.new { client_id = "id", client_secret = secret,
-                                   token_url = "https://id.example.com/token" }
+      local c = rawcore.new { client_id = "id", client_secret = secret,
+                              token_url = "https://id.example.com/token" }
       finally(function() c:close() end)
       local body = string.rep("x", 500) .. secret .. string.rep("y", 32 * 1024 * 1024)
       local t0 = os.clock()

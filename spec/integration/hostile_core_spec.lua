@@ -7,6 +7,8 @@ local core = require "cxcloud.core"
 local compat = require "cxcloud.compat"
 local operations = require "cxcloud.operations"
 local helper = require "spec.support.helper"
+local options = require "cxcloud.options"
+local rawcore = require "spec.support.rawcore"
 
 local CUSTOMERS = "/customer-info/customer-details"
 
@@ -158,18 +160,22 @@ describe("a hostile server against the C core", function()
       end)
     end
 
-    it("the C core reads connect_timeout with the bound the options have", function()
-      local o = sb:client_options()
-      local function new(v)
-        return core.new { client_id = o.client_id, client_secret = o.client_secret,
-          token_url = o.token_url, ca_file = o.ca_file, connect_to = o.connect_to,
-          connect_timeout = v }
-      end
-      new(3600):close()
-      local ok, err = pcall(new, 3601)
-      assert.is_false(ok)
-      assert.truthy(tostring(err):find("connect_timeout", 1, true), tostring(err))
-    end)
+    it("the C core takes every field from cxcloud.options: none defaulted, no range of its own",
+      function()
+        local full = rawcore.options(sb:client_options())
+        core.new(full):close()
+        -- a value past the options' bound is theirs to refuse, not the core's
+        rawcore.new(sb:client_options(), { connect_timeout_ms = 3601 * 1000 }):close()
+        for _, name in ipairs { "client_id", "client_secret", "token_url", "user_agent",
+            "timeout_ms", "connect_timeout_ms", "max_body_size", "max_header_size", "http2",
+            "allow_http", "verbose" } do
+          local t = rawcore.options(sb:client_options())
+          t[name] = nil
+          local ok, err = pcall(core.new, t)
+          assert.is_false(ok, name)
+          assert.truthy(tostring(err):find("option '" .. name .. "'", 1, true), tostring(err))
+        end
+      end)
 
     -- a silent server: the stall outlasts the test by far if the timeout never fires
     for _, t in ipairs { 0.001, 0.0015 } do
@@ -188,11 +194,20 @@ describe("a hostile server against the C core", function()
       end)
     end
 
-    it("a timeout under a millisecond given to the C core is rounded up, never to none", function()
-      local o = sb:client_options()
-      local c = core.new { client_id = o.client_id, client_secret = o.client_secret,
-        token_url = o.token_url, ca_file = o.ca_file, connect_to = o.connect_to,
-        timeout = 0.0004 }
+    it("timeouts reach the C core as whole milliseconds, rounded up, never to none", function()
+      local cfg, secret = options.validate(sb:client_options(), function() end)
+      local function ms(t)
+        cfg.timeout = t
+        return options.core(cfg, secret, nil, "ua").timeout_ms
+      end
+      assert.equal(1, ms(0.0004))
+      assert.equal(1, ms(0.001))
+      assert.equal(2, ms(0.0015))
+      assert.equal(60000, ms(60))
+      assert.equal(86400000, ms(86400))
+      assert.equal("integer", compat.mtype(ms(0.0015)))
+      -- 1 ms given to the core is a timeout at once against a silent server
+      local c = rawcore.new(sb:client_options(), { timeout_ms = 1 })
       finally(function() c:close() end)
       sb:faults { { token = true, action = "stall", before = 5 } }
       local t0 = core.now()
@@ -202,7 +217,7 @@ describe("a hostile server against the C core", function()
       local elapsed = core.now() - t0
       assert.equal(1, #results)
       assert.is_table(results[1].error, "no error: status " .. tostring(results[1].status))
-      assert.equal("timeout", results[1].error.kind)
+      assert.equal(28, results[1].error.code) -- CURLE_OPERATION_TIMEDOUT
       assert.is_true(elapsed < 2, "took " .. elapsed .. " s")
     end)
   end)
@@ -428,7 +443,6 @@ describe("a hostile server against the C core", function()
   end)
 
   describe("the option max_decoded_size", function()
-    local options = require "cxcloud.options"
     local function validate(v)
       return options.validate({ client_id = "a", client_secret = "b", max_decoded_size = v },
         function() return nil end)

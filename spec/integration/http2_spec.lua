@@ -7,6 +7,7 @@
 -- one per request in flight (1 + concurrency).
 local core = require "cxcloud.core"
 local helper = require "spec.support.helper"
+local rawcore = require "spec.support.rawcore"
 
 local FIELDS = { "serialNumber", "hwInstanceId" }
 local PAGES, PAGE_SIZE, CONCURRENCY = 40, 10, 8
@@ -86,9 +87,7 @@ describe("HTTP/2", function()
   end
 
   it("the core reports HTTP/2 for every transfer, all on one connection per host", function()
-    local o = sb:client_options()
-    local c = core.new { client_id = o.client_id, client_secret = o.client_secret,
-      token_url = o.token_url, ca_file = o.ca_file, connect_to = o.connect_to, http2 = true }
+    local c = rawcore.new(sb:client_options { http2 = true })
     finally(function() c:close() end)
     local function wait_all(n)
       local out = {}

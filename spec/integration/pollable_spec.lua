@@ -3,6 +3,7 @@
 local core = require "cxcloud.core"
 local cqueues = require "cqueues"
 local helper = require "spec.support.helper"
+local rawcore = require "spec.support.rawcore"
 local compat = require "cxcloud.compat"
 
 local LATENCY = 0.3
@@ -18,9 +19,7 @@ describe("the core client driven by an outside poll loop", function()
   teardown(function() sb:stop() end)
 
   local function new_client()
-    local o = sb:client_options()
-    return core.new { client_id = o.client_id, client_secret = o.client_secret,
-      token_url = o.token_url, ca_file = o.ca_file, connect_to = o.connect_to }
+    return rawcore.new(sb:client_options())
   end
 
   -- Runs c until `n` results arrived, waiting only in cqueues.poll; returns the results and

@@ -371,10 +371,11 @@ describe("proxy options", function()
 
   it("the core redacts the proxy password, percent-encoded or in Basic credentials", function()
     local core = require "cxcloud.core"
+    local rawcore = require "spec.support.rawcore"
     local password = "p@ss w%rd:ok/1"
     helper.record_secret(password)
-    local c = core.new { client_id = "id", client_secret = "secret-value", token_url = "https://h/",
-      proxy = { url = "http://h:1", user = USER, password = password, api = true, token = true } }
+    local c = rawcore.new({ client_id = "id", client_secret = "secret-value" },
+      { proxy = { url = "http://h:1", user = USER, password = password, api = true, token = true } })
     local basic = "Y3gtdXNlcjpwQHNzIHclcmQ6b2svMQ==" -- base64 of USER .. ":" .. password
     assert.equal("a [REDACTED] b [REDACTED] c [REDACTED]",
       c:redact("a " .. password .. " b " .. core.urlencode(password) .. " c " .. basic))

@@ -14,6 +14,7 @@
 -- policy allows a retry.
 -- @module cxcloud.engine.classify
 
+local curl = require "cxcloud.curl"
 local errors = require "cxcloud.errors"
 local proxy = require "cxcloud.proxy"
 
@@ -32,9 +33,6 @@ local REASONS = {
 
 local MASHERY_QPS = "ERR_403_DEVELOPER_OVER_QPS"
 local MASHERY_RATE = "ERR_403_DEVELOPER_OVER_RATE"
--- libcurl's CURLE_SSL_CONNECT_ERROR: a handshake cut by the network, transient;
--- certificate failures have codes of their own (60, 58, 77, ...) and stay "tls"
-local CURLE_SSL_CONNECT_ERROR = 35
 
 --- Statuses that mean "the service is overloaded" (slow down, like throttling).
 M.OVERLOAD = { [502] = true, [503] = true, [504] = true }
@@ -105,23 +103,20 @@ function M.new(ctx)
   end
 
   local function transfer_error(req, r, e)
-    local kind, retryable, msg = e.kind, true, e.message or "transfer failed"
-    if e.proxy == "refused" then -- no retry changes a proxy's mind (and retries feed lockouts)
+    local kind, retryable, msg = curl.kind(e), true, e.message or "transfer failed"
+    local failure = curl.proxy_failure(e, r.connects)
+    if failure == "refused" then -- no retry changes a proxy's mind (and retries feed lockouts)
       kind, retryable = "network", false
       msg = proxy.refused_message(proxy.parse(cfg.proxy).name, e.proxy_status, req.url)
-    elseif e.proxy then -- "unreachable", "silent": retried like any network failure
-      msg = proxy.failure_message(e.proxy, proxy.parse(cfg.proxy).name, msg)
+    elseif failure then -- "unreachable", "silent": retried like any network failure
+      msg = proxy.failure_message(failure, proxy.parse(cfg.proxy).name, msg)
     end
-    if e.code == CURLE_SSL_CONNECT_ERROR then
-      kind = "network"
-    elseif kind == "tls" then
+    if kind == "tls" then
       retryable = false
     elseif kind == "too_large" then
       kind, retryable = "decode", false
       msg = format("response too large (%s); limits: max_body_size = %d bytes, max_header_size"
         .. " = %d bytes", msg, cfg.max_body_size, cfg.max_header_size)
-    elseif kind ~= "timeout" then
-      kind = "network"
     end
     return nil, errors.new(kind, msg, { method = method_of(req), url = req.url,
       retryable = retryable, status = r.status })

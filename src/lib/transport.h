@@ -5,26 +5,34 @@
    ready (waiting up to a bound when asked); finished requests wait in a queue read with
    cx_transport_peek / cx_transport_pop. Nothing calls back into the caller: libcurl's
    callbacks only copy bytes, update the poller and store a deadline. */
-#ifndef CXCLOUD_TRANSPORT_H
-#define CXCLOUD_TRANSPORT_H
+#ifndef CX_LIB_TRANSPORT_H
+#define CX_LIB_TRANSPORT_H
 
 #include <stddef.h>
 
 typedef struct cx_transport cx_transport;
 
+/* The transport's settings. The library has no defaults: the four limits are required
+   (cx_transport_new refuses 0, which libcurl would read as "none"); a zero or NULL elsewhere
+   means what its comment says. The Lua binding passes what cxcloud.options resolved (the
+   defaults of the Lua library are there). Strings and lists are copied. */
 typedef struct {
+    long timeout_ms;                     /* required, > 0: a whole request */
+    long connect_timeout_ms;             /* required, > 0: its connection */
+    size_t max_body;                     /* required, > 0: per response, counted after
+                                            decoding (gzip) */
+    size_t max_header;                   /* required, > 0: per response */
     const char *ca_file;                 /* NULL: the system store */
-    const char *user_agent;              /* NULL: libcurl sends none */
+    const char *user_agent;              /* NULL: no User-Agent header */
     const char *const *connect_to;       /* "HOST:PORT:CONNECT-HOST:CONNECT-PORT" entries */
     size_t nconnect_to;
-    long timeout_ms, connect_timeout_ms; /* a whole request; its connection */
-    size_t max_body, max_header;         /* per response; the body counted after decoding */
-    int http2;                           /* offer HTTP/2 (multiplexing) */
-    int allow_http;                      /* accept http:// besides https:// */
-    int verbose;                         /* gather libcurl's trace (cx_transport_trace) */
-    const char *proxy;                   /* "http://host:port" for requests that ask for it */
+    int http2;                           /* 1: offer HTTP/2 (multiplexing); 0: HTTP/1.1 */
+    int allow_http;                      /* 1: accept http:// besides https:// */
+    int verbose;                         /* 1: gather libcurl's trace (cx_transport_trace) */
+    const char *proxy;                   /* NULL, or "http://host:port" for the requests that
+                                            ask for it (cx_request.via_proxy) */
     const char *proxy_header;            /* NULL, or a header line for the proxy only
-                                            ("Proxy-Authorization: Basic ..."; copied, wiped) */
+                                            ("Proxy-Authorization: Basic ..."; wiped) */
 } cx_transport_options;
 
 typedef struct {
@@ -36,11 +44,23 @@ typedef struct {
     int via_proxy;               /* through the transport's proxy (a CONNECT tunnel) */
 } cx_request;
 
+/* Which of the transport's size limits stopped a transfer (cx_result.limit). */
+#define CX_LIMIT_BODY 1
+#define CX_LIMIT_HEADER 2
+
+/* A finished request: what libcurl said and what the transport saw. The transport names no
+   kind of failure: its caller decides what a code means (the Lua library does it in
+   cxcloud.curl). */
 typedef struct {
     long long id;
     int code;                 /* CURLcode: 0 when the transfer completed */
-    const char *error_kind;   /* NULL, or "timeout", "tls", "too_large", "config", "network" */
     const char *error;        /* libcurl's message when code != 0 (may contain URLs) */
+    int limit;                /* CX_LIMIT_BODY / CX_LIMIT_HEADER when that limit stopped the
+                                 transfer (libcurl then says CURLE_WRITE_ERROR: the transport
+                                 refused the bytes), else 0. A body whose announced length is
+                                 over max_body fails with CURLE_FILESIZE_EXCEEDED instead. */
+    int via_proxy;            /* it was sent through the proxy */
+    long proxy_status;        /* the proxy's answer to CONNECT (an HTTP status), 0 if none */
     long status;              /* HTTP status of the final response, 0 if none */
     const char *body;         /* the whole body (decoded) when code == 0, else NULL */
     size_t body_len;
@@ -49,13 +69,10 @@ typedef struct {
     double seconds;           /* total time of the transfer */
     long connects;            /* new connections it made */
     int http2;                /* it ran over HTTP/2 */
-    /* A failure that was the proxy's: "refused" (CONNECT answered proxy_status >= 300),
-       "unreachable" (no connection to it), "silent" (no answer to CONNECT in time), or NULL. */
-    const char *proxy_failure;
-    long proxy_status;
 } cx_result;
 
-/* NULL on failure, with a message in err (errlen bytes). */
+/* NULL on failure, with a message in err (errlen bytes). Initialises libcurl the first time
+   (cx_curl_init): the program need not call curl_global_init. */
 cx_transport *cx_transport_new(const cx_transport_options *o, char *err, size_t errlen);
 /* Cancels everything, releases everything. NULL is ignored. */
 void cx_transport_free(cx_transport *tp);

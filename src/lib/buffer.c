@@ -2,7 +2,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cxbase.h"
+#include "buffer.h"
 
 /* explicit_bzero: glibc 2.25+, musl, the BSDs; elsewhere (or with -DCX_PORTABLE_WIPE, which
    `make test-portable` uses to exercise it) stores through a volatile pointer, which the

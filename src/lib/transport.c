@@ -5,6 +5,7 @@
    poller and hands libcurl what is ready. Callbacks only copy bytes, update the poller or
    store the deadline: none calls libcurl or anything outside this file. Plain C, no Lua. */
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -13,7 +14,8 @@
 
 #include <curl/curl.h>
 
-#include "cxbase.h"
+#include "buffer.h"
+#include "curl_init.h"
 #include "poller.h"
 #include "transport.h"
 
@@ -238,56 +240,6 @@ static cx_transfer *done_unlink(cx_transport *tp, long long id)
     return NULL;
 }
 
-static const char *error_kind(CURLcode code, const cx_transfer *t)
-{
-    switch (code) {
-    case CURLE_OK:
-        return NULL;
-    case CURLE_OPERATION_TIMEDOUT:
-        return "timeout";
-    case CURLE_SSL_CONNECT_ERROR:
-    case CURLE_PEER_FAILED_VERIFICATION:
-    case CURLE_SSL_CERTPROBLEM:
-    case CURLE_SSL_CIPHER:
-    case CURLE_SSL_CACERT_BADFILE:
-    case CURLE_SSL_ISSUER_ERROR:
-    case CURLE_SSL_PINNEDPUBKEYNOTMATCH:
-    case CURLE_SSL_INVALIDCERTSTATUS:
-    case CURLE_SSL_CRL_BADFILE:
-    case CURLE_SSL_ENGINE_NOTFOUND:
-    case CURLE_SSL_ENGINE_SETFAILED:
-    case CURLE_SSL_ENGINE_INITFAILED:
-    case CURLE_USE_SSL_FAILED:
-        return "tls";
-    case CURLE_FILESIZE_EXCEEDED:
-        return "too_large";
-    case CURLE_WRITE_ERROR:
-        return (t->body.overflow || t->headers.overflow) ? "too_large" : "network";
-    case CURLE_UNSUPPORTED_PROTOCOL:
-    case CURLE_URL_MALFORMAT:
-        return "config";
-    default:
-        return "network";
-    }
-}
-
-/* Whether a failed transfer through the proxy failed at the proxy (see cx_result). */
-static void proxy_failure(cx_transfer *t, CURLcode code, cx_result *r)
-{
-    long connect_code = 0, connects = 0;
-    curl_easy_getinfo(t->easy, CURLINFO_HTTP_CONNECTCODE, &connect_code);
-    curl_easy_getinfo(t->easy, CURLINFO_NUM_CONNECTS, &connects);
-    if (connect_code >= 300) {
-        r->proxy_failure = "refused";
-        r->proxy_status = connect_code;
-    } else if (connect_code == 0 &&
-               (code == CURLE_COULDNT_CONNECT || code == CURLE_COULDNT_RESOLVE_PROXY)) {
-        r->proxy_failure = "unreachable";
-    } else if (connect_code == 0 && code == CURLE_OPERATION_TIMEDOUT && connects > 0) {
-        r->proxy_failure = "silent"; /* a new connection whose CONNECT got no answer in time */
-    }
-}
-
 static void finish(cx_transport *tp, cx_transfer *t, CURLcode code)
 {
     cx_result *r = &t->result;
@@ -300,8 +252,9 @@ static void finish(cx_transport *tp, cx_transfer *t, CURLcode code)
     tp->connects += connects;
     r->id = t->id;
     r->code = (int)code;
-    r->error_kind = error_kind(code, t);
     r->error = code == CURLE_OK ? NULL : t->errbuf[0] ? t->errbuf : curl_easy_strerror(code);
+    if (code == CURLE_WRITE_ERROR)
+        r->limit = t->body.overflow ? CX_LIMIT_BODY : t->headers.overflow ? CX_LIMIT_HEADER : 0;
     r->status = status;
     /* A failed transfer's partial body is of no use (and may be as large as the limit). */
     r->body = code == CURLE_OK ? (t->body.data ? t->body.data : "") : NULL;
@@ -311,8 +264,9 @@ static void finish(cx_transport *tp, cx_transfer *t, CURLcode code)
     r->seconds = total;
     r->connects = connects;
     r->http2 = version == CURL_HTTP_VERSION_2_0;
-    if (code != CURLE_OK && t->via_proxy)
-        proxy_failure(t, code, r);
+    r->via_proxy = t->via_proxy;
+    if (t->via_proxy)
+        curl_easy_getinfo(t->easy, CURLINFO_HTTP_CONNECTCODE, &r->proxy_status);
 }
 
 /* Moves finished transfers from active to done. */
@@ -634,8 +588,22 @@ static int dup_opt(char **dst, const char *src)
 
 cx_transport *cx_transport_new(const cx_transport_options *o, char *err, size_t errlen)
 {
-    cx_transport *tp = calloc(1, sizeof *tp);
+    cx_transport *tp;
     size_t k;
+    const char *missing = o->timeout_ms <= 0           ? "timeout_ms"
+                          : o->connect_timeout_ms <= 0 ? "connect_timeout_ms"
+                          : o->max_body == 0           ? "max_body"
+                          : o->max_header == 0         ? "max_header"
+                                                       : NULL;
+    if (missing) {
+        snprintf(err, errlen, "the option %s is required (> 0)", missing);
+        return NULL;
+    }
+    if (cx_curl_init() != 0) {
+        snprintf(err, errlen, "libcurl initialisation failed");
+        return NULL;
+    }
+    tp = calloc(1, sizeof *tp);
     if (!tp) {
         snprintf(err, errlen, "out of memory");
         return NULL;

@@ -2,7 +2,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cxbase.h"
+#include "buffer.h"
+#include "redact.h"
 
 #define MASK "[REDACTED]"
 

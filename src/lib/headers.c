@@ -2,7 +2,7 @@
    from the server, so every function is bounds-checked and fuzzed (fuzz/). */
 #include <string.h>
 
-#include "cxbase.h"
+#include "headers.h"
 
 static int is_space(char c)
 {

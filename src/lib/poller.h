@@ -1,8 +1,8 @@
 /* The descriptor poller behind the transport: one descriptor that becomes readable when any
    watched socket is ready. Linux has epoll (poller_epoll.c); kqueue (macOS, the BSDs) would be
    another file with these functions. */
-#ifndef CXCLOUD_POLLER_H
-#define CXCLOUD_POLLER_H
+#ifndef CX_LIB_POLLER_H
+#define CX_LIB_POLLER_H
 
 #define CX_POLL_IN 1
 #define CX_POLL_OUT 2
