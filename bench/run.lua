@@ -178,7 +178,7 @@ end
 -------------------------------------------------------------------------------
 -- small helpers
 
-local sh_quote = require("cxcloud.sandbox.shell").quote
+local sh_quote = require("cxcloud.shell").quote
 
 local function read_file(path)
   local f = io.open(path, "rb")

@@ -6,7 +6,7 @@ local cjson = require "cjson"
 local output = require "cxcloud.cli.output"
 local report = require "cxcloud.cli.report"
 
-local shell_quote = require("cxcloud.sandbox.shell").quote
+local shell_quote = require("cxcloud.shell").quote
 
 local slurp = helper.read_file
 

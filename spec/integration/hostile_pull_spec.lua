@@ -4,7 +4,7 @@
 local cjson = require "cjson"
 local helper = require "spec.support.helper"
 
-local shell_quote = require("cxcloud.sandbox.shell").quote
+local shell_quote = require("cxcloud.shell").quote
 
 local encode = cjson.encode
 

@@ -698,8 +698,8 @@ describe("cxcloud.sandbox", function()
     end
   end)
 
-  it("uses the operations table and nothing else of the client", function()
-    local quote = require("cxcloud.sandbox.shell").quote
+  it("uses the operations table and the shell quoting of the library, nothing else", function()
+    local quote = require("cxcloud.shell").quote
     local modules = {}
     for file in io.popen("ls lua/cxcloud/sandbox"):lines() do
       local name = file:match("^(.+)%.lua$")
@@ -708,17 +708,20 @@ describe("cxcloud.sandbox", function()
       end
     end
     local script = table.concat(modules, ";"):gsub("%.'", "'") .. [[;
+      local names = {}
       for name in pairs(package.loaded) do
-        if name:match("^cxcloud") and not name:match("^cxcloud%.sandbox") then print(name) end
-      end]]
+        if name:match("^cxcloud") and not name:match("^cxcloud%.sandbox") then names[#names + 1] = name end
+      end
+      table.sort(names)
+      print(table.concat(names, " "))]]
     local p = io.popen("LUA_PATH_5_4=" .. quote(package.path) .. " lua5.4 -e " .. quote(script) .. " 2>&1")
     local loaded = p:read("a")
     assert.is_true(p:close(), loaded)
-    assert.equal("cxcloud.operations\n", loaded)
+    assert.equal("cxcloud.operations cxcloud.shell\n", loaded)
   end)
 
   describe("process", function()
-    local quote = require("cxcloud.sandbox.shell").quote
+    local quote = require("cxcloud.shell").quote
 
     local function gone(pid, seconds)
       local deadline = cqueues.monotime() + seconds

@@ -36,7 +36,7 @@ local function free_port()
   return port
 end
 
-local sh_quote = require("cxcloud.sandbox.shell").quote
+local sh_quote = require("cxcloud.shell").quote
 
 --- Starts tinyproxy; returns a handle with port, log(), connects(), stop().
 local function start_tinyproxy()

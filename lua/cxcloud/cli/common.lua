@@ -73,13 +73,13 @@ function M.client(args)
 end
 
 --- A word for a POSIX shell: bare when it is plainly safe (so that a resume command reads
--- well), else quoted by `cxcloud.sandbox.shell`.
+-- well), else quoted by `cxcloud.shell`.
 -- @tparam string s
 -- @treturn string
 function M.shell_quote(s)
   s = tostring(s)
   if s:match("^[%w@%%+=:,./_-]+$") then return s end
-  return require("cxcloud.sandbox.shell").quote(s)
+  return require("cxcloud.shell").quote(s)
 end
 
 return M

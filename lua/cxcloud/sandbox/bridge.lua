@@ -124,7 +124,7 @@ end
 ------------------------------------------------------------------------------
 -- the calling side
 
-local shell_quote = require("cxcloud.sandbox.shell").quote
+local shell_quote = require("cxcloud.shell").quote
 
 local function module_root()
   local src = debug.getinfo(1, "S").source:gsub("^@", "")

@@ -124,7 +124,7 @@ sandbox.API_HOST, sandbox.TOKEN_HOST = "apix.cisco.com", "id.cisco.com"
 sandbox.TOKEN_PATH = "/oauth2/default/v1/token"
 sandbox.API_PREFIX = "/cs/api/v2"
 
-local shell_quote = require("cxcloud.sandbox.shell").quote
+local shell_quote = require("cxcloud.shell").quote
 
 -- directory that holds "cxcloud/sandbox/init.lua" (the repo's lua/ or an install tree)
 local function lua_root()
