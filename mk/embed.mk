@@ -5,10 +5,10 @@
 OBJ_DIR     ?= build
 # one archive per Lua version: build/lua5.4/libcxcloud.a (make static LUA=lua5.3: .../lua5.3/...)
 STATIC_LIB  := $(OBJ_DIR)/libcxcloud.a
-# every module of the library: lua/cxcloud/ and its subdirectories but the sandbox (a separate
-# product) and the command line's own modules (cli/, repl.lua: a Lua 5.4 program)
-LUA_MODULES := $(sort $(shell find lua/cxcloud -name '*.lua' -not -path 'lua/cxcloud/sandbox/*' \
-                 -not -path 'lua/cxcloud/cli/*' -not -name repl.lua))
+# every module of the library: lua/cxcloud/ and its subdirectories but the command line's own
+# modules (cli/, repl.lua: a Lua 5.4 program)
+LUA_MODULES := $(sort $(shell find lua/cxcloud -name '*.lua' -not -path 'lua/cxcloud/cli/*' \
+                 -not -name repl.lua))
 EMBED_HOST  := build/embed/host
 # The example host embeds Lua 5.4; -Wl,-E lets the C modules it requires (lua-cjson) see
 # the Lua API, as nmap does.

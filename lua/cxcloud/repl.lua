@@ -408,7 +408,7 @@ function M.start(opts)
   G.cxcloud = cxcloud
   local cx, sb, why
   if opts.sandbox then
-    local sandbox = require "cxcloud.sandbox"
+    local sandbox = require("cxcloud.cli.common").require_sandbox("cxcloud.sandbox")
     sb = sandbox.start(type(opts.sandbox) == "table" and opts.sandbox or { seed = 1, customers = 3 })
     G.sb = sb
     cx = cxcloud.new(sb:client_options(opts.proxy and { proxy = opts.proxy } or nil))

@@ -1,7 +1,8 @@
 --- `cxcloud sandbox`: run a local fake of CX Cloud in the foreground until Ctrl-C.
--- Its options (declared here for lua-argparse) map one to one onto `cxcloud.sandbox`
--- options; the specs start it with them.
--- @module cxcloud.cli.sandbox
+-- The library's command line (`cxcloud.cli`) finds this module when the sandbox's rock is
+-- installed and hands the command to it. Its options (declared here for lua-argparse) map
+-- one to one onto `cxcloud.sandbox` options; the specs start it with them.
+-- @module cxcloud.sandbox.cli
 
 local common = require "cxcloud.cli.common"
 
