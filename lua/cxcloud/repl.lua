@@ -424,7 +424,7 @@ function M.start(opts)
     local say = original_print
     say(cxcloud._VERSION .. " (" .. _VERSION .. "): cxcloud, cx and help() are ready.")
     if sb then
-      say(format("cx is a client on a local sandbox (pid %s); its customers: %s", tostring(sb.pid),
+      say(format("cx is a client on a local sandbox (port %s); its customers: %s", tostring(sb.port),
         concat(sb.customers, ", ")))
       say(format("Try: cx:customers():all()   cx:customer(%q):hardware():first()   help \"hardware\"",
         sb.customers[1]))
