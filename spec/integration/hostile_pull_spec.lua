@@ -110,16 +110,18 @@ describe("a hostile server", function()
       assert.equal(7, #list)
     end)
 
-    it("the command line exits non-zero and writes no file", function()
+    -- the command line is a Lua 5.4 program (the suite on other versions leaves out its specs)
+    local cli_it = _VERSION == "Lua 5.4" and it or pending
+
+    cli_it("the command line exits non-zero and writes no file", function()
       sb:faults { { op = "hardware", page = 2, status = 200, body = "{}", times = -1 } }
       local env = {}
       for k, v in pairs(sb:env()) do env[#env + 1] = k .. "=" .. shell_quote(v) end
       local out = os.tmpname()
       os.remove(out)
-      local p = io.popen(("env %s %s bin/cxcloud hardware -c %s -o %s 2>&1"):format(
-        table.concat(env, " "), shell_quote(arg and arg[-1] or "lua5.4"), shell_quote(cust),
-        shell_quote(out .. ".csv")))
-      local text = p:read("a")
+      local p = io.popen(("env %s lua5.4 bin/cxcloud hardware -c %s -o %s 2>&1"):format(
+        table.concat(env, " "), shell_quote(cust), shell_quote(out .. ".csv")))
+      local text = p:read("*a")
       local ok = p:close()
       helper.show(text)
       assert.is_falsy(ok)
@@ -249,7 +251,7 @@ describe("a hostile server", function()
       finally(function() cx:close() end)
       local tok, exp = cx:token()
       assert.equal(real, tok)
-      assert.equal("integer", math.type(exp))
+      assert.equal("integer", require("cxcloud.compat").mtype(exp))
       assert.is_true(exp <= os.time() + 366 * 86400 + 5)
       assert.is_string(os.date("!%Y-%m-%d", exp))
       assert.is_table(cx:get("/customer-info/customer-details"))
@@ -271,7 +273,7 @@ describe("a hostile server", function()
     assert.equal(1, api_requests(sb, mark))
   end)
 
-  it("one query iterated from two coroutines: the first pass says another one ended it",
+  it("one query iterated from two coroutines: the first pass says another one ended it #yields",
     function()
       local cx = client({ page_size = 10 }, true)
       finally(function() cx:close() end)
@@ -330,7 +332,7 @@ describe("a hostile server", function()
       for k, v in pairs(sb:env()) do env[#env + 1] = k .. "=" .. shell_quote(v) end
       local p = io.popen(("env %s %s %s %s 2>&1"):format(table.concat(env, " "),
         shell_quote(arg and arg[-1] or "lua5.4"), shell_quote(f), shell_quote(cust)))
-      local out = p:read("a")
+      local out = p:read("*a")
       p:close()
       os.remove(f)
       helper.show(out)
