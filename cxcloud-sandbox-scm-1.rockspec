@@ -13,11 +13,11 @@ quotas) and fault injection. `require "cxcloud.sandbox"` starts one from Lua 5.4
 }
 -- Lua 5.4 only (its data generator needs 64-bit integers). cxcloud (the library) for the
 -- operations table, the shell quoting and the command line it plugs `cxcloud sandbox` into;
--- lua-http, cqueues, luaossl and lua-cjson for the server. On Debian they come from apt
--- (lua-http, lua-cqueues, lua-luaossl, lua-cjson), hence:
+-- lua-http, cqueues, luaossl, lua-cjson and basexx (base64, a dependency of lua-http) for the
+-- server. On Debian they come from apt (lua-http, lua-cqueues, lua-luaossl, lua-cjson), hence:
 --   luarocks --lua-version=5.4 make --local --deps-mode=none cxcloud-sandbox-scm-1.rockspec
 dependencies = {
-   "lua >= 5.4, < 5.5", "cxcloud", "http", "cqueues", "luaossl", "lua-cjson",
+   "lua >= 5.4, < 5.5", "cxcloud", "http", "cqueues", "luaossl", "lua-cjson", "basexx",
 }
 -- Pure Lua, nothing to build: the Makefile's install-sandbox target installs every module
 -- under sandbox/lua (one list of files, not two).

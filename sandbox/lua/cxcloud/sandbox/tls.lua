@@ -15,7 +15,6 @@ local altname = require "openssl.x509.altname"
 local extension = require "openssl.x509.extension"
 local bignum = require "openssl.bignum"
 local rand = require "openssl.rand"
-local ssl_ctx = require "openssl.ssl.context"
 local ssl = require "openssl.ssl"
 local http_tls = require "http.tls"
 local ops = require "cxcloud.sandbox.ops"
@@ -127,19 +126,6 @@ function tls.server_context(certs, http2, on_handshake)
       return true
     end)
   end
-  return ctx
-end
-
---- A client TLS context that trusts only the generated CA (verification on).
--- @tparam table|string certs from `generate`, or the CA PEM text
--- @treturn userdata openssl.ssl.context
-function tls.client_context(certs)
-  local ctx = http_tls.new_client_context()
-  local store = require("openssl.x509.store").new()
-  local pem = type(certs) == "string" and certs or certs.ca_pem
-  store:add(x509.new(pem, "PEM"))
-  ctx:setStore(store)
-  ctx:setVerify(ssl_ctx.VERIFY_PEER)
   return ctx
 end
 
