@@ -153,8 +153,8 @@ end
 
 -- why the server is gone: what its thread raised, else what the socket said
 local function gone(self, err)
-  local _, raised = self._thread:join(5)
-  return (tostring(raised or err):gsub("^cxcloud%.sandbox: ", ""))
+  local ended, raised = self._thread:join(5)
+  return (tostring(ended and raised or err):gsub("^cxcloud%.sandbox: ", ""))
 end
 
 function Handle:_call(name, arg)
