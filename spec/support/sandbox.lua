@@ -14,7 +14,19 @@ local quote = require("cxcloud.shell").quote
 
 local M = { process = {} }
 
-local unpack = require("cxcloud.compat").unpack
+local compat = require "cxcloud.compat"
+local unpack = compat.unpack
+
+-- a decoded answer as the real handle gives it: JSON null nil, whole numbers integers (on
+-- 5.3, whose lua-cjson decodes every number as a float)
+local function plain(v)
+  if v == cjson.null then return nil end
+  if type(v) == "number" then return compat.tointeger(v) or v end
+  if type(v) ~= "table" then return v end
+  local out = {}
+  for k, x in pairs(v) do out[k] = plain(x) end
+  return out
+end
 
 local HOST = debug.getinfo(1, "S").source:gsub("^@", ""):gsub("sandbox%.lua$", "sandbox_process.lua")
 
@@ -27,16 +39,14 @@ local function call(h, name, ...)
   for i = 1, n do if args[i] == nil then args[i] = cjson.null end end
   local ok, err = h._conn:xwrite(cjson.encode { name, args } .. "\n", "bn")
   local line = ok and h._conn:xread("*l", 60)
-  local answer = line and cjson.decode(line)
+  local answer = line and plain(cjson.decode(line))
   if not answer then
     h._lost = "the sandbox process is gone (" .. (err and errno.strerror(err) or "end of file") .. ")"
     error("cxcloud.sandbox: " .. h._lost, 0)
   end
   if answer.error then error(answer.error, 0) end
   for k, v in pairs(answer.fields) do rawset(h, k, v) end
-  local results = answer.results
-  for i = 1, answer.n do if results[i] == cjson.null then results[i] = nil end end
-  return unpack(results, 1, answer.n)
+  return unpack(answer.results, 1, answer.n)
 end
 
 -- the handle's methods that run in the process
