@@ -40,9 +40,10 @@ OBJ      := $(SRC:src/%.c=$(OBJ_DIR)/%.o)
 MODULE   := cxcloud/core.so
 BUILT_FOR = $(dir $(MODULE)).built-for
 
-# Lua finds our modules in lua/, the C core in ./cxcloud/, and lua-http, cqueues and busted's
-# pure-Lua parts in Debian's 5.1 tree (they run unchanged on 5.4).
-LUA_ENV  := LUA_PATH="$(CURDIR)/lua/?.lua;$(CURDIR)/lua/?/init.lua;/usr/share/lua/5.1/?.lua;/usr/share/lua/5.1/?/init.lua;;" \
+# Lua finds the library's modules in lua/, the sandbox's (a product of its own, Lua 5.4) in
+# sandbox/lua/, the C core in ./cxcloud/, and lua-http, cqueues and busted's pure-Lua parts in
+# Debian's 5.1 tree (they run unchanged on 5.4).
+LUA_ENV  := LUA_PATH="$(CURDIR)/lua/?.lua;$(CURDIR)/lua/?/init.lua;$(CURDIR)/sandbox/lua/?.lua;$(CURDIR)/sandbox/lua/?/init.lua;/usr/share/lua/5.1/?.lua;/usr/share/lua/5.1/?/init.lua;;" \
             LUA_CPATH="$(CURDIR)/?.so;;"
 BUSTED   := $(LUA_ENV) busted --lua=$(LUA)
 
@@ -61,7 +62,8 @@ SHELL    := /bin/bash
 SUDO     := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: all deps test test-unit test-system check test-luarocks test-fresh-machine test-c \
-        test-memcheck test-asan demo lint docs install uninstall clean fuzz bench bench-partner sandbox
+        test-memcheck test-asan demo lint docs install uninstall install-sandbox uninstall-sandbox \
+        clean fuzz bench bench-partner sandbox
 
 all: $(MODULE)
 
@@ -99,8 +101,9 @@ deps:
 	@$(call install_missing,$(DEB_PKGS))
 
 # The everyday tests (the README's `make test`, a few minutes): lint, the transport driven
-# from C, the unit specs (a fake core) and the integration specs (the sandbox over TLS), their
-# whole output kept; then the leak check over that output and every string the specs showed.
+# from C, the unit specs (a fake core), the integration specs (the sandbox over TLS) and the
+# sandbox's own, their whole output kept; then the leak check over that output and every
+# string the specs showed.
 # demo, test and bench install what is missing first, then build in a sub-make, so the
 # build sees the packages that were just installed (also with -j).
 test: deps
@@ -108,6 +111,7 @@ test: deps
 	@mkdir -p build && rm -f build/secrets.txt build/shown.txt
 	set -o pipefail; CXCLOUD_SECRETS_FILE=$(CURDIR)/build/secrets.txt \
 	  CXCLOUD_OUTPUT_FILE=$(CURDIR)/build/shown.txt $(BUSTED) -o utfTerminal spec/unit spec/integration \
+	  sandbox/spec \
 	  2>&1 | tee build/test-output.log
 	$(LUA) spec/support/leakcheck.lua build/secrets.txt build/test-output.log build/shown.txt
 
@@ -143,11 +147,11 @@ test-c: build/transport_test
 	build/transport_test
 
 # The suite again with the C core under valgrind memcheck (leaks and errors fail it). The
-# sandbox's own spec is left out: it does not load the C core, and its timing checks
-# measure a client that valgrind slows down 50-fold.
+# sandbox's own spec (sandbox/spec) is left out: it does not load the C core, and its timing
+# checks measure a client that valgrind slows down 50-fold.
 test-memcheck: all
-	$(LUA_ENV) CXCLOUD_MEMCHECK=1 busted --lua=$(CURDIR)/.ci/valgrind-lua \
-	  --exclude-pattern=sandbox_spec spec/unit spec/integration spec/system
+	$(LUA_ENV) CXCLOUD_MEMCHECK=1 busted --lua=$(CURDIR)/.ci/valgrind-lua spec/unit spec/integration \
+	  spec/system
 
 # The whole suite with the C core built with AddressSanitizer and UndefinedBehaviorSanitizer.
 # The plain build comes back even when a spec fails: later targets must not link sanitized
@@ -156,7 +160,7 @@ test-asan:
 	$(MAKE) clean
 	$(MAKE) SANITIZE="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
 	status=0; $(LUA_ENV) LD_PRELOAD="$$($(CC) -print-file-name=libasan.so) $$($(CC) -print-file-name=libubsan.so)" \
-	  ASAN_OPTIONS=detect_leaks=0 busted --lua=$(LUA) spec || status=$$?; \
+	  ASAN_OPTIONS=detect_leaks=0 busted --lua=$(LUA) spec sandbox/spec || status=$$?; \
 	  $(MAKE) clean && $(MAKE) && exit $$status
 
 demo: deps
@@ -179,14 +183,15 @@ sandbox: all
 	$(LUA_ENV) $(LUA) bin/cxcloud sandbox
 
 lint:
-	luacheck -q lua spec examples bin/cxcloud
+	luacheck -q lua sandbox spec examples bin/cxcloud
 
 docs:
 	ldoc -q .
 
+# The library (cxcloud-scm-1.rockspec): every module under lua/cxcloud, whatever its
+# subdirectory, the C core and bin/cxcloud.
 install: all
 	install -d $(DESTDIR)$(LUA_CMOD)/cxcloud $(DESTDIR)$(BIN_DIR)
-	# every module under lua/cxcloud, whatever its subdirectory
 	cd lua && find cxcloud -name '*.lua' | while read -r f; do \
 	  install -D -m 644 "$$f" "$(DESTDIR)$(LUA_LMOD)/$$f" || exit 1; done
 	install -m 755 $(MODULE) $(DESTDIR)$(LUA_CMOD)/cxcloud/core.so
@@ -194,6 +199,15 @@ install: all
 
 uninstall:
 	rm -rf $(DESTDIR)$(LUA_LMOD)/cxcloud $(DESTDIR)$(LUA_CMOD)/cxcloud $(DESTDIR)$(BIN_DIR)/cxcloud
+
+# The sandbox (cxcloud-sandbox-scm-1.rockspec): every module under sandbox/lua/cxcloud/sandbox,
+# pure Lua 5.4 (nothing to build); it needs the library installed.
+install-sandbox:
+	cd sandbox/lua && find cxcloud/sandbox -name '*.lua' | while read -r f; do \
+	  install -D -m 644 "$$f" "$(DESTDIR)$(LUA_LMOD)/$$f" || exit 1; done
+
+uninstall-sandbox:
+	rm -rf $(DESTDIR)$(LUA_LMOD)/cxcloud/sandbox
 
 # libFuzzer targets for the C that parses outside input; FUZZ_TIME seconds each. headers and
 # encode test the plain C library alone (no Lua include path, no liblua); json and json_diff

@@ -5,18 +5,18 @@ source = { url = "git+file:///dev/null" }
 description = {
    summary = "Cisco CX Cloud API v2 client: OAuth2, HTTPS over libcurl, auto-paginating queries",
    detailed = [[
-cxcloud is a Lua 5.4 module with a C core (libcurl multi interface, OAuth2 client
-credentials, secrets kept in C) and Lua wrappers for every CX Cloud v2 operation,
-with lazy, concurrent, rate-limited, retrying pagination, plus a local HTTPS sandbox.]],
+cxcloud is a Lua module (Lua 5.1 to 5.4 and LuaJIT) with a C core (libcurl multi interface,
+OAuth2 client credentials, secrets kept in C) and Lua wrappers for every CX Cloud v2 operation,
+with lazy, concurrent, rate-limited, retrying pagination, and the `cxcloud` command line (Lua
+5.4). The local sandbox is its own rock: cxcloud-sandbox-scm-1.rockspec.]],
    license = "MIT",
 }
 -- Debian's luarocks builds for Lua 5.1 unless told otherwise; the dependencies come from apt
--- (lua-cjson; lua-http, lua-cqueues, lua-luaossl for the sandbox; lua-argparse for bin/cxcloud):
+-- (lua-cjson for the client, lua-argparse for bin/cxcloud):
 --   luarocks --lua-version=5.4 make --local --deps-mode=none cxcloud-scm-1.rockspec
--- cjson for the client; http, cqueues and luaossl for the sandbox (`cxcloud sandbox`, the
--- demo); argparse for bin/cxcloud. libcurl's development files come from the system (pkg-config).
+-- libcurl's development files come from the system (pkg-config).
 dependencies = {
-   "lua >= 5.4, < 5.5", "lua-cjson", "http", "cqueues", "luaossl", "argparse",
+   "lua >= 5.1, < 5.5", "lua-cjson", "argparse",
 }
 -- The Makefile builds the C core and installs every module: one list of files, not two.
 -- CFLAGS is only the builder's part: the Makefile adds its own warnings and include paths to it.

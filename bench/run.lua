@@ -178,7 +178,7 @@ end
 -------------------------------------------------------------------------------
 -- small helpers
 
-local sh_quote = require("cxcloud.sandbox.shell").quote
+local sh_quote = require("cxcloud.shell").quote
 
 local function read_file(path)
   local f = io.open(path, "rb")
@@ -865,7 +865,7 @@ local sb_opts = {
 }
 if phase("throughput") or phase("cpu") or phase("memory") then
   sb = sandbox.start(sb_opts)
-  say(format("bench: sandbox pid %s on port %s (HTTP/%s)", tostring(sb.pid), tostring(sb.port),
+  say(format("bench: sandbox on port %s (HTTP/%s)", tostring(sb.port),
     opt.http2 and "2 offered" or "1.1"))
 end
 -- partner scale and overload: customers 1..P of P pages each, then two of the overload size
@@ -878,8 +878,7 @@ if phase("partner") or phase("overload") then
   scale_sb = sandbox.start { seed = 2, customers = opt.partner_customers + 2, hardware = hw,
     rate_limit = opt.rate_limit, throttle_status = 403, http2 = opt.http2, rate_burst = opt.rate_burst,
     max_rows = 1000, log_limit = 200000 }
-  say(format("bench: partner/overload sandbox pid %s on port %s", tostring(scale_sb.pid),
-    tostring(scale_sb.port)))
+  say(format("bench: partner/overload sandbox on port %s", tostring(scale_sb.port)))
 end
 local have_nginx = true
 if phase("overload") and not nginx.available() then
@@ -908,7 +907,7 @@ local ok_run, perr = pcall(function()
   for _, k in ipairs { "python", "node", "curl" } do
     if versions[k] then out(format("- %s", versions[k])) end
   end
-  out(format("- Sandbox: `cxcloud.sandbox` in its own process on the same machine, HTTP/%s, gateway-style"
+  out(format("- Sandbox: `cxcloud.sandbox` in a thread of the benchmark's process, HTTP/%s, gateway-style"
     .. " throttling (403 + `X-Mashery-Error-Code: ERR_403_DEVELOPER_OVER_QPS`, bucket of %g),"
     .. " token endpoint latency %g ms", opt.http2 and "2 offered" or "1.1", opt.rate_burst or 2,
     opt.token_latency))

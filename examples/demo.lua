@@ -5,7 +5,7 @@
 -- progress line, the device report's top rows, the totals for every customer; and stops
 -- the sandbox.
 local sandbox = require "cxcloud.sandbox"
-local shell_quote = require("cxcloud.sandbox.shell").quote
+local shell_quote = require("cxcloud.shell").quote
 
 local here = debug.getinfo(1, "S").source:match("^@(.*/)") or "./"
 local cli = here .. "../bin/cxcloud"

@@ -5,10 +5,10 @@
 OBJ_DIR     ?= build
 # one archive per Lua version: build/lua5.4/libcxcloud.a (make static LUA=lua5.3: .../lua5.3/...)
 STATIC_LIB  := $(OBJ_DIR)/libcxcloud.a
-# every module of the library: lua/cxcloud/ and its subdirectories but the sandbox (a separate
-# product) and the command line's own modules (cli/, repl.lua: a Lua 5.4 program)
-LUA_MODULES := $(sort $(shell find lua/cxcloud -name '*.lua' -not -path 'lua/cxcloud/sandbox/*' \
-                 -not -path 'lua/cxcloud/cli/*' -not -name repl.lua))
+# every module of the library: lua/cxcloud/ and its subdirectories but the command line's own
+# modules (cli/, repl.lua: a Lua 5.4 program)
+LUA_MODULES := $(sort $(shell find lua/cxcloud -name '*.lua' -not -path 'lua/cxcloud/cli/*' \
+                 -not -name repl.lua))
 EMBED_HOST  := build/embed/host
 # The example host embeds Lua 5.4; -Wl,-E lets the C modules it requires (lua-cjson) see
 # the Lua API, as nmap does.
@@ -70,9 +70,9 @@ test-nmap:
 # limit), each with its core in build/<lua>/cxcloud/core.so and its output in
 # build/<lua>.log, shown in order at the end.
 # Left out there: the specs of the command line (cli_spec, repl_spec: bin/cxcloud is a Lua 5.4
-# program, they would run 5.4 again); on 5.1, 5.2 and LuaJIT the sandbox's own spec (the
-# sandbox needs 5.3+; the other specs reach it through cxcloud.sandbox.bridge); on PUC 5.1
-# the tests tagged #yields (a coroutine that yields across pcall or a for iterator).
+# program, they would run 5.4 again) and the sandbox's own (sandbox/spec: a Lua 5.4 product,
+# which the other specs start in a lua5.4 process through spec/support/sandbox.lua); on PUC
+# 5.1 the tests tagged #yields (a coroutine that yields across pcall or a for iterator).
 LUA_VERSIONS := lua5.1 lua5.2 lua5.3 luajit
 LUA_VERSIONS_JOBS ?= 2
 test-lua-versions:
@@ -88,11 +88,9 @@ test-lua-versions:
 
 # One version of the above (V=lua5.1, ...), its output and status in build/$(V).log, .status.
 test-one-lua-version:
-	@case $(V) in lua5.3) excl='^cli_spec|^repl_spec' ;; *) excl='^cli_spec|^repl_spec|^sandbox_spec' ;; esac; \
-	tags=; [ $(V) = lua5.1 ] && tags=--exclude-tags=yields; \
-	LUA_PATH="$(CURDIR)/lua/?.lua;$(CURDIR)/lua/?/init.lua;/usr/share/lua/5.1/?.lua;/usr/share/lua/5.1/?/init.lua;;" \
-	  LUA_CPATH="$(CURDIR)/build/$(V)/?.so;;" busted --lua=$(V) $$tags \
-	  $$(for p in $${excl//|/ }; do echo --exclude-pattern=$$p; done) spec > build/$(V).log 2>&1; \
+	@tags=; [ $(V) = lua5.1 ] && tags=--exclude-tags=yields; \
+	$(LUA_ENV) LUA_CPATH="$(CURDIR)/build/$(V)/?.so;;" busted --lua=$(V) $$tags \
+	  --exclude-pattern=^cli_spec --exclude-pattern=^repl_spec spec > build/$(V).log 2>&1; \
 	echo $$? > build/$(V).status
 
 # The fallbacks for older systems, forced on this one: stores through a volatile pointer

@@ -10,7 +10,7 @@ local sandbox = require "cxcloud.sandbox"
 local host = assert(arg[1], "usage: test.lua HOST_BINARY")
 local failures, checks = 0, 0
 
-local shell_quote = require("cxcloud.sandbox.shell").quote
+local shell_quote = require("cxcloud.shell").quote
 
 local function check(ok, what, detail)
   checks = checks + 1

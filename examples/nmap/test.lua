@@ -13,7 +13,7 @@ local cpath_dir = assert(arg[1], "usage: test.lua DIR_WITH_cxcloud/core.so")
 local root = debug.getinfo(1, "S").source:match("^@(.*)/examples/nmap/[^/]*$") or "."
 local failures, checks = 0, 0
 
-local shell_quote = require("cxcloud.sandbox.shell").quote
+local shell_quote = require("cxcloud.shell").quote
 
 local function check(ok, what, detail)
   checks = checks + 1

@@ -34,7 +34,9 @@
 -- or text the API sent, whether as a JSON number or a string.
 --
 -- All operations are GET, paginated with `page`/`rows`, and answer
--- `{"data": [...], "pagination": {"page", "pages", "rows", "total"}}`.
+-- `{"data": [...], "pagination": {"page", "pages", "rows", "total"}}`. `BASE_URL` is where
+-- their paths start and `TOKEN_URL` the OAuth2 token endpoint (the client's defaults; the
+-- sandbox serves both).
 -- @module cxcloud.operations
 
 local operations = {
@@ -404,5 +406,8 @@ for i = 1, #operations do
   for f in pairs(ids) do all_ids[f] = true end
 end
 operations.identifiers = sorted_keys(all_ids)
+
+operations.BASE_URL = "https://apix.cisco.com/cs/api/v2"
+operations.TOKEN_URL = "https://id.cisco.com/oauth2/default/v1/token"
 
 return operations

@@ -12,6 +12,7 @@
 
 local compat = require "cxcloud.compat"
 local errors = require "cxcloud.errors"
+local operations = require "cxcloud.operations"
 local proxy_mod = require "cxcloud.proxy"
 local util = require "cxcloud.util"
 
@@ -21,8 +22,8 @@ local format, find, match, sub, gsub = string.format, string.find, string.match,
   string.gsub
 local mtype, tointeger = compat.mtype, compat.tointeger
 
-M.DEFAULT_BASE_URL = "https://apix.cisco.com/cs/api/v2"
-M.DEFAULT_TOKEN_URL = "https://id.cisco.com/oauth2/default/v1/token"
+M.DEFAULT_BASE_URL = operations.BASE_URL
+M.DEFAULT_TOKEN_URL = operations.TOKEN_URL
 
 --- The largest `max_body_size` accepted (4 GiB).
 M.MAX_BODY_SIZE = 4 * 1024 * 1024 * 1024

@@ -408,7 +408,7 @@ function M.start(opts)
   G.cxcloud = cxcloud
   local cx, sb, why
   if opts.sandbox then
-    local sandbox = require "cxcloud.sandbox"
+    local sandbox = require("cxcloud.cli.common").require_sandbox("cxcloud.sandbox")
     sb = sandbox.start(type(opts.sandbox) == "table" and opts.sandbox or { seed = 1, customers = 3 })
     G.sb = sb
     cx = cxcloud.new(sb:client_options(opts.proxy and { proxy = opts.proxy } or nil))
@@ -424,7 +424,7 @@ function M.start(opts)
     local say = original_print
     say(cxcloud._VERSION .. " (" .. _VERSION .. "): cxcloud, cx and help() are ready.")
     if sb then
-      say(format("cx is a client on a local sandbox (pid %s); its customers: %s", tostring(sb.pid),
+      say(format("cx is a client on a local sandbox (port %s); its customers: %s", tostring(sb.port),
         concat(sb.customers, ", ")))
       say(format("Try: cx:customers():all()   cx:customer(%q):hardware():first()   help \"hardware\"",
         sb.customers[1]))

@@ -6,7 +6,7 @@ local cjson = require "cjson"
 local output = require "cxcloud.cli.output"
 local report = require "cxcloud.cli.report"
 
-local shell_quote = require("cxcloud.sandbox.shell").quote
+local shell_quote = require("cxcloud.shell").quote
 
 local slurp = helper.read_file
 
@@ -417,6 +417,32 @@ describe("cxcloud command line", function()
       assert.same({}, seen)
       assert.has_error(function() q:on_progress("no") end)
       cx:close()
+    end)
+  end)
+
+  describe("without the sandbox's rock", function()
+    -- the library's command line with only the library on Lua's path, as its rock installs it
+    local function library_only(args)
+      local path = table.concat({ os.getenv("PWD") .. "/lua/?.lua", os.getenv("PWD") .. "/lua/?/init.lua",
+        "/usr/share/lua/5.4/?.lua", "/usr/share/lua/5.4/?/init.lua" }, ";")
+      local words = {}
+      for i, a in ipairs(args) do words[i] = ("%q"):format(a) end
+      local script = ("package.path = %q; os.exit(require('cxcloud.cli').main { %s })"):format(path,
+        table.concat(words, ", "))
+      local p = io.popen("lua5.4 -e " .. shell_quote(script) .. " 2>&1")
+      local out = p:read("a")
+      local _, _, code = p:close()
+      helper.show(out)
+      return out, code
+    end
+
+    it("cxcloud sandbox and repl --sandbox fail naming it", function()
+      for _, args in ipairs { { "sandbox", "--port", "1" }, { "repl", "--sandbox" } } do
+        local out, code = library_only(args)
+        assert.equal(1, code, out)
+        assert.truthy(out:find("the sandbox is not installed: it is the separate rock cxcloud-sandbox",
+          1, true), out)
+      end
     end)
   end)
 

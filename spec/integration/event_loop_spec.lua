@@ -9,7 +9,7 @@ local helper = require "spec.support.helper"
 local LUA = arg and arg[-1] or "lua5.4"
 local compat = require "cxcloud.compat"
 
-local shell_quote = require("cxcloud.sandbox.shell").quote
+local shell_quote = require("cxcloud.shell").quote
 
 local LATENCY = 0.3
 

@@ -4,7 +4,7 @@
 local cjson = require "cjson"
 local helper = require "spec.support.helper"
 
-local shell_quote = require("cxcloud.sandbox.shell").quote
+local shell_quote = require("cxcloud.shell").quote
 
 -- the interpreter under test (read at load time: on Lua 5.1 busted hides `arg` inside tests)
 local interpreter = arg and arg[-1] or "lua5.4"

@@ -3,7 +3,7 @@
 local helper = require "spec.support.helper"
 local repl = require "cxcloud.repl"
 
-local shell_quote = require("cxcloud.sandbox.shell").quote
+local shell_quote = require("cxcloud.shell").quote
 
 -- Python: run argv on a pty 100 columns wide, type each line after the prompt, return all
 -- that the terminal showed.

@@ -3,7 +3,7 @@
 -- check that no secret or token leaked anywhere.
 local cxcloud = require "cxcloud"
 local core = require "cxcloud.core"
-local sandbox = require "cxcloud.sandbox"
+local sandbox = require "spec.support.sandbox"
 
 local helper = {}
 

@@ -36,7 +36,7 @@ local function free_port()
   return port
 end
 
-local sh_quote = require("cxcloud.sandbox.shell").quote
+local sh_quote = require("cxcloud.shell").quote
 
 --- Starts tinyproxy; returns a handle with port, log(), connects(), stop().
 local function start_tinyproxy()
@@ -105,9 +105,9 @@ local function shown(err)
   return table.concat(parts, "\n")
 end
 
--- everything the sandbox logged: its request records and its log file
+-- everything the sandbox logged: its request records
 local function sandbox_logs(sb)
-  local parts = { read(sb.dir .. "/sandbox.log") }
+  local parts = {}
   local function walk(v)
     if type(v) == "string" then parts[#parts + 1] = v
     elseif type(v) == "table" then for k, x in pairs(v) do walk(k) walk(x) end end

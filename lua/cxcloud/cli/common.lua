@@ -1,5 +1,6 @@
 --- What the command line's commands share: how they stop (exit status and message), the
--- client they make from the environment and the options, shell quoting.
+-- client they make from the environment and the options, the sandbox's modules (a rock of
+-- their own), shell quoting.
 -- @module cxcloud.cli.common
 
 local errors = require "cxcloud.errors"
@@ -72,14 +73,39 @@ function M.client(args)
   return cx
 end
 
+--- Where the sandbox comes from, for the message when it is missing.
+M.SANDBOX_ROCK = "cxcloud-sandbox"
+
+--- The sandbox's module `name` ("cxcloud.sandbox", "cxcloud.sandbox.cli"), or nil when the
+-- sandbox is not installed: it is its own rock (cxcloud-sandbox-scm-1.rockspec), not part of
+-- the library's. A sandbox that is there but fails to load raises as it is.
+-- @tparam string name
+-- @treturn table|nil
+function M.sandbox_module(name)
+  local ok, mod = pcall(require, name)
+  if ok then return mod end
+  if tostring(mod):find("module '" .. name .. "' not found", 1, true) then return nil end
+  error(mod, 0)
+end
+
+--- The sandbox's module `name`; when the sandbox is not installed, a failure (exit status 1)
+-- that names its rock.
+-- @tparam string name
+-- @treturn table
+function M.require_sandbox(name)
+  return M.sandbox_module(name) or M.fail("the sandbox is not installed: it is the separate rock "
+    .. M.SANDBOX_ROCK .. " (Lua 5.4; in a checkout: luarocks --lua-version=5.4 make "
+    .. M.SANDBOX_ROCK .. "-scm-1.rockspec, or run bin/cxcloud from the checkout)")
+end
+
 --- A word for a POSIX shell: bare when it is plainly safe (so that a resume command reads
--- well), else quoted by `cxcloud.sandbox.shell`.
+-- well), else quoted by `cxcloud.shell`.
 -- @tparam string s
 -- @treturn string
 function M.shell_quote(s)
   s = tostring(s)
   if s:match("^[%w@%%+=:,./_-]+$") then return s end
-  return require("cxcloud.sandbox.shell").quote(s)
+  return require("cxcloud.shell").quote(s)
 end
 
 return M

@@ -8,7 +8,9 @@
 --
 -- `main(argv)` returns the exit status: 0 success, 1 the work failed, 2 a usage error.
 -- The client (and its C core) is loaded only by the commands that use it, so that
--- `cxcloud sandbox` needs nothing but the sandbox.
+-- `cxcloud sandbox` needs nothing but the sandbox. The sandbox is a rock of its own
+-- (cxcloud-sandbox): its module `cxcloud.sandbox.cli` declares and runs `cxcloud sandbox`;
+-- without it the command takes any argument and fails naming that rock.
 -- @module cxcloud.cli
 
 local argparse = require "argparse"
@@ -124,8 +126,14 @@ function M.parser()
   repl:flag("--sandbox", "Start a local sandbox and point cx at it (no account needed).")
   repl:option("--proxy", "HTTPS proxy for cx."):argname("URL")
   local sb = p:command("sandbox", "Run a local fake of CX Cloud (HTTPS on 127.0.0.1) in the"
-    .. " foreground (see 'cxcloud sandbox --help').")
-  require("cxcloud.cli.sandbox").add_options(sb)
+    .. " foreground (see 'cxcloud sandbox --help'; the " .. common.SANDBOX_ROCK .. " rock).")
+  local sandbox_cli = common.sandbox_module("cxcloud.sandbox.cli")
+  if sandbox_cli then
+    sandbox_cli.add_options(sb)
+  else
+    sb:argument("arguments", "The sandbox's options (once it is installed)."):args("*")
+    sb:handle_options(false)
+  end
   p:command("help", "Show help for a command."):argument("name"):args("?")
   return p
 end
@@ -182,7 +190,7 @@ local function run_command(args, argv, parser)
     if not ok then common.usage(usage_message(parser, err, { args.name })) end
     return 0
   end
-  if name == "sandbox" then return require("cxcloud.cli.sandbox").run(args) end
+  if name == "sandbox" then return common.require_sandbox("cxcloud.sandbox.cli").run(args) end
   if name == "repl" then return require("cxcloud.cli.repl").run(args) end
   if name == "report" then return require("cxcloud.cli.report").run(args, argv) end
   if name == "query" then return require("cxcloud.cli.export").run_path(args, argv) end

@@ -1,7 +1,8 @@
 --- `cxcloud sandbox`: run a local fake of CX Cloud in the foreground until Ctrl-C.
--- Its options (declared here for lua-argparse) map one to one onto `cxcloud.sandbox`
--- options; the specs start it with them.
--- @module cxcloud.cli.sandbox
+-- The library's command line (`cxcloud.cli`) finds this module when the sandbox's rock is
+-- installed and hands the command to it. Its options (declared here for lua-argparse) map
+-- one to one onto `cxcloud.sandbox` options; the specs start it with them.
+-- @module cxcloud.sandbox.cli
 
 local common = require "cxcloud.cli.common"
 
@@ -175,16 +176,9 @@ function M.run(args)
       return "option --" .. k:gsub("_", "-")
     end)))
   end
-  local own_dir = false
-  if not cfg.dir then
-    local p = io.popen("mktemp -d \"${TMPDIR:-/tmp}/cxcloud-sandbox.XXXXXX\"")
-    cfg.dir = p and p:read("l")
-    if p then p:close() end
-    if not cfg.dir or cfg.dir == "" then die("cannot create a temporary directory", 1) end
-    own_dir = true
-  else
-    os.execute("mkdir -p " .. shell_quote(cfg.dir) .. " 2>/dev/null")
-  end
+  local dok, dir, own_dir = pcall(sandbox.directory, cfg.dir)
+  if not dok then die((tostring(dir):gsub("^cxcloud%.sandbox: ", "")), 1) end
+  cfg.dir = dir
   local srv
   ok, srv = pcall(server.new, cfg)
   if not ok then die(tostring(srv), 1) end
@@ -194,6 +188,8 @@ function M.run(args)
   local port = srv.port
   local base = "https://localhost:" .. port .. sandbox.API_PREFIX
   local token = "https://localhost:" .. port .. sandbox.TOKEN_PATH
+  local connect_to = { sandbox.API_HOST .. ":443:127.0.0.1:" .. port,
+    sandbox.TOKEN_HOST .. ":443:127.0.0.1:" .. port }
   local ds = data.new(cfg)
   local ids = ds:customer_ids()
   local entitled = {}
@@ -208,7 +204,7 @@ function M.run(args)
       pid = server.pid(), port = port, control_port = srv.control_port, admin_key = cfg.admin_key,
       base_url = base, token_url = token, ca_file = ca, client_id = cfg.client_id,
       client_secret = cfg.client_secret, customers = entitled, all_customers = ids,
-      connect_to = { "apix.cisco.com:443:127.0.0.1:" .. port, "id.cisco.com:443:127.0.0.1:" .. port },
+      connect_to = connect_to,
     }, "\n")
   else
     local w = io.write
@@ -219,9 +215,8 @@ function M.run(args)
     w("  CA file        ", ca, "\n")
     w("  client id      ", cfg.client_id, "\n")
     w("  client secret  ", cfg.client_secret, "\n")
-    w("  real URLs      https://apix.cisco.com/cs/api/v2 and https://id.cisco.com/oauth2/default/v1/token\n")
-    w(("                 with curl --connect-to apix.cisco.com:443:127.0.0.1:%d "
-      .. "--connect-to id.cisco.com:443:127.0.0.1:%d\n"):format(port, port))
+    w("  real URLs      ", sandbox.BASE_URL, " and ", sandbox.TOKEN_URL, "\n")
+    w("                 with curl --connect-to ", connect_to[1], " --connect-to ", connect_to[2], "\n")
     w(("  control        https://127.0.0.1:%d/_sandbox/stats  (header X-Sandbox-Key: %s)\n"):format(
       srv.control_port, cfg.admin_key))
     w("  customers      ")

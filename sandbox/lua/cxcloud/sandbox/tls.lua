@@ -1,7 +1,8 @@
 --- Certificates and the TLS context of the sandbox, generated at start with luaossl.
 --
 -- A throw-away CA (EC P-256) signs one server certificate whose subject alternative
--- names are apix.cisco.com, id.cisco.com, localhost and 127.0.0.1, so clients can use
+-- names are the API's two hosts (apix.cisco.com, id.cisco.com), localhost and 127.0.0.1, so
+-- clients can use
 -- the real URLs (with libcurl CONNECT_TO) or https://localhost:PORT, with full
 -- verification against `ca.pem`. Nothing here is persisted except `ca.pem` (the CA
 -- certificate only; the keys stay in memory).
@@ -14,14 +15,14 @@ local altname = require "openssl.x509.altname"
 local extension = require "openssl.x509.extension"
 local bignum = require "openssl.bignum"
 local rand = require "openssl.rand"
-local ssl_ctx = require "openssl.ssl.context"
 local ssl = require "openssl.ssl"
 local http_tls = require "http.tls"
+local ops = require "cxcloud.sandbox.ops"
 
 local tls = {}
 
 --- Host names the server certificate is valid for.
-tls.DNS_NAMES = { "apix.cisco.com", "id.cisco.com", "localhost" }
+tls.DNS_NAMES = { ops.API_HOST, ops.TOKEN_HOST, "localhost" }
 tls.IP = "127.0.0.1"
 
 local function new_key()
@@ -125,19 +126,6 @@ function tls.server_context(certs, http2, on_handshake)
       return true
     end)
   end
-  return ctx
-end
-
---- A client TLS context that trusts only the generated CA (verification on).
--- @tparam table|string certs from `generate`, or the CA PEM text
--- @treturn userdata openssl.ssl.context
-function tls.client_context(certs)
-  local ctx = http_tls.new_client_context()
-  local store = require("openssl.x509.store").new()
-  local pem = type(certs) == "string" and certs or certs.ca_pem
-  store:add(x509.new(pem, "PEM"))
-  ctx:setStore(store)
-  ctx:setVerify(ssl_ctx.VERIFY_PEER)
   return ctx
 end
 

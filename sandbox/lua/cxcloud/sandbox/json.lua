@@ -20,22 +20,12 @@ local function esc(c)
   return ESC[c] or format("\\u%04x", c:byte())
 end
 
---- A JSON string literal for s (UTF-8 bytes are kept as they are).
--- @tparam string s
--- @treturn string
+-- a JSON string literal for s (UTF-8 bytes are kept as they are)
 local function quote(s)
   if find(s, '[%z\1-\31"\\\127]') then
     return '"' .. gsub(s, '[%z\1-\31"\\\127]', esc) .. '"'
   end
   return '"' .. s .. '"'
-end
-json.quote = quote
-
---- Encodes any plain Lua value with cjson (tables, strings, numbers, booleans).
--- @param v
--- @treturn string
-function json.encode(v)
-  return assert(cjson.encode(v))
 end
 
 --- Encodes a flat object with keys in the given order (strings, integers, numbers,
@@ -61,14 +51,6 @@ function json.object(...)
   end
   return "{" .. concat(buf, ",") .. "}"
 end
-
---- Decodes JSON text; returns nil, message on error.
--- @tparam string s
-function json.decode(s)
-  return cjson.decode(s)
-end
-
-json.null = cjson.null
 
 local function plain(v)
   if v == cjson.null then return nil end

@@ -5,8 +5,8 @@
 -- with `http2 = true`; HTTP/2 header blocks are encoded by `cxcloud.sandbox.hpack`, since
 -- lua-http's encoder breaks connections), keep-alive, bound to 127.0.0.1. Control requests
 -- (`cxcloud.sandbox.control`) never use the API port, so they never show in its statistics:
--- a server started by `cxcloud.sandbox.start` takes them on its connection to the parent,
--- the command line's on a second HTTPS listener (`listen_control`).
+-- a server started by `cxcloud.sandbox.start` takes them on its thread's socket, the
+-- command line's on a second HTTPS listener (`listen_control`).
 -- @module cxcloud.sandbox.server
 
 local cqueues = require "cqueues"
@@ -31,22 +31,19 @@ local fmt, concat = string.format, table.concat
 
 local server = {}
 
-server.API_PREFIX = "/cs/api/v2"
-server.TOKEN_PATH = "/oauth2/default/v1/token"
-local API_PREFIX, TOKEN_PATH = server.API_PREFIX, server.TOKEN_PATH
+local API_PREFIX, TOKEN_PATH = ops.API_PREFIX, ops.TOKEN_PATH
 local MAX_TOKEN_BODY = 65536
 
 local Server = {}
 Server.__index = Server
 
---- Creates a server (not yet listening) from options. `client_id`, `client_secret`
--- and `admin_key` must be set (`cxcloud.sandbox.start` and the command line
--- generate them).
+--- Creates a server (not yet listening) from options. `client_id` and `client_secret`
+-- must be set (`cxcloud.sandbox.start` and the command line generate them).
 -- @tparam table opts options (see `cxcloud.sandbox.config`)
 -- @treturn table server
 function server.new(opts)
   local cfg = config.normalize(opts)
-  for _, k in ipairs({ "client_id", "client_secret", "admin_key" }) do
+  for _, k in ipairs({ "client_id", "client_secret" }) do
     if not cfg[k] then error("cxcloud.sandbox: option '" .. k .. "' is required by the server", 0) end
   end
   local self = setmetatable({ cfg = cfg }, Server)
@@ -114,10 +111,14 @@ function Server:listen()
   return self.port
 end
 
---- Binds the HTTPS control listener (option `control_port`), for a server that has no
--- parent to take control requests from (the command line's).
+--- Binds the HTTPS control listener (option `control_port`; option `admin_key` is the key
+-- its requests must present), for a server that has no handle to take control requests
+-- from (the command line's).
 -- @treturn integer control port
 function Server:listen_control()
+  if not self.cfg.admin_key then
+    error("cxcloud.sandbox: the control listener needs option 'admin_key'", 0)
+  end
   self.ctl, self.control_port = open(self, self.cfg.control_port, control.on_stream,
     tls.server_context(self.certs, false), 1.1)
   return self.control_port
@@ -472,7 +473,7 @@ function Server:unauthenticated(stream, rec)
       { ["x-mashery-error-code"] = "ERR_403_NOT_AUTHORIZED" })
   end
   return self:fail(stream, rec, 401, "Missing access token: send Authorization: Bearer <token>",
-    { ["www-authenticate"] = 'Bearer realm="apix.cisco.com"' })
+    { ["www-authenticate"] = 'Bearer realm="' .. ops.API_HOST .. '"' })
 end
 
 local TOKEN_REASON = {
@@ -531,9 +532,8 @@ function Server:api(stream, headers, method, rec, op, params, dup)
   if not trec then
     reason = reason or "unknown"
     return self:fail(stream, rec, 401, TOKEN_REASON[reason], {
-      ["www-authenticate"] = fmt('Bearer realm="apix.cisco.com", error="invalid_token", '
-        .. 'error_description="%s"',
-        TOKEN_REASON[reason]) })
+      ["www-authenticate"] = fmt('Bearer realm="%s", error="invalid_token", error_description="%s"',
+        ops.API_HOST, TOKEN_REASON[reason]) })
   end
   rec.token_ok = true
   local client = trec.client_id

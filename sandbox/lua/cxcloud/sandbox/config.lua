@@ -1,7 +1,7 @@
 --- Sandbox options: defaults, validation and normalisation.
 --
--- The same normalisation runs in `sandbox.start` (parent), in the server (child) and
--- in `sandbox.truth`, so that all three agree on the generated data. A bad option
+-- The same normalisation runs in `sandbox.start` (the caller's thread), in the server (its
+-- own thread) and in `sandbox.truth`, so that all three agree on the generated data. A bad option
 -- raises an error naming the option and what is accepted.
 -- @module cxcloud.sandbox.config
 
@@ -47,9 +47,7 @@ local spec = {
   faults = { desc = "an array of fault tables (see cxcloud.sandbox.faults)" },
   additions = { desc = "an array of {op=, customerId=, count=, at=} (drift already applied)" },
   startup_timeout = { default = 30, desc = "seconds to wait for the server to start, > 0" },
-  cleanup_dir = { default = false, desc = "a boolean (the server removes dir when it exits)" },
   quiet = { default = true, desc = "a boolean" },
-  lua = { desc = "the Lua 5.4 interpreter to run the server with" },
 }
 config.spec = spec
 
@@ -138,9 +136,7 @@ local checks = {
   faults = function(v) return type(v) == "table" end,
   additions = function(v) return type(v) == "table" end,
   startup_timeout = function(v) return type(v) == "number" and v > 0 end,
-  cleanup_dir = function(v) return type(v) == "boolean" end,
   quiet = function(v) return type(v) == "boolean" end,
-  lua = function(v) return type(v) == "string" and v ~= "" end,
 }
 
 local function names()

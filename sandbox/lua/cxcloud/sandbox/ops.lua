@@ -1,6 +1,9 @@
 --- The CX Cloud API v2 operations as the sandbox serves them, derived from
--- `cxcloud.operations` (the one description of the API; the sandbox uses nothing
--- else of the client).
+-- `cxcloud.operations` (the one description of the API; the sandbox uses nothing else of
+-- the client but its shell quoting).
+--
+-- `API_HOST` and `API_PREFIX` (the base URL's host and path), `TOKEN_HOST` and `TOKEN_PATH`
+-- (the token endpoint's): where the real API is, which the sandbox answers for.
 --
 -- One entry per operation, in the order of `cxcloud.operations`: `name` (the client's
 -- method name), `path` (under /cs/api/v2), `scope`, `params` (filter parameter name ->
@@ -41,6 +44,9 @@ for _, op in ipairs(operations) do
 end
 
 local ops = { by_name = {}, by_path = {} }
+
+ops.API_HOST, ops.API_PREFIX = operations.BASE_URL:match("^https://([^/]+)(/.*)$")
+ops.TOKEN_HOST, ops.TOKEN_PATH = operations.TOKEN_URL:match("^https://([^/]+)(/.*)$")
 
 for i, api in ipairs(operations) do
   local op = {

@@ -2,11 +2,12 @@
 --
 -- One table of requests (`control.call(srv, name, arg)`), reached:
 --
--- * by the handle of `cxcloud.sandbox.start`, over the one connection the server made to
---   its parent at start (`control.serve`): frames of `<length>\n<JSON>`, a request
---   `[name, arg]`, an answer `{"value": ...}` or `{"error": "..."}`. The connection is
---   private to the parent (it listens, the server connects and proves itself with the
---   key it was given), and its end of file stops the server: it is the watchdog too.
+-- * by the handle of `cxcloud.sandbox.start`, whose server runs in a thread of the same
+--   process: `control.run` starts the server in that thread and takes the requests on the
+--   socket pair of `cqueues.thread`, one JSON line each way (`control.send`,
+--   `control.receive`): first `{"port": n}` or `{"error": "..."}` (the server listens, or why
+--   not), then for each request `[name, arg]` an answer `{"value": ...}` or `{"error": "..."}`.
+--   The end of that socket stops the server.
 -- * over HTTPS, by anyone who holds the admin key, on the second listener that only the
 --   command line opens (`cxcloud sandbox`: nothing else can reach a standalone server).
 --   Every request carries `X-Sandbox-Key: <admin key>` (403 otherwise):
@@ -28,6 +29,7 @@
 -- @module cxcloud.sandbox.control
 
 local cjson = require "cjson.safe"
+local errno = require "cqueues.errno"
 
 local config = require "cxcloud.sandbox.config"
 local faults = require "cxcloud.sandbox.faults"
@@ -165,61 +167,72 @@ local function message(e)
 end
 
 -- -----------------------------------------------------------------------------
--- The parent's connection
+-- The handle's socket
 
---- Prepares a cqueues socket for frames: errors (a reset, a timeout) are returned,
--- not raised.
+--- Prepares a cqueues socket for `send` and `receive`: errors (a reset, a timeout) are
+-- returned, not raised, and a line may be as long as a whole request log (cqueues' limit is
+-- 4 KiB).
 -- @param sock cqueues socket
 -- @return sock
 function control.channel(sock)
   sock:onerror(function(_, _, why) return why end)
+  sock:setmaxline(256 * 1024 * 1024)
   return sock
 end
 
---- Writes one frame (`<length>\n<payload>`) on a socket from `control.channel`.
--- @param sock cqueues socket
--- @tparam string payload
+--- Writes `value` as one line of JSON.
+-- @param sock cqueues socket from `control.channel`
+-- @param value a plain Lua value
 -- @treturn boolean|nil true, or nil and an error
-function control.write_frame(sock, payload)
-  -- one write: the header alone would wait for a delayed ACK (Nagle)
-  local ok, err = sock:xwrite(#payload .. "\n" .. payload, "bn")
-  if not ok then return nil, err end
+function control.send(sock, value)
+  local line = cjson.encode(value) or cjson.encode { error = "cannot encode the answer" }
+  local ok, err = sock:xwrite(line .. "\n", "bn")
+  if not ok then return nil, errno.strerror(err) or tostring(err) end
   return true
 end
 
---- Reads one frame; nil and an error at end of file, on a timeout or a bad frame.
--- @param sock cqueues socket
+--- Reads one line of JSON; nil and an error at the end of the socket, on a timeout or bad JSON.
+-- @param sock cqueues socket from `control.channel`
 -- @tparam[opt] number timeout seconds
--- @treturn string|nil payload
+-- @return the value, a plain Lua value (JSON null: nil; integral numbers: integers)
 -- @treturn string error
-function control.read_frame(sock, timeout)
-  local head, err = sock:xread("*l", timeout)
-  if not head then return nil, err == nil and "end of file" or tostring(err) end
-  local n = math.tointeger(tonumber(head))
-  if not n or n < 0 then return nil, "bad frame header " .. string.format("%q", head:sub(1, 40)) end
-  if n == 0 then return "" end
-  local payload, perr = sock:xread(n, timeout)
-  if not payload or #payload ~= n then return nil, "short frame: " .. tostring(perr or "end of file") end
-  return payload
+function control.receive(sock, timeout)
+  local line, err = sock:xread("*l", timeout)
+  if not line then return nil, err == nil and "end of file" or errno.strerror(err) or tostring(err) end
+  return json.decode_plain(line)
 end
 
---- Serves control requests on the connection to the parent, in the server's
--- controller; stops the server when the parent closes it or goes away.
--- @tparam table srv the server
--- @param sock cqueues socket connected to the parent
-function control.serve(srv, sock)
+--- The server thread of `cxcloud.sandbox.start`: starts a server with `options` (JSON),
+-- reports its port (or why it cannot listen) on `sock`, serves control requests from it
+-- until its end, then stops.
+-- @param sock the thread's end of the socket pair
+-- @tparam string options the normalised options, as JSON
+function control.run(sock, options)
+  collectgarbage("generational")
+  control.channel(sock)
+  local server = require "cxcloud.sandbox.server"
+  local cfg = json.decode_plain(options)
+  local ok, srv = pcall(function()
+    local s = server.new(cfg)
+    s:listen()
+    s:write_ca(cfg.dir)
+    return s
+  end)
+  if not ok then
+    control.send(sock, { error = tostring(srv) })
+    return
+  end
+  control.send(sock, { port = srv.port })
   srv.cq:wrap(function()
     while true do
-      local frame = control.read_frame(sock)
-      local req = frame and json.decode_plain(frame)
+      local req = control.receive(sock)
       if type(req) ~= "table" then break end
-      local ok, res = pcall(control.call, srv, req[1], req[2])
-      local answer = cjson.encode(ok and { value = res } or { error = message(res) })
-        or cjson.encode { error = "cannot encode the answer" }
-      if not control.write_frame(sock, answer) then break end
+      local done, res = pcall(control.call, srv, req[1], req[2])
+      if not control.send(sock, done and { value = res } or { error = message(res) }) then break end
     end
     srv:stop()
   end)
+  srv:loop()
 end
 
 -- -----------------------------------------------------------------------------

@@ -6,41 +6,26 @@
 --    ...
 --    sb:stop()
 --
--- The server runs in a child process (`lua5.4 .../cxcloud/sandbox/child.lua`). `start`
--- waits until it listens and returns a handle with the URLs, the CA file, the credentials
--- and control methods. `sandbox.truth` computes, in the calling process, exactly the items
--- the server serves for a query.
+-- The server runs in a thread of the calling process (`cqueues.thread`: an OS thread with
+-- a Lua state of its own), so a caller that blocks (every spec, a plain script, a client
+-- without `wait`) is still answered, and the server's work (rows, TLS, JSON) never runs on
+-- the caller's thread, whose timings the event-loop specs measure. `start` waits until it
+-- listens and returns a handle with the URLs, the CA file, the credentials and control
+-- methods; `sandbox.truth` computes, in the calling thread, exactly the items the server
+-- serves for a query.
 --
--- How the handle and its server process hold together (issue 9 reviewed it once the
--- client could stop blocking):
---
---   * The process stays. Most users of a sandbox block: every spec, the benchmark's Python
---     and Node clients, nmap, plain scripts, a client without `wait`. A server in their
---     process would never run. Inside an event loop it would also share the host's thread:
---     its row generation, TLS and JSON would show in the very timings (a timer's gaps) that
---     the event-loop specs measure. So there is no in-process mode; a cqueues host uses the
---     ordinary one, whose waits (start, control requests, stop) yield to its controller.
---   * One connection carries everything: the parent listens on 127.0.0.1, the child
---     connects, presents the key it was given (environment), receives its options, answers
---     ready (`{port, pid}`) or why not, then serves the control requests of
---     `cxcloud.sandbox.control` on it. It replaced the HTTPS control port (a TLS handshake
---     per request: about 9 ms, now 0.1 ms), the state files `sandbox.json` and `sandbox.pid`
---     that `start` polled, and the options file.
---   * One watchdog: the end of that connection stops the server, whether the parent called
---     `stop` or died (even by SIGKILL). The socket is close-on-exec, so a program the parent
---     runs (`os.execute`) cannot hold it open; that was why the stdin pipe needed a second,
---     parent-pid watchdog. SIGTERM and SIGINT still stop the server.
---   * The shell that starts the child prints its pid first (`exec` keeps it), so a server
---     that dies before it connects (bad interpreter, a port in use) is reported at once;
---     `stop` waits for the process, KILLs it after 5 s, and reaps it.
---   * The HTTPS control listener stays for the command line only (`cxcloud sandbox`): a
---     standalone server has no parent, and tools in other processes can drive it with curl.
+-- The handle and its server hold together by the socket pair of `cqueues.thread`: the
+-- thread reports that it listens (or why not), then takes the control requests of
+-- `cxcloud.sandbox.control` on it, one JSON line each way (inside a cqueues controller the
+-- handle's waits yield to it). The end of that socket (`stop`, `<close>`, the handle
+-- collected) stops the server; the end of the process ends it with everything else. The
+-- command line (`cxcloud sandbox`) serves in the foreground instead, with an HTTPS control
+-- listener for other processes.
 --
 -- Options (all optional; defaults in brackets):
 --
 --   port [0 = any free]          API port (127.0.0.1 only)
---   dir [new temporary dir]      where ca.pem and sandbox.log (its output) go (one
---                                sandbox per directory)
+--   dir [new temporary dir]      where ca.pem goes (one sandbox per directory)
 --   seed [1]                     data seed: same seed, same data
 --   customers [3]                customers that exist; entitled [all] = indexes the
 --                                credentials may see (customer-details lists those)
@@ -76,8 +61,7 @@
 --   chunk_rows [250]             rows per chunk of an unpaged (streamed) response
 --   log_limit [100000]           request records kept
 --   startup_timeout [30]         seconds `start` waits for the server
---   lua [the running interpreter, else "lua5.4"]   interpreter of the server process
---   quiet [true]                 false: the server reports internal errors to sandbox.log
+--   quiet [true]                 false: the server reports internal errors on stderr
 --
 -- Runtime-changeable with `sb:set{}`: entitled, token_lifetime, latency, token_latency,
 -- rate_limit, rate_burst, throttle_status, retry_after, daily_quota, max_rows,
@@ -108,55 +92,28 @@
 --     given it must be entitled) unless `bulletins_require_customer`.
 -- @module cxcloud.sandbox
 
--- The data generator needs 64-bit integers: older Lua runs the sandbox through a 5.4 process.
-if not math.type then return require("cxcloud.sandbox.bridge").module() end
+local cqueues = require "cqueues"
+local thread = require "cqueues.thread"
+local operations = require "cxcloud.operations"
+local shell_quote = require("cxcloud.shell").quote
 
 local config = require "cxcloud.sandbox.config"
+local ops = require "cxcloud.sandbox.ops"
 local data = require "cxcloud.sandbox.data"
 local query = require "cxcloud.sandbox.query"
 local faults = require "cxcloud.sandbox.faults"
+local control = require "cxcloud.sandbox.control"
+local json = require "cxcloud.sandbox.json"
+local auth = require "cxcloud.sandbox.auth"
 
 local sandbox = {}
 
-sandbox.BASE_URL = "https://apix.cisco.com/cs/api/v2"
-sandbox.TOKEN_URL = "https://id.cisco.com/oauth2/default/v1/token"
-sandbox.API_HOST, sandbox.TOKEN_HOST = "apix.cisco.com", "id.cisco.com"
-sandbox.TOKEN_PATH = "/oauth2/default/v1/token"
-sandbox.API_PREFIX = "/cs/api/v2"
-
-local shell_quote = require("cxcloud.sandbox.shell").quote
-
--- directory that holds "cxcloud/sandbox/init.lua" (the repo's lua/ or an install tree)
-local function lua_root()
-  local src = debug.getinfo(1, "S").source
-  src = src:gsub("^@", "")
-  local root = src:match("^(.*)[/\\]cxcloud[/\\]sandbox[/\\]init%.lua$")
-  if not root then return nil end
-  if root:sub(1, 1) ~= "/" then
-    local pwd = os.getenv("PWD")
-    if pwd then root = pwd .. "/" .. root end
-  end
-  return root
-end
-sandbox.lua_root = lua_root
-
-local function interpreter(opts)
-  if opts.lua then return opts.lua end
-  local env = os.getenv("CXCLOUD_SANDBOX_LUA")
-  if env and env ~= "" then return env end
-  if _VERSION == "Lua 5.4" and type(arg) == "table" then
-    local i = -1
-    while arg[i - 1] do i = i - 1 end
-    local exe = arg[i]
-    if type(exe) == "string" and (exe:match("[/\\]lua[%d%.]*$") or exe:match("^lua[%d%.]*$")) then
-      return exe
-    end
-  end
-  return "lua5.4"
-end
+-- the real API's URLs (the library's), which clients keep: `connect_to` sends both hosts here
+sandbox.BASE_URL, sandbox.TOKEN_URL = operations.BASE_URL, operations.TOKEN_URL
+sandbox.API_HOST, sandbox.API_PREFIX = ops.API_HOST, ops.API_PREFIX
+sandbox.TOKEN_HOST, sandbox.TOKEN_PATH = ops.TOKEN_HOST, ops.TOKEN_PATH
 
 local function random_chars(n)
-  local auth = require "cxcloud.sandbox.auth"
   return (auth.random(n * 2):gsub("[^%w]", ""):sub(1, n))
 end
 
@@ -168,55 +125,18 @@ function sandbox.credentials()
   return "sbx-" .. random_chars(24), random_chars(14) .. "&=+% /?#\195\169" .. random_chars(10)
 end
 
-local function file_exists(path)
-  local f = io.open(path, "rb")
-  if f then f:close() return true end
-  return false
-end
-
-local function read_file(path)
-  local f = io.open(path, "rb")
-  if not f then return nil end
-  local s = f:read("a")
-  f:close()
-  return s
-end
-
--- "R", "S", "Z"... from /proc/PID/stat; nil when unknown, false when gone
-local function proc_state(pid)
-  if not pid then return nil end
-  local s = read_file("/proc/" .. pid .. "/stat")
-  if not s then
-    if file_exists("/proc/self/stat") then return false end
-    return nil
+-- items for a query on a dataset; `customerId` may be a customer index
+local function items(ds, op, customerId, params)
+  local p = {}
+  for k, v in pairs(params or {}) do p[k] = v end
+  if customerId ~= nil then
+    if type(customerId) == "number" then
+      customerId = ds:customer_ids()[customerId]
+        or error("cxcloud.sandbox: no customer with index " .. tostring(customerId), 3)
+    end
+    p.customerId = customerId
   end
-  return s:match("%) (%a)")
-end
-
-local function alive(pid)
-  local st = proc_state(pid)
-  if st == nil then return true end
-  return st ~= false and st ~= "Z" and st ~= "X"
-end
-
-local function sleep(s)
-  local ok, cqueues = pcall(require, "cqueues")
-  if ok then
-    cqueues.sleep(s)
-  else
-    os.execute("sleep " .. s)
-  end
-end
-
-local function monotime()
-  local ok, cqueues = pcall(require, "cqueues")
-  if ok then return cqueues.monotime() end
-  return os.time()
-end
-
-local function tail(path, n)
-  local s = read_file(path) or ""
-  return s:sub(-(n or 2000))
+  return query.items(ds, op, p)
 end
 
 -- -----------------------------------------------------------------------------
@@ -227,28 +147,34 @@ Handle.__index = Handle
 Handle.__name = "cxcloud.sandbox"
 
 function Handle:__tostring()
-  return string.format("cxcloud.sandbox: https://localhost:%s (pid %s, %s)", tostring(self.port),
-    tostring(self.pid), self._stopped and "stopped" or "running")
+  return string.format("cxcloud.sandbox: https://localhost:%s (%s)", tostring(self.port),
+    self._stopped and "stopped" or "running")
+end
+
+-- why the server is gone: what its thread raised, else what the socket said
+local function gone(self, err)
+  local ended, raised = self._thread:join(5)
+  return (tostring(ended and raised or err):gsub("^cxcloud%.sandbox: ", ""))
 end
 
 function Handle:_call(name, arg)
   if self._stopped then error("cxcloud.sandbox: the sandbox is stopped", 0) end
   if self._lost then error("cxcloud.sandbox: " .. self._lost, 0) end
-  -- one exchange at a time on the connection: inside a controller, another coroutine's
-  -- call may be waiting for its answer
+  -- one exchange at a time on the socket: inside a controller, another coroutine's call may
+  -- be waiting for its answer
   while self._busy do
     self._idle = self._idle or require("cqueues.condition").new()
     self._idle:wait()
   end
   self._busy = true
-  local ok, answer, err = pcall(require("cxcloud.sandbox.client").call, self._conn, name, arg)
+  local answer, err = control.send(self._conn, { name, arg })
+  if answer then answer, err = control.receive(self._conn, 30) end
   self._busy = false
   if self._idle then self._idle:signal() end
-  if not ok then error(answer, 0) end
-  if not answer then
-    -- a failed exchange leaves the connection out of step: close it (the server stops)
+  if type(answer) ~= "table" then
+    -- a failed exchange leaves the socket out of step: close it (the server stops)
     pcall(self._conn.close, self._conn)
-    self._lost = "the server is gone (" .. err .. "); log:\n" .. tail(self.dir .. "/sandbox.log")
+    self._lost = "the server is gone (" .. gone(self, err) .. ")"
     error("cxcloud.sandbox: " .. self._lost, 0)
   end
   if answer.error then error("cxcloud.sandbox: " .. tostring(answer.error), 0) end
@@ -383,7 +309,7 @@ function Handle:state()
 end
 
 --- The items the server returns now for a query (drift included), computed in this
--- process. See `sandbox.truth`.
+-- thread. See `sandbox.truth`.
 -- @tparam string op
 -- @param[opt] customerId id string or customer index
 -- @tparam[opt] table params
@@ -398,34 +324,20 @@ function Handle:truth(op, customerId, params)
   end
   for i = cache.n + 1, #additions do cache.ds:replay { additions[i] } end
   cache.n = #additions
-  return sandbox.query(cache.ds, op, customerId, params)
+  return items(cache.ds, op, customerId, params)
 end
 
---- Stops the server process and waits for it; removes the directory if `start`
--- created it. Idempotent; also called on garbage collection and `<close>`.
+--- Stops the server and waits for its thread; removes the directory if `start` created
+-- it. Idempotent; also called on `<close>` and, without the wait inside a cqueues
+-- controller, on garbage collection.
 function Handle:stop()
   if self._stopped then return true end
   self._stopped = true
-  local conn, proc, pid = self._conn, self._proc, self.pid
-  self._conn, self._proc = nil, nil
-  -- the end of file on its connection is what stops the server; one that never
-  -- connected gets SIGTERM
-  if conn then
-    pcall(conn.close, conn)
-  elseif pid and alive(pid) then
-    os.execute("kill -TERM " .. math.tointeger(pid) .. " 2>/dev/null")
-  end
-  if pid then
-    local deadline = monotime() + 5
-    while alive(pid) and proc_state(pid) ~= nil and monotime() < deadline do sleep(0.01) end
-    if proc_state(pid) ~= nil and alive(pid) then
-      os.execute("kill -KILL " .. math.tointeger(pid) .. " 2>/dev/null")
-    end
-  end
-  if proc then pcall(proc.close, proc) end -- reaps it
+  -- the end of its socket is what stops the server
+  pcall(self._conn.close, self._conn)
+  if not cqueues.running() or coroutine.isyieldable() then self._thread:join(5) end
   if self._own_dir then
     os.remove(self.dir .. "/ca.pem")
-    os.remove(self.dir .. "/sandbox.log")
     os.remove(self.dir)
   end
   return true
@@ -437,23 +349,34 @@ Handle.__close = Handle.stop
 -- -----------------------------------------------------------------------------
 -- start
 
-local function make_dir(cfg)
-  if cfg.dir then
-    os.execute("mkdir -p " .. shell_quote(cfg.dir) .. " 2>/dev/null")
-    return cfg.dir, false
+--- The directory for ca.pem: `dir`, made when missing, else a new temporary one.
+-- @tparam[opt] string dir
+-- @treturn string the directory
+-- @treturn boolean whether it is a new temporary one (for its owner to remove)
+function sandbox.directory(dir)
+  if dir then
+    os.execute("mkdir -p " .. shell_quote(dir) .. " 2>/dev/null")
+    return dir, false
   end
   local p = io.popen("mktemp -d \"${TMPDIR:-/tmp}/cxcloud-sandbox.XXXXXX\"")
   local d = p and p:read("l")
   if p then p:close() end
-  if not d or d == "" then error("cxcloud.sandbox.start: cannot create a temporary directory", 3) end
+  if not d or d == "" then error("cxcloud.sandbox: cannot create a temporary directory", 0) end
   return d, true
 end
 
---- Starts a sandbox server in a child process and waits until it listens.
+-- The server thread's function: a fresh Lua state, which gets the caller's module paths.
+-- (Dumped to bytecode by cqueues.thread: no upvalues but _ENV.)
+local function server_thread(sock, path, cpath, options)
+  package.path, package.cpath = path, cpath
+  require("cxcloud.sandbox.control").run(sock, options)
+end
+
+--- Starts a sandbox server in a thread of this process and waits until it listens.
 -- Raises on a bad option (naming it) or when the server does not start within
--- `startup_timeout` seconds (with the end of its log).
+-- `startup_timeout` seconds (with its reason).
 -- @tparam[opt] table opts options (see the module description)
--- @treturn table handle: `port, pid, dir, ca_file, client_id, client_secret, base_url,
+-- @treturn table handle: `port, dir, ca_file, client_id, client_secret, base_url,
 --   token_url, connect_to, local_base_url, local_token_url, customers, all_customers,
 --   config` and the methods above
 function sandbox.start(opts)
@@ -464,7 +387,7 @@ function sandbox.start(opts)
   for k, v in pairs(opts or {}) do o[k] = v end
   if o.control_port ~= nil then
     error("cxcloud.sandbox.start: option 'control_port' is not accepted here: the handle reaches"
-      .. " its server over a private connection (the command line's --control-port opens an"
+      .. " its server over a private socket (the command line's --control-port opens an"
       .. " HTTPS control port)", 2)
   end
   if o.client_id == nil or o.client_secret == nil then
@@ -472,60 +395,31 @@ function sandbox.start(opts)
     o.client_id = o.client_id or id
     o.client_secret = o.client_secret or secret
   end
-  o.admin_key = o.admin_key or random_chars(32)
   if o.faults then faults.validate(o.faults) end
   local cfg = config.normalize(o)
-  local root = lua_root()
-  if not root then error("cxcloud.sandbox.start: cannot locate the cxcloud/sandbox module directory", 2) end
-  local dir, own_dir = make_dir(cfg)
+  local dir, own_dir = sandbox.directory(cfg.dir)
   cfg.dir = dir
-  local probe = io.open(dir .. "/sandbox.log", "ab")
+  local probe = io.open(dir .. "/ca.pem", "ab")
   if not probe then
     error("cxcloud.sandbox.start: bad option 'dir' (" .. dir .. "): expected a writable directory", 2)
   end
   probe:close()
-  local client = require "cxcloud.sandbox.client"
-  local listener, parent_port = client.listen()
-  -- The server's Lua (5.4) takes our paths; from another Lua, the paths of the environment
-  -- (its C modules would not load in 5.4).
-  local same_lua = _VERSION == "Lua 5.4"
-  local lpath = root .. "/?.lua;" .. root .. "/?/init.lua;"
-    .. (same_lua and package.path or os.getenv("LUA_PATH_5_4") or os.getenv("LUA_PATH") or ";")
-  local cpath = same_lua and package.cpath or os.getenv("LUA_CPATH_5_4") or os.getenv("LUA_CPATH") or ";;"
-  -- the shell prints its pid, which the server keeps (exec), so that a server that dies
-  -- before it connects is noticed at once
-  local proc = io.popen(table.concat({
-    "echo $$;",
-    "LUA_PATH_5_4=" .. shell_quote(lpath), "LUA_CPATH_5_4=" .. shell_quote(cpath),
-    "CXCLOUD_SANDBOX_PARENT=" .. shell_quote(parent_port .. " " .. cfg.admin_key),
-    "exec", shell_quote(interpreter(cfg)), shell_quote(root .. "/cxcloud/sandbox/child.lua"),
-    "</dev/null", ">>" .. shell_quote(dir .. "/sandbox.log"), "2>&1",
-  }, " "), "r")
-  local pid = proc and math.tointeger(tonumber(proc:read("l")))
-  if not pid then
-    listener:close()
-    if proc then proc:close() end
-    error("cxcloud.sandbox.start: cannot run " .. interpreter(cfg), 2)
-  end
-  cfg.cleanup_dir = own_dir
-  local conn, state = client.accept(listener, cfg.admin_key, cfg, cfg.startup_timeout,
-    function() return alive(pid) end)
-  listener:close()
-  cfg.cleanup_dir = nil
+  local th, sock = thread.start(server_thread, package.path, package.cpath, json.encode_plain(cfg))
   local sb = setmetatable({
-    dir = dir, pid = pid, _conn = conn, _proc = proc, _own_dir = own_dir,
+    dir = dir, _conn = control.channel(sock), _thread = th, _own_dir = own_dir,
     client_id = cfg.client_id, client_secret = cfg.client_secret,
     base_url = sandbox.BASE_URL, token_url = sandbox.TOKEN_URL,
   }, Handle)
-  if not conn or state.error then
-    local log = tail(dir .. "/sandbox.log")
+  local state, err = control.receive(sock, cfg.startup_timeout)
+  if type(state) ~= "table" or state.error then
+    err = state and state.error or gone(sb, err)
     sb:stop()
-    error("cxcloud.sandbox.start: " .. tostring(conn and state.error or state) .. "; log:\n" .. log, 2)
+    error("cxcloud.sandbox.start: " .. tostring(err):gsub("^cxcloud%.sandbox: ", ""), 2)
   end
   sb.port = state.port
   sb.ca_file = dir .. "/ca.pem"
   local p = tostring(sb.port)
-  sb.connect_to = { "apix.cisco.com:443:127.0.0.1:" .. p, "id.cisco.com:443:127.0.0.1:" .. p }
+  sb.connect_to = { sandbox.API_HOST .. ":443:127.0.0.1:" .. p, sandbox.TOKEN_HOST .. ":443:127.0.0.1:" .. p }
   sb.local_base_url = "https://localhost:" .. p .. sandbox.API_PREFIX
   sb.local_token_url = "https://localhost:" .. p .. sandbox.TOKEN_PATH
   sb.config = cfg
@@ -539,29 +433,9 @@ end
 -- -----------------------------------------------------------------------------
 -- truth
 
---- Items for a query on a dataset (see `sandbox.truth`).
--- @tparam table ds dataset from `cxcloud.sandbox.data`
--- @tparam string op
--- @param[opt] customerId
--- @tparam[opt] table params
--- @treturn table items
--- @treturn table pagination
-function sandbox.query(ds, op, customerId, params)
-  local p = {}
-  for k, v in pairs(params or {}) do p[k] = v end
-  if customerId ~= nil then
-    if type(customerId) == "number" then
-      customerId = ds:customer_ids()[customerId]
-        or error("cxcloud.sandbox: no customer with index " .. tostring(customerId), 3)
-    end
-    p.customerId = customerId
-  end
-  return query.items(ds, op, p)
-end
-
 local truth_cache = setmetatable({}, { __mode = "k" })
 
---- The exact items the server would return for a query, computed in this process by
+--- The exact items the server would return for a query, computed in this thread by
 -- the same generator: `op` is the contract method name ("hardware", ...),
 -- `customerId` an id string or a customer index (nil for customer-details and the
 -- bulletins), `params` the API's query parameters (filters, `sort`, `fields`; with
@@ -584,14 +458,7 @@ function sandbox.truth(cfg, op, customerId, params)
   end
   for i = entry.n + 1, #adds do entry.ds:replay { adds[i] } end
   entry.n = #adds
-  return sandbox.query(entry.ds, op, customerId, params)
-end
-
---- Customer ids for options (all customers, in index order).
--- @tparam table cfg
--- @treturn table
-function sandbox.customer_ids(cfg)
-  return data.new(config.normalize(cfg)):customer_ids()
+  return items(entry.ds, op, customerId, params)
 end
 
 return sandbox

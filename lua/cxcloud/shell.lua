@@ -1,7 +1,6 @@
---- Shell quoting for the commands that start the sandbox or run clients against it
--- (the sandbox itself, `bin/cxcloud`, the benchmark, the demo, the specs). Loads
--- nothing else: requiring it starts no server and needs no cqueues.
--- @module cxcloud.sandbox.shell
+--- Shell quoting, for the commands that the command line, the sandbox, the examples, the
+-- benchmark and the specs build. Loads nothing else.
+-- @module cxcloud.shell
 
 local shell = {}
 

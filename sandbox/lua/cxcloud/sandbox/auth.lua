@@ -5,56 +5,10 @@
 -- @module cxcloud.sandbox.auth
 
 local rand = require "openssl.rand"
+local basexx = require "basexx"
+local http_util = require "http.util"
 
 local auth = {}
-
-local B64 = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/"
-local B64URL = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_"
-
---- Base64 encoding (standard alphabet with padding, or URL-safe without).
--- @tparam string s
--- @tparam[opt] boolean url
--- @treturn string
-function auth.b64encode(s, url)
-  local alpha = url and B64URL or B64
-  local out = {}
-  for i = 1, #s, 3 do
-    local a, b, c = s:byte(i, i + 2)
-    local n = (a << 16) | ((b or 0) << 8) | (c or 0)
-    local k = #out
-    out[k + 1] = alpha:sub((n >> 18) + 1, (n >> 18) + 1)
-    out[k + 2] = alpha:sub(((n >> 12) & 63) + 1, ((n >> 12) & 63) + 1)
-    out[k + 3] = b and alpha:sub(((n >> 6) & 63) + 1, ((n >> 6) & 63) + 1) or (url and "" or "=")
-    out[k + 4] = c and alpha:sub((n & 63) + 1, (n & 63) + 1) or (url and "" or "=")
-  end
-  return table.concat(out)
-end
-
-local B64_DEC = {}
-for i = 1, 64 do
-  B64_DEC[B64:byte(i)] = i - 1
-  B64_DEC[B64URL:byte(i)] = i - 1
-end
-
---- Base64 decoding (standard or URL-safe; padding optional). Returns nil on bad input.
--- @tparam string s
--- @treturn string|nil
-function auth.b64decode(s)
-  s = s:gsub("=+$", "")
-  if #s % 4 == 1 then return nil end
-  local out, n, bits = {}, 0, 0
-  for i = 1, #s do
-    local v = B64_DEC[s:byte(i)]
-    if not v then return nil end
-    n = (n << 6) | v
-    bits = bits + 6
-    if bits >= 8 then
-      bits = bits - 8
-      out[#out + 1] = string.char((n >> bits) & 255)
-    end
-  end
-  return table.concat(out)
-end
 
 --- Percent-decoding; `plus` also turns "+" into a space (form encoding).
 -- @tparam string s
@@ -62,7 +16,7 @@ end
 -- @treturn string
 function auth.url_decode(s, plus)
   if plus then s = s:gsub("+", " ") end
-  return (s:gsub("%%(%x%x)", function(x) return string.char(tonumber(x, 16)) end))
+  return http_util.decodeURIComponent(s)
 end
 
 --- Parses `application/x-www-form-urlencoded` text (or a query string).
@@ -72,12 +26,10 @@ end
 -- @treturn table duplicate names
 function auth.parse_form(s)
   local t, dup = {}, {}
-  for pair in (s or ""):gmatch("[^&]+") do
-    local k, v = pair:match("^([^=]*)=(.*)$")
-    if not k then k, v = pair, "" end
-    k, v = auth.url_decode(k, true), auth.url_decode(v, true)
+  local text = (s or ""):gsub("+", " ")
+  for k, v in http_util.query_args(text) do
     if t[k] ~= nil then dup[#dup + 1] = k end
-    t[k] = v
+    t[k] = v or ""
   end
   return t, dup
 end
@@ -89,7 +41,7 @@ end
 function auth.parse_basic(header)
   local b = header and header:match("^%s*[Bb][Aa][Ss][Ii][Cc]%s+(%S+)%s*$")
   if not b then return nil end
-  local plain = auth.b64decode(b)
+  local plain = basexx.from_base64(b)
   if not plain then return nil end
   local id, secret = plain:match("^([^:]*):(.*)$")
   return id, secret
@@ -99,7 +51,7 @@ end
 -- @tparam[opt] integer n bytes, default 32
 -- @treturn string
 function auth.random(n)
-  return auth.b64encode(rand.bytes(n or 32), true)
+  return basexx.to_url64(rand.bytes(n or 32))
 end
 
 local Store = {}
