@@ -41,7 +41,8 @@ describe("the version", function()
       local base = v:match("^(.-)%-%d+$")
       assert.truthy(base == "scm" or base == version,
         ("%s: version %s, the library is %s"):format(path, v, version))
-      assert.equal("cxcloud-" .. v .. ".rockspec", path:match("[^/]+$"))
+      local package = read(ROOT .. "/" .. path):match('\npackage%s*=%s*"([^"]+)"')
+      assert.equal(package .. "-" .. v .. ".rockspec", path:match("[^/]+$"))
     end
   end)
 
