@@ -53,11 +53,21 @@ DEV_PKG_lua5.1 := liblua5.1-0-dev
 DEV_PKG_lua5.2 := liblua5.2-dev
 DEV_PKG_lua5.3 := liblua5.3-dev
 DEV_PKG_luajit := libluajit-5.1-dev
-# lua5.4 runs the sandbox and the tooling whatever LUA is; another LUA adds its packages
+# Every Debian package the project uses is named here, nowhere else but the benchmark's own
+# list (bench/run.lua). DEB_PKGS: `make demo` and `make test`; lua5.4 runs the sandbox and the
+# tooling whatever LUA is; another LUA adds its packages. PKGS_<check>: what that slower check
+# adds, installed by its target.
 DEB_PKGS := lua5.4 liblua5.4-dev $(if $(filter lua5.4,$(LUA_PC)),,$(LUA_PC) $(DEV_PKG_$(LUA_PC))) \
             libcurl4-openssl-dev lua-cjson lua-busted lua-http \
-            lua-cqueues lua-luv lua-luaossl lua-argparse lua-readline lua-check lua-ldoc nginx-light \
-            pkg-config gcc make valgrind tinyproxy ca-certificates python3
+            lua-cqueues lua-luv lua-luaossl lua-argparse lua-readline lua-check lua-ldoc \
+            pkg-config gcc make ca-certificates python3
+PKGS_system   := nginx-light tinyproxy
+PKGS_memcheck := valgrind
+PKGS_luarocks := luarocks
+PKGS_embed    := valgrind
+PKGS_nmap     := nmap lua5.3 liblua5.3-dev
+PKGS_fuzz     := clang libclang-rt-14-dev
+PKGS_fresh    := debootstrap
 SHELL    := /bin/bash
 SUDO     := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
@@ -121,6 +131,7 @@ test-unit: all
 
 # The system checks against real third-party servers: nginx (overload) and tinyproxy (proxies).
 test-system: deps
+	@$(call install_missing,$(PKGS_system))
 	@$(MAKE) --no-print-directory all
 	$(BUSTED) spec/system
 
@@ -129,10 +140,11 @@ check: test test-system test-memcheck test-asan test-luarocks test-lua-versions 
        test-nmap test-portable test-fresh-machine
 
 test-luarocks:
-	@$(call install_missing,luarocks)
+	@$(call install_missing,$(PKGS_luarocks))
 	.ci/luarocks
 
 test-fresh-machine:
+	@$(call install_missing,$(PKGS_fresh))
 	.ci/fresh-machine --full
 
 # The transport driven from C without Lua: the plain C library alone (src/lib/), compiled
@@ -149,14 +161,17 @@ test-c: build/transport_test
 # The suite again with the C core under valgrind memcheck (leaks and errors fail it). The
 # sandbox's own spec (sandbox/spec) is left out: it does not load the C core, and its timing
 # checks measure a client that valgrind slows down 50-fold.
-test-memcheck: all
+test-memcheck: deps
+	@$(call install_missing,$(PKGS_memcheck) $(PKGS_system))
+	@$(MAKE) --no-print-directory all
 	$(LUA_ENV) CXCLOUD_MEMCHECK=1 busted --lua=$(CURDIR)/.ci/valgrind-lua spec/unit spec/integration \
 	  spec/system
 
 # The whole suite with the C core built with AddressSanitizer and UndefinedBehaviorSanitizer.
 # The plain build comes back even when a spec fails: later targets must not link sanitized
 # objects.
-test-asan:
+test-asan: deps
+	@$(call install_missing,$(PKGS_system))
 	$(MAKE) clean
 	$(MAKE) SANITIZE="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer"
 	status=0; $(LUA_ENV) LD_PRELOAD="$$($(CC) -print-file-name=libasan.so) $$($(CC) -print-file-name=libubsan.so)" \
@@ -217,7 +232,7 @@ FUZZ_TARGETS := headers encode json json_diff
 FUZZ_LIB     := headers encode
 FUZZ_CFLAGS   = -g -O1 -std=c99 -D_DEFAULT_SOURCE -Isrc/lib $(call pkg,--cflags libcurl)
 fuzz: deps
-	@$(call install_missing,clang libclang-rt-14-dev)
+	@$(call install_missing,$(PKGS_fuzz))
 	@mkdir -p build/fuzz
 	@for t in $(FUZZ_TARGETS); do \
 	  case " $(FUZZ_LIB) " in \

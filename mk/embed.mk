@@ -54,14 +54,14 @@ endif
 
 # The three modes against a sandbox, the threaded one also under valgrind and Helgrind.
 test-embed:
-	@$(call install_missing,lua5.4 liblua5.4-dev valgrind)
+	@$(call install_missing,$(PKGS_embed))
 	@$(MAKE) --no-print-directory embed
 	$(LUA_ENV) lua5.4 examples/embed/test.lua $(EMBED_HOST)
 
 # Debian's nmap (Lua 5.3 inside) with examples/nmap/cxcloud.nse against a sandbox on
 # loopback addresses; the C core built for 5.3 in build/nmap/.
 test-nmap:
-	@$(call install_missing,nmap lua5.3 liblua5.3-dev)
+	@$(call install_missing,$(PKGS_nmap))
 	@$(MAKE) --no-print-directory LUA=lua5.3 MODULE=build/nmap/cxcloud/core.so all
 	$(LUA_ENV) lua5.4 examples/nmap/test.lua $(CURDIR)/build/nmap
 
@@ -76,6 +76,7 @@ test-nmap:
 LUA_VERSIONS := lua5.1 lua5.2 lua5.3 luajit
 LUA_VERSIONS_JOBS ?= 2
 test-lua-versions:
+	@$(call install_missing,$(PKGS_system))
 	@for v in $(LUA_VERSIONS); do $(MAKE) --no-print-directory LUA=$$v deps || exit 1; done
 	@for v in $(LUA_VERSIONS); do \
 	  $(MAKE) --no-print-directory LUA=$$v MODULE=build/$$v/cxcloud/core.so all || exit 1; done
@@ -102,6 +103,5 @@ test-portable:
 	  SANITIZE="$(PORTABLE_DEFS)" all
 	@nm build/portable/obj/lib/buffer.o | grep -q explicit_bzero && \
 	  { echo "test-portable: buffer.o still calls explicit_bzero"; exit 1; } || true
-	LUA_PATH="$(CURDIR)/lua/?.lua;$(CURDIR)/lua/?/init.lua;/usr/share/lua/5.1/?.lua;/usr/share/lua/5.1/?/init.lua;;" \
-	  LUA_CPATH="$(CURDIR)/build/portable/?.so;;" busted --lua=lua5.4 \
+	$(LUA_ENV) LUA_CPATH="$(CURDIR)/build/portable/?.so;;" busted --lua=lua5.4 \
 	  spec/integration/portable_spec.lua spec/integration/client_spec.lua spec/integration/hygiene_spec.lua
