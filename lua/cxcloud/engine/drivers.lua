@@ -15,8 +15,9 @@
 -- * otherwise, blocking: `step` until the next event (inside the core's poll, at most 1 s at
 --   a time, or in `sleep` when nothing is in flight).
 --
--- An outside loop that calls `step`, `timeout` and `pollfd` itself (cqueues' `cq:loop` over
--- the client) is a driver too; it needs nothing here.
+-- An outside loop that waits on `pollfd` and `timeout` and calls `step` itself (a host's
+-- loop, or cqueues polling the client as a pollable object) is a driver too; it needs
+-- nothing here.
 -- @module cxcloud.engine.drivers
 
 local errors = require "cxcloud.errors"
