@@ -275,6 +275,9 @@ describe("a hostile server", function()
     end)
 
   describe("bounds memory by what a page decodes to", function()
+    -- under AddressSanitizer (make test-asan) freed memory sits in its quarantine: the pull's
+    -- outcome is checked, its peak size is not
+    local sanitized = os.getenv("ASAN_OPTIONS") ~= nil
     -- 8 pages of 1,000 rows, each row an array of 2,760 empty arrays: 7.9 MiB on the wire,
     -- some 220 MiB once decoded. The pull runs in a child process whose peak resident size
     -- (VmHWM) is compared with its size before the pull.
@@ -329,7 +332,7 @@ describe("a hostile server", function()
       sb:faults { { op = "hardware", status = 200, body = body, times = -1, nth = 2 } }
       local status, mib = child_pull("")
       assert.is_truthy(status:find("max_decoded_size", 1, true), status)
-      assert.is_true(mib < 128, mib .. " MiB")
+      if not sanitized then assert.is_true(mib < 128, mib .. " MiB") end
     end)
 
     it("a limit raised past such pages: the pull completes, one decoded page at a time",
@@ -337,7 +340,7 @@ describe("a hostile server", function()
         sb:faults { { op = "hardware", status = 200, body = body, times = -1, nth = 2 } }
         local status, mib = child_pull("max_decoded_size = 1024 * 1024 * 1024, concurrency = 8")
         assert.equal("complete", status)
-        assert.is_true(mib < 512, mib .. " MiB")
+        if not sanitized then assert.is_true(mib < 512, mib .. " MiB") end
       end)
   end)
 end)
