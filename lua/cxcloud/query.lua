@@ -304,6 +304,13 @@ local function fingerprint(key, data)
   return table.concat(parts, "\0")
 end
 
+-- The page size: the first page's, else what `pg` says, else what was asked.
+function Cursor:_page_size(pg)
+  local size = self.expected and self.expected.rows or as_int(pg.rows)
+  if not size or size < 1 then size = self.rows end
+  return size
+end
+
 -- What is wrong with page n's answer on its own, or nil. A broken server or gateway, not a
 -- change of the result set: one answer cannot contradict itself on any snapshot, and a
 -- page without `pagination` after one that had it is no whole result. Sets self.fp.
@@ -320,10 +327,8 @@ function Cursor:_check(n, data, pg)
   end
   local page = as_int(pg.page)
   if page and page ~= n then return format("came back as page %d", page) end
-  -- the page size: the first page's, else what this page says, else what was asked.
   -- On the last page `rows` may count that page's rows: both readings are accepted.
-  local size = self.expected and self.expected.rows or as_int(pg.rows)
-  if not size or size < 1 then size = self.rows end
+  local size = self:_page_size(pg)
   local want_pages = ceil(total / size)
   if pages ~= want_pages and not (total == 0 and pages == 1) then
     return format("has a 'pagination' that does not add up: %d rows in pages of %d make %d"
@@ -384,8 +389,7 @@ function Cursor:next_page()
       self.last = n
     else
       local pages, total = as_int(pg.pages), as_int(pg.total)
-      local rows = self.expected and self.expected.rows or as_int(pg.rows)
-      if not rows or rows < 1 then rows = self.rows end
+      local rows = self:_page_size(pg)
       info = { page = n, pages = pages, rows = rows, total = total }
       if not self.expected then
         self.expected = { total = total, pages = pages, rows = rows }

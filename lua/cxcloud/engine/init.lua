@@ -66,16 +66,6 @@ local done = request.done
 local Engine = {}
 Engine.__index = Engine
 
---- Estimated decoded size (bytes) of a page after which a full garbage collection runs
--- before the next page is decoded (`cxcloud.engine.results`).
-M.BIG_DECODED = results.BIG_DECODED
-
--- Automatic concurrency bounds (`cxcloud.engine.concurrency`).
-M.AUTO_MIN, M.AUTO_MAX = concurrency.MIN, concurrency.MAX
-
--- What an engine wait inside a `cx:map` coroutine yields to the map's scheduler.
-M.WAIT = drivers.WAIT
-
 --- Create an engine.
 -- @param core_client a `cxcloud.core` client
 -- @tparam table cfg validated options (see `cxcloud.options`)

@@ -23,8 +23,7 @@ local request = require "cxcloud.engine.request"
 local M = {}
 
 --- What an engine wait yields to the scheduler (`cxcloud.engine.drivers`).
-M.WAIT = drivers.WAIT
-local WAIT = M.WAIT
+local WAIT = drivers.WAIT
 
 local create, resume, status, yield, running = coroutine.create, coroutine.resume,
   coroutine.status, coroutine.yield, coroutine.running
