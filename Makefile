@@ -147,16 +147,18 @@ test-fresh-machine:
 	@$(call install_missing,$(PKGS_fresh))
 	.ci/fresh-machine --full
 
-# The transport driven from C without Lua: the plain C library alone (src/lib/), compiled
-# without Lua's include path on purpose.
-build/transport_test: spec/c/transport_test.c $(LIB_SRC) $(wildcard src/lib/*.h)
+# The plain C library alone (src/lib/), compiled without Lua's include path on purpose, driven
+# from C: one program per spec/c/*_test.c (the transport, the digest, the lock file), each
+# linked with the whole library.
+C_TESTS := $(patsubst spec/c/%.c,build/%,$(wildcard spec/c/*_test.c))
+build/%_test: spec/c/%_test.c $(LIB_SRC) $(wildcard src/lib/*.h)
 	@mkdir -p build
 	$(CC) -std=c99 -D_DEFAULT_SOURCE $(CFLAGS) $(WARN) $(SANITIZE) -Isrc/lib \
-	  $(call pkg,--cflags libcurl) -o $@ spec/c/transport_test.c \
+	  $(call pkg,--cflags libcurl) -o $@ $< \
 	  $(LIB_SRC) $(call pkg,--libs libcurl) -lpthread
 
-test-c: build/transport_test
-	build/transport_test
+test-c: $(C_TESTS)
+	@for t in $(C_TESTS); do echo $$t; $$t || exit 1; done
 
 # The suite again with the C core under valgrind memcheck (leaks and errors fail it). The
 # sandbox's own spec (sandbox/spec) is left out: it does not load the C core, and its timing
