@@ -1,10 +1,11 @@
 /* luaopen_cxcloud_core: the module entry of cxcloud.core. Builds the module table from the
-   other files of the binding (client.c, request.c, result.c, json.c) and its own small
-   functions (clocks, sleep, URL encoding, Retry-After). */
+   other files of the binding (client.c, request.c, result.c, json.c, lockfile.c) and its own
+   small functions (clocks, sleep, URL encoding, Retry-After, digest). */
 #include <time.h>
 
 #include "cxcloud.h"
 #include "lib/curl_init.h"
+#include "lib/digest.h"
 #include "lib/encode.h"
 #include "lib/headers.h"
 
@@ -60,6 +61,23 @@ static int l_parse_retry_after(lua_State *L)
     return 1;
 }
 
+/* core.digest(s) -> 32 lowercase hex digits: MurmurHash3 x64 128, seed 0, of the bytes of s
+   (lib/digest.h fixes the algorithm and the byte order, the same everywhere). For change
+   detection, not security. A string only: a number would hash its formatting, which
+   differs between Lua versions. */
+static int l_digest(lua_State *L)
+{
+    size_t n;
+    const char *s;
+    char hex[CX_DIGEST_HEX + 1];
+    if (lua_type(L, 1) != LUA_TSTRING)
+        return luaL_error(L, "digest: expected a string, got %s", luaL_typename(L, 1));
+    s = lua_tolstring(L, 1, &n);
+    cx_digest_hex(s, n, hex);
+    lua_pushlstring(L, hex, CX_DIGEST_HEX);
+    return 1;
+}
+
 static int l_curl_version(lua_State *L)
 {
     lua_pushfstring(L, "libcurl/%s", cx_curl_version());
@@ -74,6 +92,7 @@ static const luaL_Reg functions[] = {
     {"urlencode", l_urlencode},
     {"parse_retry_after", l_parse_retry_after},
     {"curl_version", l_curl_version},
+    {"digest", l_digest},
     {NULL, NULL},
 };
 
@@ -93,5 +112,6 @@ int luaopen_cxcloud_core(lua_State *L)
     cx_client_register(L, transfer_methods);
     luaL_newlib(L, functions);
     cx_json_register(L);
+    cx_lockfile_register(L);
     return 1;
 }

@@ -11,6 +11,10 @@
 /* json.c: sets decode, decoder and null in the module table at the top of the stack. */
 void cx_json_register(lua_State *L);
 
+/* lockfile.c: sets lockfile in the module table at the top of the stack, and registers the
+   lock file's metatable. */
+void cx_lockfile_register(lua_State *L);
+
 /* client.c: core.new, and the client's metatable with its methods and those in `more`. */
 int cx_client_new(lua_State *L);
 void cx_client_register(lua_State *L, const luaL_Reg *more);
