@@ -138,6 +138,19 @@ function Client:stats()
   return state(self, "stats").engine:get_stats()
 end
 
+--- The API requests this client made this UTC day (token requests aside), against the
+-- option `daily_quota`: `{day = "YYYY-MM-DD", calls = n, limit = n, left = n|nil,
+-- client = client id}` (`left` is nil when `daily_quota` is 0).
+-- @treturn table
+function Client:quota()
+  local st = state(self, "quota")
+  local q = st.engine:get_quota()
+  q.limit = st.cfg.daily_quota
+  q.left = q.limit > 0 and math.max(0, q.limit - q.calls) or nil
+  q.client = st.cfg.client_id
+  return q
+end
+
 --- Call `fn(list[i], i)` for every element of the array `list`, each call in its own
 -- coroutine, at most `n` at once (default: the client's concurrency); returns when all
 -- have ended. The requests of every call share the client's rate limit, connections,

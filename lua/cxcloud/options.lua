@@ -262,6 +262,7 @@ local SPEC = {
   { "concurrency", integer_check(1, 100) },
   { "page_size", integer_check(1, 1000), 100 },
   { "prefetch", integer_check(0, 32), 0 },
+  { "daily_quota", integer_check(0, 1000000000), 5000 },
   { "max_body_size", integer_check(1024, M.MAX_BODY_SIZE), 8 * 1024 * 1024 },
   { "max_header_size", integer_check(1024, 16 * 1024 * 1024), 64 * 1024 },
   { "max_decoded_size", integer_check(1024 * 1024, M.MAX_DECODED_SIZE), 64 * 1024 * 1024 },

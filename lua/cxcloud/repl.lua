@@ -250,7 +250,7 @@ end
 local KEYWORDS = { "and", "break", "do", "else", "elseif", "end", "false", "for", "function",
   "goto", "if", "in", "local", "nil", "not", "or", "repeat", "return", "then", "true", "until",
   "while" }
-local CLIENT_METHODS = { "customer", "get", "token", "stats", "close", "map", "query", "pollfd",
+local CLIENT_METHODS = { "customer", "get", "token", "stats", "quota", "close", "map", "query", "pollfd",
   "events", "timeout", "step" }
 local QUERY_OPTIONS = { "fields", "sort", "page_size", "max_items", "start_page" }
 

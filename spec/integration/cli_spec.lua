@@ -4,7 +4,7 @@
 local helper = require "spec.support.helper"
 local cjson = require "cjson"
 local output = require "cxcloud.cli.output"
-local report = require "cxcloud.cli.report"
+local report = require "cxcloud.report"
 
 local shell_quote = require("cxcloud.shell").quote
 

@@ -116,6 +116,10 @@ local function submit(eng, req, now)
     eng.tok:use()
     eng.ninflight = eng.ninflight + 1
     stats.requests = stats.requests + 1
+    local day = os.date("!%Y-%m-%d", math.floor(eng.wall()))
+    local quota = eng.quota
+    if quota.day ~= day then quota.day, quota.calls = day, 0 end
+    quota.calls = quota.calls + 1
   end
   return true
 end

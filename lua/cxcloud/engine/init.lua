@@ -93,6 +93,7 @@ function M.new(core_client, cfg, core, deps)
     seq = 0,
     closed = false,
     stats = stats,
+    quota = { day = nil, calls = 0 }, -- API requests of the current UTC day
   }, Engine)
   concurrency.init(self, cfg) -- max_inflight
   self.redact = function(s, limit) return core_client:redact(s, limit) end
@@ -252,6 +253,14 @@ function Engine:get_stats()
     s.connects, s.transfers = cs.connects, cs.requests
   end
   return s
+end
+
+--- The API requests of the current UTC day (`day`, `calls`).
+-- @treturn table
+function Engine:get_quota()
+  local day = os.date("!%Y-%m-%d", math.floor(self.wall()))
+  local calls = self.quota.day == day and self.quota.calls or 0
+  return { day = day, calls = calls }
 end
 
 --- Cancel everything and close the core client. Idempotent.

@@ -1,0 +1,467 @@
+--- `db:sync`: pull every (customer, operation) pair whole, apply each complete extract in
+-- one transaction, record what changed.
+--
+-- A pair's pull writes only the rows that differ from the store (by digest) into
+-- `_staging`, a page at a time; the rows it leaves alone are only remembered by key. When
+-- the pull ends complete, one transaction checks that no other sync applied the pair in
+-- the meantime, widens the table for new fields, writes the staged rows, deletes the rows
+-- the extract no longer holds, records a change for each difference and marks the pair
+-- synced. A pair whose pull failed, drifted twice or met the daily quota changes nothing
+-- and is listed as skipped. A process killed anywhere leaves each pair old or new: its
+-- staged rows belong to a run that the next sync marks "interrupted" and clears.
+--
+-- Memory per pair in flight: a key and a digest per stored row, plus the pages in flight;
+-- never the whole extract.
+-- @module cxcloud.store.sync
+
+local cjson = require "cjson.safe"
+local operations = require "cxcloud.operations"
+local canon = require "cxcloud.store.canon"
+local item_mod = require "cxcloud.store.item"
+
+local M = {}
+
+local format, concat = string.format, table.concat
+
+-- rows read back from _staging per statement
+local CHUNK = 500
+
+--- The current time as stored: ISO 8601, UTC.
+function M.now()
+  return os.date("!%Y-%m-%dT%H:%M:%SZ")
+end
+
+-- operations pulled once for all customers (their table's customerId is "", or the
+-- customer's own for `customers`)
+local function is_global(op)
+  return op.customer_id ~= "required"
+end
+M.is_global = is_global
+
+local function message_of(err)
+  if type(err) == "table" then return err.message or tostring(err) end
+  return tostring(err)
+end
+
+local function is_quota(err)
+  return type(err) == "table" and (err.quota_spent or err.code == "ERR_403_DEVELOPER_OVER_RATE")
+end
+
+local Pair = {}
+Pair.__index = Pair
+
+-- WHERE clause (and its values) that selects the pair's rows in its table
+function Pair:scope()
+  if self.global then return "", {} end
+  return ' WHERE "customerId" = ?', { self.cid }
+end
+
+local unpack = table.unpack or rawget(_G, "unpack")
+
+function Pair:load_state()
+  local conn, ctx = self.conn, self.ctx
+  self.tbl = ctx.db:_table(self.op.name)
+  self.before = conn:value('SELECT CAST(run AS TEXT) FROM _pairs WHERE operation = ? AND "customerId" = ?',
+    self.op.name, self.cid)
+  local where, args = self:scope()
+  local old, n = {}, 0
+  for r in conn:rows("SELECT _key, _hash FROM " .. conn:quote(self.op.name) .. where, unpack(args)) do
+    old[r._key] = r._hash
+    n = n + 1
+  end
+  self.old, self.nold = old, n
+end
+
+function Pair:clear_staging()
+  self.conn:exec('DELETE FROM _staging WHERE run = ? AND operation = ? AND "customerId" = ?',
+    self.ctx.run_text, self.op.name, self.cid)
+end
+
+-- the column types an extract asks for: "text" wins over "number"
+local function note_fields(fields, it)
+  for f, v in pairs(it) do
+    if fields[f] ~= "text" then
+      local _, ty = canon.column_value(v)
+      fields[f] = ty
+    end
+  end
+end
+
+function Pair:pull()
+  local conn, ctx, op = self.conn, self.ctx, self.op
+  local keyf = op.key or {}
+  local seen, fields = {}, {}
+  local rows, pages, staged, repeated = 0, 0, 0, 0
+  local old = self.old
+  local params = {}
+  if not self.global then params.customerId = self.cid end
+  local q = ctx.cx[op.name](ctx.cx, params)
+  local ins = 'INSERT INTO _staging (run, operation, "customerId", _key, _hash, _row) VALUES (?, ?, ?, ?, ?, ?)'
+  for page in q:pages() do
+    pages = pages + 1
+    local batch = {}
+    for _, it in ipairs(page) do
+      local text, digest = item_mod.canonical(it)
+      local k = item_mod.key(it, keyf)
+      if k == nil then
+        k = item_mod.content_key(digest)
+      elseif seen[k] then
+        repeated = repeated + 1
+        k = item_mod.content_key(digest, k)
+      end
+      -- the very same row twice: each copy kept
+      local base, n = k, 1
+      while seen[k] do n = n + 1; k = base .. "+" .. n end
+      seen[k] = true
+      rows = rows + 1
+      note_fields(fields, it)
+      if old[k] ~= digest then batch[#batch + 1] = { k, digest, text } end
+    end
+    if #batch > 0 then
+      conn:transaction(function()
+        for _, b in ipairs(batch) do
+          conn:exec(ins, ctx.run_text, op.name, self.cid, b[1], b[2], b[3])
+        end
+      end)
+      staged = staged + #batch
+    end
+    ctx:page_done(#page)
+  end
+  self.seen, self.fields, self.rows, self.pages, self.staged, self.repeated = seen, fields, rows, pages,
+    staged, repeated
+end
+
+local function column_values(tbl, cols, it)
+  local vals = {}
+  for i, c in ipairs(cols) do
+    local v, ty = canon.column_value(it[c])
+    if v ~= nil and tbl.columns[c] == "number" and ty ~= "number" then v = nil end
+    vals[i] = v
+  end
+  return vals
+end
+
+function Pair:record(change, key, cid, fields, old, new)
+  local ctx = self.ctx
+  self.conn:exec('INSERT INTO _changes (run, at, operation, "customerId", key, change, fields, old, new)'
+    .. " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", ctx.run_text, ctx.at, self.op.name, cid, key, change,
+    fields and cjson.encode(fields) or nil, old, new)
+end
+
+-- the customerId column of a row
+function Pair:row_customer(it)
+  if not self.global then return self.cid end
+  if self.op.name == "customers" and type(it.customerId) == "string" then return it.customerId end
+  return ""
+end
+
+function Pair:apply()
+  local conn, ctx, op, tbl = self.conn, self.ctx, self.op, self.tbl
+  local Q = conn:quote(op.name)
+  local counts = { added = 0, changed = 0, removed = 0, baseline = 0 }
+  conn:transaction(function()
+    local now_before = conn:value('SELECT CAST(run AS TEXT) FROM _pairs WHERE operation = ? AND "customerId" = ?',
+      op.name, self.cid)
+    if now_before ~= self.before then
+      error({ skip = format("run %s synced it meanwhile", tostring(now_before)) }, 0)
+    end
+    tbl:widen(self.fields)
+    local cols = tbl:data_columns()
+    local qcols = {}
+    for i, c in ipairs(cols) do qcols[i] = conn:quote(c) end
+    local marks = string.rep(", ?", #cols)
+    local insert = format('INSERT INTO %s ("customerId", _key, _hash, _row, _run%s) VALUES (?, ?, ?, ?, ?%s)',
+      Q, #cols > 0 and ", " .. concat(qcols, ", ") or "", marks)
+    local sets = {}
+    for i, c in ipairs(qcols) do sets[i] = c .. " = ?" end
+    local where_key = self.global and " WHERE _key = ?" or ' WHERE "customerId" = ? AND _key = ?'
+    local update = format("UPDATE %s SET _hash = ?, _row = ?, _run = ?%s%s", Q,
+      #sets > 0 and ", " .. concat(sets, ", ") or "", where_key)
+    local select_old = format('SELECT "customerId", _row FROM %s%s', Q, where_key)
+    local delete = format("DELETE FROM %s%s", Q, where_key)
+    local function keyargs(k)
+      if self.global then return k end
+      return self.cid, k
+    end
+    local last = ""
+    while true do
+      local chunk = conn:all('SELECT _key, _hash, _row FROM _staging WHERE run = ? AND operation = ?'
+        .. ' AND "customerId" = ? AND _key > ? ORDER BY _key LIMIT ' .. CHUNK,
+        ctx.run_text, op.name, self.cid, last)
+      if #chunk == 0 then break end
+      for _, r in ipairs(chunk) do
+        last = r._key
+        local it = cjson.decode(r._row)
+        local vals = column_values(tbl, cols, it)
+        if self.old[r._key] then
+          local before_row, before_cid
+          for o in conn:rows(select_old, keyargs(r._key)) do before_row, before_cid = o._row, o.customerId end
+          local fields = item_mod.changed_fields(cjson.decode(before_row or "{}") or {}, it)
+          local args, n = { r._hash, r._row, ctx.run_text }, 3
+          for i = 1, #cols do n = n + 1; args[n] = vals[i] end
+          if not self.global then n = n + 1; args[n] = self.cid end
+          n = n + 1; args[n] = r._key
+          conn:exec(update, unpack(args, 1, n))
+          self:record("changed", r._key, before_cid or self:row_customer(it), fields, before_row, r._row)
+          counts.changed = counts.changed + 1
+        else
+          local args = { self:row_customer(it), r._key, r._hash, r._row, ctx.run_text }
+          for i = 1, #cols do args[#args + 1] = vals[i] end
+          conn:exec(insert, unpack(args, 1, 5 + #cols))
+          if self.baseline then
+            counts.baseline = counts.baseline + 1
+          else
+            self:record("added", r._key, args[1], nil, nil, r._row)
+            counts.added = counts.added + 1
+          end
+        end
+      end
+    end
+    for k in pairs(self.old) do
+      if not self.seen[k] then
+        local before_row, before_cid
+        for o in conn:rows(select_old, keyargs(k)) do before_row, before_cid = o._row, o.customerId end
+        conn:exec(delete, keyargs(k))
+        self:record("removed", k, before_cid or self.cid, nil, before_row, nil)
+        counts.removed = counts.removed + 1
+      end
+    end
+    conn:exec('INSERT INTO _pairs (operation, "customerId", run, "rows", pages, synced) VALUES (?, ?, ?, ?, ?, ?)'
+      .. ' ON CONFLICT (operation, "customerId") DO UPDATE SET run = excluded.run, "rows" = excluded."rows",'
+      .. " pages = excluded.pages, synced = excluded.synced",
+      op.name, self.cid, ctx.run_text, tostring(self.rows), tostring(self.pages), ctx.at)
+    self:clear_staging()
+  end)
+  return counts
+end
+
+-- One pair, start to end; returns the pair's outcome (never raises).
+function Pair:run()
+  local ctx, conn = self.ctx, self.conn
+  if ctx.stop then return { skipped = ctx.stop } end
+  local lock = "pair\0" .. self.op.name .. "\0" .. self.cid
+  local ok_lock, got, who = pcall(conn.try_lock, conn, lock)
+  if not ok_lock then return { skipped = message_of(got) } end
+  if not got then return { skipped = "being synced by " .. who .. " at the same time" } end
+  local ok, res = pcall(function()
+    self:load_state()
+    self.baseline = self.before == nil
+    local err
+    for attempt = 1, 2 do
+      self:clear_staging()
+      local pulled, e = pcall(self.pull, self)
+      if pulled then err = nil; break end
+      err = e
+      if type(e) == "table" and e.store then error(e, 0) end
+      if is_quota(e) then
+        ctx.stop = "the daily quota is spent: " .. message_of(e)
+        break
+      end
+      if not (type(e) == "table" and e.kind == "drift" and attempt == 1) then break end
+    end
+    if err then
+      pcall(self.clear_staging, self)
+      return { skipped = (type(err) == "table" and err.kind == "drift" and "drifted twice: " or "")
+        .. message_of(err) }
+    end
+    ctx.applying = true
+    local counts = self:apply()
+    ctx.applying = false
+    counts.rows = self.rows
+    counts.repeated = self.repeated
+    return counts
+  end)
+  ctx.applying = false
+  pcall(conn.unlock, conn, lock)
+  if not ok then
+    pcall(self.clear_staging, self)
+    if type(res) == "table" and res.skip then return { skipped = res.skip } end
+    return { skipped = message_of(res) }
+  end
+  return res
+end
+
+local Ctx = {}
+Ctx.__index = Ctx
+
+function Ctx:page_done(n)
+  self.rows = self.rows + n
+  self:report()
+end
+
+function Ctx:report()
+  if not self.progress then return end
+  local calls = self.cx:stats().requests - self.calls0
+  self.progress({ pairs = self.npairs, done = self.done, skipped = #self.skipped, calls = calls,
+    rows = self.rows, elapsed = os.time() - self.t0 })
+end
+
+local function check_list(name, v, valid)
+  if v == nil then return nil end
+  if type(v) ~= "table" then
+    error(format("db:sync: %s must be an array of %s, got %s", name, valid, type(v)), 3)
+  end
+  for i, x in ipairs(v) do
+    if type(x) ~= "string" and type(x) ~= "number" then
+      error(format("db:sync: %s[%d] must be a %s, got %s", name, i, valid, type(x)), 3)
+    end
+  end
+  return v
+end
+
+local function select_operations(list)
+  if not list then return operations end
+  local out = {}
+  for _, name in ipairs(list) do
+    local n = tostring(name):gsub("%-", "_")
+    local op = operations[n]
+    if not op then
+      local names = {}
+      for i, o in ipairs(operations) do names[i] = o.name end
+      error(format("db:sync: unknown operation '%s'; valid: %s", tostring(name), concat(names, ", ")), 3)
+    end
+    out[#out + 1] = op
+  end
+  return out
+end
+
+-- runs left "running" by a process that is gone: marked interrupted, their staging cleared
+local function close_interrupted(conn)
+  for _, r in ipairs(conn:all("SELECT CAST(run AS TEXT) AS run FROM _runs WHERE status = 'running'")) do
+    local name = "run\0" .. r.run
+    if conn:try_lock(name) then
+      conn:transaction(function()
+        conn:exec("UPDATE _runs SET status = 'interrupted', finished = ? WHERE run = ? AND status = 'running'",
+          M.now(), r.run)
+        conn:exec("DELETE FROM _staging WHERE run = ?", r.run)
+      end)
+      conn:unlock(name)
+    end
+  end
+end
+
+--- Runs one sync. See `cxcloud.store` for the options and the result.
+-- @param db the store
+-- @param cx a client
+-- @tparam table opts
+-- @treturn table|nil run
+-- @treturn string|nil error
+function M.run(db, cx, opts)
+  opts = opts or {}
+  if type(opts) ~= "table" then error("db:sync: options must be a table, got " .. type(opts), 2) end
+  local customers = check_list("customers", opts.customers, "customer ID")
+  local ops = select_operations(check_list("operations", opts.operations, "operation name"))
+  if opts.progress ~= nil and type(opts.progress) ~= "function" then
+    error("db:sync: progress must be a function, got " .. type(opts.progress), 2)
+  end
+  if opts.keep ~= nil and (type(opts.keep) ~= "number" or opts.keep < 0) then
+    error("db:sync: keep must be a number of days (>= 0), got " .. tostring(opts.keep), 2)
+  end
+  local conn = db.conn
+  local ctx = setmetatable({ db = db, cx = cx, conn = conn, rows = 0, done = 0, skipped = {},
+    progress = opts.progress, t0 = os.time(), calls0 = cx:stats().requests, at = M.now() }, Ctx)
+  local quota = cx:quota()
+  close_interrupted(conn)
+  local run_text = conn:value("INSERT INTO _runs (started, status, host, client) VALUES (?, 'running', ?, ?)"
+    .. " RETURNING CAST(run AS TEXT)", ctx.at, db.host, quota.client)
+  ctx.run_text = run_text
+  conn:try_lock("run\0" .. run_text)
+
+  -- the customers: given, else every customer the client sees (from the customers pair
+  -- when it is synced, so that it costs no extra call)
+  local pairs_list = {}
+  local want_customers = false
+  for _, op in ipairs(ops) do if op.name == "customers" then want_customers = true end end
+  local function add_pair(op, cid)
+    pairs_list[#pairs_list + 1] = setmetatable({ ctx = ctx, conn = conn, op = op, cid = cid,
+      global = is_global(op) }, Pair)
+  end
+  local first_results = {}
+  if want_customers then
+    add_pair(operations.customers, "")
+    ctx.npairs = 1
+    first_results[1] = pairs_list[1]:run()
+    ctx.done = 1
+  end
+  local ids = customers
+  local fail
+  if not ids then
+    ids = {}
+    if want_customers and not first_results[1].skipped then
+      for r in conn:rows('SELECT "customerId" FROM customers ORDER BY "customerId"') do ids[#ids + 1] = r.customerId end
+    else
+      local list, err = cx:customers():all()
+      if not list then fail = "cannot list the customers: " .. message_of(err)
+      else
+        for _, c in ipairs(list) do ids[#ids + 1] = c.customerId end
+      end
+    end
+  end
+  for _, op in ipairs(ops) do
+    if op.name ~= "customers" then
+      if is_global(op) then add_pair(op, "")
+      else
+        for _, cid in ipairs(ids) do add_pair(op, tostring(cid)) end
+      end
+    end
+  end
+  ctx.npairs = #pairs_list
+  local rest = {}
+  for i = want_customers and 2 or 1, #pairs_list do rest[#rest + 1] = pairs_list[i] end
+  local results, errs = cx:map(rest, function(p)
+    local r = p:run()
+    ctx.done = ctx.done + 1
+    if r.skipped then ctx.skipped[#ctx.skipped + 1] = true end
+    ctx:report()
+    return r
+  end)
+  local run = { run = tonumber(run_text), calls = 0, rows = 0, added = 0, changed = 0, removed = 0, baseline = 0,
+    skipped = {}, pairs = #pairs_list, complete = 0, notes = {} }
+  local function account(p, r)
+    if r == nil then r = { skipped = "stopped: " .. message_of(errs and errs[p] or "unknown error") } end
+    if r.skipped then
+      run.skipped[#run.skipped + 1] = { customerId = p.cid ~= "" and p.cid or nil, operation = p.op.name,
+        error = r.skipped }
+    else
+      run.complete = run.complete + 1
+      run.rows = run.rows + r.rows
+      run.added, run.changed, run.removed = run.added + r.added, run.changed + r.changed, run.removed + r.removed
+      run.baseline = run.baseline + r.baseline
+      if r.repeated > 0 then
+        run.notes[#run.notes + 1] = format("%s%s: %d rows repeated a key (%s) and were kept by their content",
+          p.op.name, p.cid ~= "" and " of customer " .. p.cid or "", r.repeated, concat(p.op.key or {}, ", "))
+      end
+    end
+  end
+  if want_customers then account(pairs_list[1], first_results[1]) end
+  for i, p in ipairs(rest) do account(p, results and results[i] or nil) end
+  if fail then run.skipped[#run.skipped + 1] = { error = fail } end
+  run.calls = cx:stats().requests - ctx.calls0
+  run.status = (#run.skipped == 0 and "complete") or (run.complete > 0 and "partial") or "failed"
+  local finished = M.now()
+  local ok, err = pcall(function()
+    conn:transaction(function()
+      conn:exec('UPDATE _runs SET finished = ?, status = ?, calls = ?, "rows" = ?, added = ?, changed = ?,'
+        .. " removed = ?, pairs = ?, skipped = ? WHERE run = ?", finished, run.status, tostring(run.calls),
+        tostring(run.rows), tostring(run.added), tostring(run.changed), tostring(run.removed),
+        tostring(run.pairs), #run.skipped > 0 and cjson.encode(run.skipped) or nil, run_text)
+      if run.calls > 0 then
+        conn:exec("INSERT INTO _quota (day, client, calls) VALUES (?, ?, ?) ON CONFLICT (day, client)"
+          .. " DO UPDATE SET calls = _quota.calls + excluded.calls", quota.day, quota.client or "",
+          tostring(run.calls))
+      end
+      if opts.keep then
+        local cutoff = os.date("!%Y-%m-%dT%H:%M:%SZ", os.time() - math.floor(opts.keep * 86400))
+        conn:exec("DELETE FROM _changes WHERE at < ?", cutoff)
+        conn:exec("DELETE FROM _runs WHERE started < ? AND status <> 'running' AND run <> ?", cutoff, run_text)
+      end
+    end)
+  end)
+  pcall(conn.unlock, conn, "run\0" .. run_text)
+  if not ok then return nil, message_of(err), run end
+  if #run.notes == 0 then run.notes = nil end
+  return run
+end
+
+
+return M
