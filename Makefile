@@ -60,8 +60,9 @@ DEV_PKG_luajit := libluajit-5.1-dev
 DEB_PKGS := lua5.4 liblua5.4-dev $(if $(filter lua5.4,$(LUA_PC)),,$(LUA_PC) $(DEV_PKG_$(LUA_PC))) \
             libcurl4-openssl-dev lua-cjson lua-busted lua-http \
             lua-cqueues lua-luv lua-luaossl lua-argparse lua-readline lua-check lua-ldoc \
+            lua-dbi-sqlite3 sqlite3 \
             pkg-config gcc make ca-certificates python3
-PKGS_system   := nginx-light tinyproxy
+PKGS_system   := nginx-light tinyproxy lua-dbi-postgresql postgresql
 PKGS_memcheck := valgrind
 PKGS_luarocks := luarocks
 PKGS_embed    := valgrind

@@ -66,8 +66,10 @@ function M.customers(cx, args)
   return nil
 end
 
--- the format: --format, else from the output file's extension, else table on a terminal
-local function pick_format(args)
+--- The format: --format, else from the output file's extension, else table on a terminal.
+-- @tparam table args
+-- @treturn string
+function M.format(args)
   if args.format then return args.format end
   if args.output then
     local ext = args.output:match("%.(%w+)$")
@@ -209,7 +211,7 @@ function M.pull(args, argv, op, make)
     if id then p.customerId = id end
     queries[i] = common.checked(function() return make(cx, p) end)
   end
-  local fmt = pick_format(args)
+  local fmt = M.format(args)
   local columns
   if args.fields then
     columns = {}

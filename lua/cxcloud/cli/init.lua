@@ -5,6 +5,9 @@
 --    cxcloud query PATH [--where NAME=VALUE]... [the export options]
 --    cxcloud repl [--sandbox]
 --    cxcloud sandbox [...]
+--    cxcloud sync --db DB [--customer ID]... [--operation OP]... [--keep DAYS] [--progress]
+--    cxcloud changes --db DB [--since RUN|YYYY-MM-DD] [--summary] [--format ...]
+--    cxcloud quota [--db DB]
 --
 -- `main(argv)` returns the exit status: 0 success, 1 the work failed, 2 a usage error.
 -- The client (and its C core) is loaded only by the commands that use it, so that
@@ -88,8 +91,8 @@ end
 -- @treturn table argparse parser
 function M.parser()
   local p = argparse("cxcloud", "The Cisco CX Cloud API v2 from the command line: export any"
-    .. " operation to a table, CSV or JSON, build a device report, explore in a Lua REPL, or run"
-    .. " a local sandbox. Credentials and endpoints come from CXCLOUD_CLIENT_ID,"
+    .. " operation to a table, CSV or JSON, build a device report, keep a store in sync and see what"
+    .. " changed, explore in a Lua REPL, or run a local sandbox. Credentials and endpoints come from CXCLOUD_CLIENT_ID,"
     .. " CXCLOUD_CLIENT_SECRET, CXCLOUD_BASE_URL, CXCLOUD_TOKEN_URL, CXCLOUD_CA_FILE.")
     :command_target("command")
     :help_description_margin(34)
@@ -118,6 +121,41 @@ function M.parser()
   report:option("-n --max-items", "Only the first N records (after sorting)."):argname("N")
     :convert(non_negative("--max-items"))
   output_options(report)
+  report:option("--db", "Read from this store (a file or a postgresql:// URI) instead of the"
+    .. " service: no request."):argname("DB")
+  local function db_option(cmd)
+    cmd:option("--db", "The store: a file path (SQLite, created when missing) or a"
+      .. " postgresql:// URI (default: CXCLOUD_DB)."):argname("DB")
+  end
+  local sync = p:command("sync", "Sync every customer and operation into a store; record what"
+    .. " changed. Exit 1 when any pair was skipped (its old rows kept).")
+  db_option(sync)
+  sync:option("-c --customer", "Only this customer (repeatable; default: every customer)."):argname("ID")
+    :count("*")
+  sync:option("--operation", "Only this operation (repeatable; default: all)."):argname("OP"):count("*")
+  sync:option("--keep", "Delete changes and runs older than DAYS after the sync."):argname("DAYS")
+    :convert(non_negative("--keep"))
+  sync:flag("-q --quiet", "No progress line on standard error.")
+  sync:flag("--progress", "Show the progress line even when standard error is not a terminal.")
+  sync:option("--proxy", "HTTPS proxy, http://[user:password@]host:port."):argname("URL")
+  local changes = p:command("changes", "What a store recorded as changed: one record per change,"
+    .. " or per customer with --summary.")
+  db_option(changes)
+  changes:option("--since", "Changes after run N, or since a date (UTC) (default: those of the last"
+    .. " run)."):argname("RUN|YYYY-MM-DD")
+  changes:option("--operation", "Only this operation."):argname("OP")
+  changes:option("-c --customer", "Only this customer."):argname("ID")
+  changes:flag("--summary", "One record per customer: devices added/removed, new advisories (critical),"
+    .. " coverage gained/lost, devices past last date of support.")
+  changes:flag("--values", "Add each change's old and new item (JSON).")
+  changes:option("--today", "With --summary: the date a last date of support is compared with."):argname("YYYY-MM-DD")
+  changes:option("-n --max-items", "Stop after N records."):argname("N"):convert(non_negative("--max-items"))
+  output_options(changes)
+  local quota = p:command("quota", "API calls counted today against the daily quota; with --db, those"
+    .. " of the store's syncs per day and per run.")
+  db_option(quota)
+  quota:option("--runs", "How many recent runs to list (default 10)."):argname("N"):convert(positive("--runs"))
+  output_options(quota)
   local query = p:command("query", "Export any path under the base URL (an operation the table"
     .. " lacks): the parameters go out as given.")
   query:argument("path", "The path, e.g. /inventory/hardware.")
@@ -164,7 +202,7 @@ local function usage_message(parser, msg, argv)
   local bad = msg:match("^unknown command '(.-)'")
   if bad then
     local names = operation_names()
-    for _, c in ipairs { "report", "query", "repl", "sandbox", "help" } do names[#names + 1] = c end
+    for _, c in ipairs { "report", "query", "repl", "sandbox", "sync", "changes", "quota", "help" } do names[#names + 1] = c end
     local s = util.suggest(bad, names)
     return format("unknown operation or command '%s'%s\nRun 'cxcloud --help' for the operations"
       .. " and commands.", bad, s and format(" (did you mean '%s'?)", s) or "")
@@ -194,6 +232,9 @@ local function run_command(args, argv, parser)
   if name == "repl" then return require("cxcloud.cli.repl").run(args) end
   if name == "report" then return require("cxcloud.cli.report").run(args, argv) end
   if name == "query" then return require("cxcloud.cli.export").run_path(args, argv) end
+  if name == "sync" then return require("cxcloud.cli.sync").run(args) end
+  if name == "changes" then return require("cxcloud.cli.changes").run(args) end
+  if name == "quota" then return require("cxcloud.cli.quota").run(args) end
   return require("cxcloud.cli.export").run(args, argv)
 end
 

@@ -22,15 +22,27 @@ function M.run(args)
   if not today:match("^%d%d%d%d%-%d%d%-%d%d$") then
     common.usage(format("--today expects a date YYYY-MM-DD, got '%s'", today))
   end
-  local cx = common.client(args)
-  local ids = export.customers(cx, args)
+  local source, ids
+  if args.db then
+    source = require("cxcloud.cli.sync").open_store(args)
+    ids = args.all_customers and source:synced_customers()
+      or (args.customer and #args.customer > 0 and args.customer) or nil
+  else
+    source = common.client(args)
+    ids = export.customers(source, args)
+  end
   if not ids then common.usage("report needs --customer ID (repeatable) or --all-customers") end
   local multi = #ids > 1 or args.all_customers
   local all, sums = {}, {}
   for _, id in ipairs(ids) do
-    local records, err = report.build(cx, id)
+    local records, err
+    if args.db then
+      records, err = source:report { customerId = id }
+    else
+      records, err = report.build(source, id)
+    end
     if not records then
-      cx:close()
+      source:close()
       common.fail(err, format("report for customer %s", id))
     end
     sums[#sums + 1] = report.totals(id, records, today)
@@ -39,7 +51,7 @@ function M.run(args)
       all[#all + 1] = r
     end
   end
-  cx:close()
+  source:close()
   local fmt = args.format or (args.output and args.output:match("%.(%w+)$")) or nil
   if fmt ~= "table" and fmt ~= "csv" and fmt ~= "jsonl" and fmt ~= "json" then
     fmt = require("cxcloud.cli.term").isatty(1) and not args.output and "table" or "jsonl"

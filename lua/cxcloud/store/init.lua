@@ -252,6 +252,48 @@ function Store:report(args)
   return report.join(lists)
 end
 
+--- The customers that have at least one synced operation, sorted.
+-- @treturn table array of customer IDs
+function Store:synced_customers()
+  check_open(self, "synced_customers")
+  local out = {}
+  for r in self.conn:rows('SELECT DISTINCT "customerId" FROM _pairs WHERE "customerId" <> \'\''
+    .. ' ORDER BY "customerId"') do
+    out[#out + 1] = r.customerId
+  end
+  return out
+end
+
+--- The number of the last run, or nil when the store never ran a sync.
+-- @treturn integer|nil
+function Store:last_run()
+  check_open(self, "last_run")
+  return tonumber(self.conn:value("SELECT CAST(max(run) AS TEXT) FROM _runs"))
+end
+
+--- What changed per customer since a run or a date (`cxcloud.store.summary`): devices
+-- added and removed, advisories newly affecting devices and how many are Critical,
+-- coverage gained and lost, devices past their last date of support since then.
+-- @tparam[opt] table opts `since` (run number or `YYYY-MM-DD`; default: the changes of the
+--   last run), `today` (`YYYY-MM-DD`, default today UTC)
+-- @treturn table array of records
+function Store:summary(opts)
+  check_open(self, "summary")
+  opts = opts or {}
+  local since = opts.since
+  if since == nil then since = math.max(0, (self:last_run() or 1) - 1) end
+  since_clause(since)
+  local from
+  if type(since) == "string" and since:find("^%d%d%d%d%-") then
+    from = since
+  else
+    local started = self.conn:value("SELECT started FROM _runs WHERE run = ?", tostring(since))
+      or self.conn:value("SELECT min(started) FROM _runs WHERE run > ?", tostring(since))
+    from = started and started:sub(1, 10) or "0000-00-00"
+  end
+  return require("cxcloud.store.summary").build(self, since, from, opts.today or os.date("!%Y-%m-%d"))
+end
+
 --- Closes the store (also when collected, and at the end of a to-be-closed variable).
 function Store:close()
   if self.conn then self.conn:close() end
