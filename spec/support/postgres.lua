@@ -249,6 +249,11 @@ function Server:psql(sql, dbname)
   return out
 end
 
+--- The server's log (for assertions: authentication failures are only there, see above).
+function Server:log()
+  return read(self.dir .. "/server.log") or ""
+end
+
 --- Terminate every client connection but psql's own (pg_terminate_backend): their next
 -- statement fails. Returns how many were terminated.
 function Server:terminate_backends()
@@ -262,11 +267,23 @@ end
 -- close). stop() still cleans up; restart() recovers.
 function Server:kill()
   local pid = self:pid()
-  if not pid then return end
+  if not (pid and alive(pid)) then return end
+  -- line 7 of the lock file: the SysV segment's key and id, which a killed postmaster leaves
+  -- behind (56 bytes); a restart removes it, stop() must
+  local n = 0
+  for line in (read(self.dir .. "/data/postmaster.pid") or ""):gmatch("[^\n]*\n") do
+    n = n + 1
+    if n == 7 then self.shmid = tonumber(line:match("^%s*%d+%s+(%d+)")) end
+  end
   local children = capture("ps -o pid= --ppid " .. pid)
   os.execute("kill -KILL " .. pid .. " " .. children:gsub("%s+", " ") .. " 2>/dev/null")
   assert(wait_dead(pid, 5), "postgres harness: the postmaster survived SIGKILL")
   for child in children:gmatch("%d+") do wait_dead(tonumber(child), 5) end
+  -- a new postmaster takes an unreaped zombie for a live one: wait until init reaps it
+  for _ = 1, 100 do
+    if not read("/proc/" .. pid .. "/stat") then break end
+    os.execute("sleep 0.05")
+  end
 end
 
 --- Stop the server if it runs (fast shutdown, else immediate, else SIGKILL).
@@ -282,6 +299,7 @@ end
 function Server:restart()
   assert(not self.stopped, "postgres harness: restart after stop")
   self:halt()
+  self.shmid = nil -- the new postmaster removes a killed one's segment
   local started = self:launch()
   if not started then self:fail("restart failed") end
 end
@@ -291,6 +309,7 @@ function Server:stop()
   if self.stopped then return end
   self.stopped = true
   self:halt()
+  if self.shmid then os.execute("ipcrm -m " .. self.shmid .. " 2>/dev/null") end
   os.execute("rm -rf " .. quote(self.dir))
 end
 
