@@ -9,7 +9,8 @@
 --                server.port)
 --    server.uri                              -- postgresql://user:pw@127.0.0.1:port/dbname
 --    server:psql("SELECT 1")                 -- output (unaligned, tuples only), or nil, err
---    server:terminate_backends()             -- every other connection gets FATAL 57P01
+--    server:terminate_backends()             -- every other client connection is closed
+--    server:log()                            -- the server's log (why a login failed)
 --    server:kill()                           -- SIGKILL the postmaster and its children
 --    server:restart()                        -- stop (or after kill) and start on the same port
 --    server:stop()                           -- stop and remove the directory; idempotent
@@ -21,11 +22,81 @@
 -- __gc/__close, which busted runs when the interpreter closes (also after an error); and a
 -- watchdog shell, started with the cluster, that stops it and removes the directory within
 -- a second or two of the Lua process's death, even by SIGKILL. Only a SIGKILL of the
--- watchdog and of the spec together leaves a directory (and a postmaster) behind.
--- Measured: start() takes about 1 s (initdb --no-sync 0.6 s, start 0.2 s, CREATE DATABASE).
+-- watchdog and of the spec together leaves a directory (and a postmaster) behind, and a
+-- SIGKILLed spec after kill() a 56-byte SysV segment (`ipcs -m`, owner postgres). __gc on a
+-- table needs Lua 5.2+; on 5.1 and LuaJIT the watchdog alone cleans up after an error.
+-- Measured on 2 busy cores: start() 1.2-1.9 s (initdb --no-sync, pg_ctl -w, CREATE
+-- DATABASE), restart() 0.25 s, stop() 0.05 s; the spec file about 15 s.
 --
--- luadbi 0.7.2 on lua5.4, as measured against this cluster and an SQLite3 file:
--- (filled in below)
+-- luadbi 0.7.2 (Debian 0.7.2-4) on lua5.4, measured against this cluster (PostgreSQL 15)
+-- and an SQLite3 file with a throw-away script (its source agrees: dbd/*/connection.c,
+-- statement.c of mwild1/luadbi v0.7.2):
+-- * Placeholders: both drivers take `?` (luadbi rewrites it to `$n` for PostgreSQL, outside
+--   single quotes) and their native form: `$1` for PostgreSQL; `?`, `?1`, `$1` for SQLite.
+-- * Transactions: autocommit is OFF by default in both. PostgreSQL sends BEGIN at connect
+--   and again after each commit()/rollback(); SQLite sends BEGIN lazily before each
+--   execute when no transaction is open, so even a SELECT holds SQLite's SHARED lock until
+--   commit(): another connection's write then fails "database is locked".
+--   commit()/rollback() return true; with autocommit on they return false (PostgreSQL
+--   also prints "WARNING:  there is no transaction in progress" on stderr, from libpq).
+--   conn:autocommit(true) ROLLS BACK the open transaction (uncommitted work is lost) and
+--   returns true (SQLite: false when no transaction was open). SQLite's autocommit(false)
+--   always returns false (it still switches). With autocommit on, explicit BEGIN, COMMIT
+--   and ROLLBACK statements work in both. With it off, an explicit BEGIN is a warning on
+--   PostgreSQL ("there is already a transaction in progress") and an error on SQLite
+--   ("Execute failed cannot start a transaction within a transaction").
+-- * After an error with autocommit off, PostgreSQL's transaction is aborted: every
+--   statement fails ("Error preparing statement handle: ERROR:  current transaction is
+--   aborted, commands ignored until end of transaction block\n") until rollback(); and
+--   commit() then returns TRUE although the server rolled everything back. SQLite keeps
+--   the transaction and its earlier statements.
+-- * stmt:affected() after UPDATE: the number of rows changed, as an integer (3; 0 when
+--   none matched); the same after INSERT and DELETE; DBI.Do returns it. stmt:rowcount()
+--   works on PostgreSQL and raises on SQLite ("Method DBD.SQLite3.Statement.rowcount is
+--   not implemented").
+-- * Rows: stmt:rows(true) yields { column = value } tables, rows(false)/rows() arrays; one
+--   fresh table per row; stmt:fetch(named) one row, nil at the end; stmt:columns() names.
+-- * Types read back: integer columns as Lua integers, but through C `int` in BOTH drivers
+--   (atoi; sqlite3_column_int): 2^31 reads -2147483648, 2^32+1 reads 1, 2^53+1 reads 1,
+--   2^63-1 reads -1. Read big integers as text (CAST(n AS TEXT)) and convert in Lua.
+--   PostgreSQL: float8 and numeric as floats, boolean as boolean, everything else
+--   (timestamptz, jsonb, text) as strings. SQLite: REAL as float, TEXT as string.
+-- * Binding: PostgreSQL sends every value as text (tostring), so integers of any size
+--   bind exactly, as numbers or strings; booleans as "1"/"0". SQLite binds every Lua
+--   number as a double (sqlite3_bind_double): 2^53+1 is stored as 2^53, 2^63-1 as the
+--   REAL 9.2233720368547758e+18, and `SELECT ?` with 3 reads back 3.0; bind big integers as
+--   strings into INTEGER-affinity columns (stored exactly). Booleans bind as 1/0 (ints).
+-- * NULL: bind with a nil argument (both; PostgreSQL sends SQL NULL); read back, the key
+--   is absent from a named row and the array slot is nil. SQLite checks the parameter
+--   count: "Statement expected 1 parameters but received 0"; PostgreSQL: "Error executing
+--   statement parameters: ERROR:  bind message supplies 0 parameters, but prepared
+--   statement \"dbd-postgresql-...\" requires 1\n".
+-- * SQLite: `PRAGMA busy_timeout = 5000` works through prepare/execute (reads back 5000;
+--   a locked write then waits that long before "Execute failed database is locked";
+--   without it that error is immediate). `PRAGMA journal_mode = WAL` fails inside the
+--   implicit transaction ("cannot change into wal mode from within a transaction"): run it
+--   with autocommit on, or right after commit().
+-- * Constraint violation, returned by execute as false, message:
+--   PostgreSQL "Error executing statement parameters: ERROR:  duplicate key value violates
+--   unique constraint \"t_pkey\"\nDETAIL:  Key (id)=(1) already exists.\n";
+--   SQLite "Execute failed UNIQUE constraint failed: t.id".
+-- * Lost connection (PostgreSQL; terminate_backends() or kill()): ping() still says true
+--   until a call fails. Then prepare returns nil, "Error preparing statement handle: server
+--   closed the connection unexpectedly\n\tThis probably means the server terminated
+--   abnormally\n\tbefore or while processing the request.\n"; execute of an already
+--   prepared statement returns false, "Error executing statement parameters: server closed
+--   the connection unexpectedly\n..." (same text). Afterwards ping() is false, prepare
+--   returns nil, "Error allocating statement handle: no connection to the server\n",
+--   commit() false, and execute of a prepared statement RAISES "Statement unavailable:
+--   database closed" (pcall it). A connection never reconnects, also after a restart():
+--   the same errors; open a new one. After conn:close(), prepare returns nil, "Database
+--   not available". No call hung.
+-- * Connect failures lose libpq's reason: luadbi sends BEGIN before it checks the status,
+--   so a wrong password, an unknown user and a server that is down all return nil,
+--   "Failed to connect to database: no connection to the server\n"; an unknown database
+--   "Failed to connect to database: server closed the connection unexpectedly\n\tThis
+--   probably means ...". The server's log has the reason (server:log(): 'FATAL:  password
+--   authentication failed for user "cxcloud"', 'FATAL:  database "nodb" does not exist').
 local socket = require "cqueues.socket"
 local quote = require("cxcloud.shell").quote
 
@@ -237,8 +308,9 @@ rm -rf "$2"]]) .. " watchdog \"$lua_pid\" " .. q .. " </dev/null >/dev/null 2>&1
 end
 
 --- Run `sql` with psql as the cluster's user, over TCP with the password (to `dbname`,
--- default the cluster's database). Returns the output (unaligned, tuples only, without the
--- last newline), or nil and psql's message.
+-- default the cluster's database), by the URI: the password is on psql's command line,
+-- harmless for a throw-away cluster on loopback. Returns the output (unaligned, tuples
+-- only, without the last newline), or nil and psql's message.
 function Server:psql(sql, dbname)
   local uri = self.uri
   if dbname then uri = uri:gsub("/[^/]*$", "/" .. url_encode(dbname)) end
