@@ -46,6 +46,8 @@ local spec = {
     runtime = true },
   faults = { desc = "an array of fault tables (see cxcloud.sandbox.faults)" },
   additions = { desc = "an array of {op=, customerId=, count=, at=} (drift already applied)" },
+  mutations = { desc = 'an array of {kind = "add"|"remove"|"change", op=, customerId=, count=, at=}'
+    .. " (drift already applied, after additions)" },
   startup_timeout = { default = 30, desc = "seconds to wait for the server to start, > 0" },
   quiet = { default = true, desc = "a boolean" },
 }
@@ -135,6 +137,7 @@ local checks = {
   chunk_rows = function(v) return is_int(v) and v >= 1 end,
   faults = function(v) return type(v) == "table" end,
   additions = function(v) return type(v) == "table" end,
+  mutations = function(v) return type(v) == "table" end,
   startup_timeout = function(v) return type(v) == "number" and v > 0 end,
   quiet = function(v) return type(v) == "boolean" end,
 }

@@ -22,9 +22,12 @@
 --   POST /_sandbox/tokens/expire     expire every token (or {"access_token"})  expire_tokens
 --   POST /_sandbox/tokens/revoke     revoke every token (or {"access_token"})  revoke_tokens
 --   POST /_sandbox/rows              add rows: {"op","customerId","count","at"} add_rows
+--   POST /_sandbox/rows/add          the same                                  add_rows
+--   POST /_sandbox/rows/remove       remove rows: {"op","customerId","count","at"} remove_rows
+--   POST /_sandbox/rows/change       change values: {"op","customerId","count"} change_rows
 --   GET  /_sandbox/stats             counters                                  stats
 --   POST /_sandbox/stats/reset       zero the counters                         reset_stats
---   GET  /_sandbox/state             {"additions": [...], "options": {...}}    state
+--   GET  /_sandbox/state             {"mutations", "additions", "options"}     state
 --   POST /_sandbox/stop              stop the server                           stop
 -- @module cxcloud.sandbox.control
 
@@ -64,9 +67,9 @@ local function runtime_options(srv)
 end
 
 local function checked(f, ...)
-  local ok, res = pcall(f, ...)
-  if not ok then bad(tostring(res)) end
-  return res
+  local res = table.pack(pcall(f, ...))
+  if not res[1] then bad(tostring(res[2])) end
+  return table.unpack(res, 2, res.n)
 end
 
 local function token_arg(arg)
@@ -116,16 +119,32 @@ function requests.revoke_tokens(srv, arg)
   return { count = srv.tokens:revoke(token_arg(arg)) }
 end
 
+-- the customer index of a rows request (nil without customerId)
+local function rows_customer(srv, name, b)
+  if type(b) ~= "table" then bad(name .. " expects {op=, customerId=, count=, at=}") end
+  if b.customerId == nil then return nil end
+  local ci = type(b.customerId) == "number" and math.tointeger(b.customerId)
+    or srv.ds:customer_index(tostring(b.customerId))
+  if not ci then bad("unknown customerId " .. tostring(b.customerId)) end
+  return ci
+end
+
 function requests.add_rows(srv, b)
-  if type(b) ~= "table" then bad("add_rows expects {op=, customerId=, count=, at=}") end
-  local ci
-  if b.customerId ~= nil then
-    ci = type(b.customerId) == "number" and math.tointeger(b.customerId)
-      or srv.ds:customer_index(tostring(b.customerId))
-    if not ci then bad("unknown customerId " .. tostring(b.customerId)) end
-  end
+  local ci = rows_customer(srv, "add_rows", b)
   local added = checked(srv.ds.add, srv.ds, b.op, ci, math.tointeger(b.count or 1), b.at)
   return { added = added, total = srv.ds:source(b.op, ci).count }
+end
+
+function requests.remove_rows(srv, b)
+  local ci = rows_customer(srv, "remove_rows", b)
+  local removed = checked(srv.ds.remove, srv.ds, b.op, ci, math.tointeger(b.count or 1), b.at)
+  return { removed = removed, total = srv.ds:source(b.op, ci).count }
+end
+
+function requests.change_rows(srv, b)
+  local ci = rows_customer(srv, "change_rows", b)
+  local keys, fields = checked(function() return srv.ds:change(b.op, ci, math.tointeger(b.count or 1)) end)
+  return { changed = #keys, keys = keys, fields = fields }
 end
 
 function requests.stats(srv)
@@ -141,7 +160,8 @@ function requests.reset_stats(srv)
 end
 
 function requests.state(srv)
-  return { additions = json_safe(srv.ds.additions), options = runtime_options(srv) }
+  return { mutations = json_safe(srv.ds.mutations), additions = json_safe(srv.ds.additions),
+    options = runtime_options(srv) }
 end
 
 function requests.stop(srv)
@@ -244,6 +264,8 @@ local ROUTES = {
   ["PUT /_sandbox/faults"] = "faults", ["POST /_sandbox/set"] = "set",
   ["GET /_sandbox/tokens"] = "tokens", ["POST /_sandbox/tokens/expire"] = "expire_tokens",
   ["POST /_sandbox/tokens/revoke"] = "revoke_tokens", ["POST /_sandbox/rows"] = "add_rows",
+  ["POST /_sandbox/rows/add"] = "add_rows", ["POST /_sandbox/rows/remove"] = "remove_rows",
+  ["POST /_sandbox/rows/change"] = "change_rows",
   ["GET /_sandbox/stats"] = "stats", ["POST /_sandbox/stats/reset"] = "reset_stats",
   ["GET /_sandbox/state"] = "state", ["POST /_sandbox/stop"] = "stop",
 }

@@ -1,9 +1,9 @@
 --- Deterministic data generator for the sandbox.
 --
 -- A dataset is a pure function of the normalised options (seed, sizes, id style) plus
--- the list of additions made since (drift). Rows are produced by index on demand, so
--- serving a page of a 1,000,000-row inventory costs the same as serving a page of a
--- 40-row one.
+-- the list of mutations made since (drift: rows added, rows removed, values changed).
+-- Rows are produced by index on demand, so serving a page of a 1,000,000-row inventory
+-- costs the same as serving a page of a 40-row one.
 --
 -- Model. Each customer has `models` device templates (a product family, a chassis
 -- PID with modules, power supplies and fans, a software version, a site). Device `j`
@@ -22,7 +22,37 @@
 -- so an operation's row count up to hardware index x is `(x // Q) * A + cum[x % Q]`
 -- and its k-th row is found in O(1). A customer's hardware spans the indexes
 -- [lo, hi) (lo = 0 and hi = `hardware` at start); additions move hi up (rows appended)
--- or lo down (whole devices prepended), and all operations follow consistently.
+-- or lo down (whole devices prepended), removals move hi down or lo up, and all
+-- operations follow consistently. Contracts and the bulletin catalogues are index
+-- ranges [lo, hi) of their own.
+--
+-- Changes alter field values, never identities: a row is the k-th entry of its
+-- operation (an absolute index, unmoved by additions and removals), and a change raises
+-- that entry's generation g; the builder derives the changed values from g. Changes of a
+-- device (its software version, its host name) are kept per device `j`, so every row
+-- derived from the device follows. What changes, per operation (`Dataset:change`):
+--
+--   customers                   customerName
+--   hardware                    swVersion of chassis rows (a device upgrade: the
+--                               network element's swVersion, sysDescr and imageName,
+--                               its software_eol swVersion and its security advisories'
+--                               vulnerabilityReason follow)
+--   network_elements            hostname and sysName (a rename: the hidden `hostname`
+--                               filter attribute of the device's alert rows follows)
+--   software_eol                swVersion (a device upgrade, as for hardware)
+--   contracts                   contractEndDate (a renewal; coverage rows keep theirs)
+--   coverage                    coverageEndDate
+--   not_covered                 warrantyEndDate
+--   field_notices               vulnerabilityStatus and vulnerabilityReason
+--   security_advisories         vulnerabilityStatus and vulnerabilityReason
+--   hardware_eol                nextHwEolMilestoneDate (currentHwEolMilestoneDate when
+--                               there is no next milestone)
+--   field_notice_bulletins      bulletinLastUpdated
+--   security_advisory_bulletins bulletinVersion and bulletinLastUpdated
+--   hardware_eol_bulletins      bulletinTitle
+--   software_eol_bulletins      bulletinTitle
+--
+-- Customer names elsewhere (bill-to names on contracts and coverage) keep the original.
 -- @module cxcloud.sandbox.data
 
 local rng = require "cxcloud.sandbox.rng"
@@ -46,6 +76,7 @@ local word_title, sweol_of, advisories_of = bulletins.word_title, bulletins.sweo
 
 -- hash salts, one per purpose
 local S_CUST, S_TPL, S_COV, S_SERIAL, S_DEV, S_ROW, S_CONTRACT = 101, 102, 103, 104, 105, 106, 107
+local S_CHANGE = 111
 
 local M_SERIAL = 36 * 36 * 36 * 36 * 416 -- serial bijection modulus: 4 base-36 chars, 8 years x 52 weeks
 
@@ -275,11 +306,13 @@ local function customer(ds, ci)
   c = customer_static(ds, ci)
   c.contract_memo = {}
   c.base_contracts = config.size(ds.cfg, "contracts", ci)
-  c.extra_contracts = 0
+  c.contract_lo, c.contract_hi = 0, c.base_contracts
   build_templates(ds, c)
   build_cycle(ds, c)
   c.lo, c.hi = 0, config.size(ds.cfg, "hardware", ci)
   c.version = 0
+  -- changes: generations per operation and entry index, per device, and their counter
+  c.changed, c.upgraded, c.renamed, c.changes = {}, {}, {}, 0
   c.serial_b = h(ds.seed, S_SERIAL, ci) % M_SERIAL
   ds.custs[ci] = c
   return c
@@ -321,8 +354,26 @@ local function serial_index(c, sn)
   return x - 268435456
 end
 
-local function hostname(t, j)
-  return fmt("%s-%s%s", t.site.code, t.fam.role, j >= 0 and fmt("%04d", j + 1) or fmt("x%04d", -j))
+-- a device's host name, and its software version, after the changes made to it
+local function hostname(c, t, j)
+  local name = fmt("%s-%s%s", t.site.code, t.fam.role, j >= 0 and fmt("%04d", j + 1) or fmt("x%04d", -j))
+  local g = c.renamed[j]
+  return g and fmt("%s-r%d", name, g) or name
+end
+
+local function sw_version(c, t, j)
+  local g = c.upgraded[j]
+  return g and fmt("%s.%d", t.version, g) or t.version
+end
+
+-- an entry's change generation (0: unchanged)
+local function generation(c, opname, k)
+  local m = c.changed[opname]
+  return m and m[k] or 0
+end
+
+local function shift_date(s, days)
+  return rng.date(rng.days(s) + days)
 end
 
 local function ip(j, net)
@@ -342,6 +393,7 @@ local function hardware_row(ds, c, i)
   row.hwInstanceId = ds.ids.hw(c.index, i)
   local sn = serial(c, i, t.fam)
   row.serialNumber, row.collectedSerialNumber = sn, sn
+  if at.comp.chassis and c.upgraded[j] then row.swVersion = sw_version(c, t, j) end
   row.pcbNumber = at.comp.chassis and sn:sub(1, 3) .. rng.base36((i * 7919 + c.index) % 1679616, 4)
     .. sn:sub(-4) or ""
   return row
@@ -355,9 +407,14 @@ local function device_row(ds, c, j)
   local row = setmetatable({}, t.ne_mt)
   local ne = ds.ids.ne(c.index, j)
   row.neInstanceId, row.managedNeInstanceId = ne, ne
-  local name = hostname(t, j)
+  local name = hostname(c, t, j)
   local addr = ip(j, ds.cfg.ip_net)
   row.hostname = name
+  if c.upgraded[j] then
+    local v = sw_version(c, t, j)
+    row.swVersion, row.imageName = v, fmt(t.fam.image, v)
+    row.sysDescr = t.ne.sysDescr:sub(1, #t.ne.sysDescr - #t.version) .. v
+  end
   row.sysName = name .. "." .. c.domain
   row.ipAddress, row.managementAddress = addr, addr
   local collected = ds.today - 1 - below(x, 14)
@@ -378,6 +435,9 @@ local VUL_REASON = {
   POTVUL = "Product ID matched; serial number range could not be verified",
   NOTVUL = "Serial number is outside the affected range",
 }
+-- the statuses a changed field notice row takes (each differs from the one before)
+local VUL_NEXT = { VUL = { "POTVUL", "VUL" }, POTVUL = { "NOTVUL", "POTVUL" },
+  NOTVUL = { "VUL", "NOTVUL" } }
 local SA_REASON = {
   VUL = "Software version %s is in the affected release list",
   POTVUL = "Software version %s is affected; vulnerable feature configuration not verified",
@@ -450,11 +510,14 @@ function builders.coverage(ds, c, k)
   local x = h(ds.seed, S_ROW, c.index, i)
   local ship = e.contract_start - 20 - below(x, 700)
   local shipped = rng.date(ship)
-  return setmetatable({
+  local row = setmetatable({
     serialNumber = serial(c, i, t.fam), orderShipDate = shipped, warrantyStartDate = shipped,
     warrantyEndDate = rng.date(ship + 364), neInstanceId = ne,
     serviceLineId = tostring(990000000 + i % 9999999),
   }, mt)
+  local g = generation(c, "coverage", k)
+  if g > 0 then row.coverageEndDate = shift_date(row.coverageEndDate, 365 * g) end
+  return row
 end
 
 local function uncovered_static(e, t)
@@ -480,9 +543,10 @@ function builders.not_covered(ds, c, k)
   local x = h(ds.seed, S_ROW, c.index, i)
   local ship = ds.today - 200 - below(x, 3000)
   local shipped = rng.date(ship)
+  local g = generation(c, "not_covered", k)
   return setmetatable({
     serialNumber = serial(c, i, t.fam), orderShipDate = shipped, warrantyStartDate = shipped,
-    warrantyEndDate = e.lifetime and rng.date(ship + 365 * 5) or rng.date(ship + 364),
+    warrantyEndDate = rng.date(ship + (e.lifetime and 365 * 5 or 364) + 365 * g),
     neInstanceId = ne,
   }, mt)
 end
@@ -492,11 +556,13 @@ function builders.field_notices(ds, c, k)
   local i = cyc * c.Q + e.off
   local j, t, ne = device_ref(ds, c, cyc, e)
   local status = pick(h(ds.seed, S_ROW + 1, c.index, k), VUL)
+  local g = generation(c, "field_notices", k)
+  if g > 0 then status = VUL_NEXT[status][(g - 1) % 2 + 1] end
   return {
     neInstanceId = ne, managedNeInstanceId = ne, vulnerabilityStatus = status,
     vulnerabilityReason = VUL_REASON[status], hwInstanceId = ds.ids.hw(c.index, i),
     bulletinNumber = ds:fn_number(e.k),
-    hostname = hostname(t, j), swType = t.fam.sw,
+    hostname = hostname(c, t, j), swType = t.fam.sw,
   }
 end
 
@@ -505,14 +571,20 @@ function builders.hardware_eol(ds, c, k)
   local i = cyc * c.Q + e.off
   local j, t, ne = device_ref(ds, c, cyc, e)
   local b = ds.hweol[e.b + 1]
-  return {
+  local row = {
     neInstanceId = ne, managedNeInstanceId = ne, hwType = e.comp.hwType,
     currentHwEolMilestone = b.current, nextHwEolMilestone = b.next,
     hwInstanceId = ds.ids.hw(c.index, i), productId = e.comp.static.productId,
     currentHwEolMilestoneDate = b.current_date, nextHwEolMilestoneDate = b.next_date,
     hwEolInstanceId = ds.ids.hweol(e.b),
-    hostname = hostname(t, j),
+    hostname = hostname(c, t, j),
   }
+  local g = generation(c, "hardware_eol", k)
+  if g > 0 then
+    local f = b.next_date ~= NULL and "nextHwEolMilestoneDate" or "currentHwEolMilestoneDate"
+    row[f] = shift_date(row[f], 30 * g)
+  end
+  return row
 end
 
 function builders.software_eol(ds, c, k)
@@ -521,10 +593,10 @@ function builders.software_eol(ds, c, k)
   local b = ds.sweol[e.b + 1]
   return {
     neInstanceId = ne, managedNeInstanceId = ne, swType = t.fam.sw,
-    currentSwEolMilestone = b.current, nextSwEolMilestone = b.next, swVersion = t.version,
+    currentSwEolMilestone = b.current, nextSwEolMilestone = b.next, swVersion = sw_version(c, t, j),
     currentSwEolMilestoneDate = b.current_date, nextSwEolMilestoneDate = b.next_date,
     swEolInstanceId = ds.ids.sweol(e.b),
-    hostname = hostname(t, j),
+    hostname = hostname(c, t, j),
   }
 end
 
@@ -533,11 +605,14 @@ function builders.security_advisories(ds, c, k)
   local i = cyc * c.Q + e.off
   local j, t, ne = device_ref(ds, c, cyc, e)
   local status = below(h(ds.seed, S_ROW + 2, c.index, k), 3) == 0 and "POTVUL" or "VUL"
+  if generation(c, "security_advisories", k) % 2 == 1 then
+    status = status == "VUL" and "POTVUL" or "VUL"
+  end
   return {
     neInstanceId = ne, managedNeInstanceId = ne, hwInstanceId = ds.ids.hw(c.index, i),
-    vulnerabilityStatus = status, vulnerabilityReason = fmt(SA_REASON[status], t.version),
+    vulnerabilityStatus = status, vulnerabilityReason = fmt(SA_REASON[status], sw_version(c, t, j)),
     securityAdvisoryInstanceId = ds.ids.sa(e.k),
-    hostname = hostname(t, j), swType = t.fam.sw,
+    hostname = hostname(c, t, j), swType = t.fam.sw,
   }
 end
 
@@ -545,13 +620,18 @@ function builders.contracts(ds, c, m)
   local k = contract(ds, c, m)
   local row = {}
   for _, f in ipairs(ops.by_name.contracts.fields) do row[f[1]] = k[f[1]] end
+  local g = generation(c, "contracts", m)
+  if g > 0 then row.contractEndDate = shift_date(row.contractEndDate, 365 * g) end
   return row
 end
 
 local function customer_row(ds, ci)
   local c = customer(ds, ci)
+  local g = ds.renamed[ci]
   return {
-    customerId = c.id, customerName = c.name, streetAddress1 = c.street, streetAddress2 = c.street2,
+    customerId = c.id,
+    customerName = g and fmt("%s Group%s", c.name, g > 1 and " " .. g or "") or c.name,
+    streetAddress1 = c.street, streetAddress2 = c.street2,
     streetAddress3 = "null", streetAddress4 = "null", city = c.city, state = c.place[2],
     country = c.place[3], zipCode = c.place[4], theaterCode = c.place[5],
   }
@@ -570,7 +650,7 @@ function data.new(cfg)
   local ds = setmetatable({
     cfg = cfg, seed = cfg.seed, bulletins = cfg.bulletins, models = cfg.models,
     coverage = cfg.coverage, today = rng.days(cfg.today), ids = values.ids(cfg.big_ids),
-    custs = {}, extra = {}, additions = {},
+    custs = {}, cat = {}, additions = {}, mutations = {}, renamed = {}, changes = 0,
   }, Dataset)
   bulletins.build(ds)
   return ds
@@ -623,6 +703,31 @@ end
 
 local catalogue_base, catalogue_row = bulletins.base, bulletins.rows
 
+-- a bulletin catalogue's range of indexes [lo, hi), its version (for the query cache) and
+-- its changes (generation per index, and their counter)
+local function catalogue(ds, opname)
+  local r = ds.cat[opname]
+  if not r then
+    r = { lo = 0, hi = catalogue_base[opname](ds), version = 0, changed = {}, changes = 0 }
+    ds.cat[opname] = r
+  end
+  return r
+end
+
+local CATALOGUE_CHANGE = {
+  field_notice_bulletins = function(row, g)
+    row.bulletinLastUpdated = shift_date(row.bulletinLastUpdated, 30 * g)
+  end,
+  security_advisory_bulletins = function(row, g)
+    row.bulletinVersion = fmt("%d.0", math.tointeger(tonumber(row.bulletinVersion:match("^%d+"))) + g)
+    local d = row.bulletinLastUpdated
+    row.bulletinLastUpdated = shift_date(d:sub(1, 10), 30 * g) .. d:sub(11)
+  end,
+}
+local function revised_title(row, g) row.bulletinTitle = fmt("%s (revision %d)", row.bulletinTitle, g) end
+CATALOGUE_CHANGE.hardware_eol_bulletins = revised_title
+CATALOGUE_CHANGE.software_eol_bulletins = revised_title
+
 --- A row source for an operation: `{count = n, version = v, row = function(p)}` where
 -- `p` is a 0-based position and rows are tables keyed by field name (hidden filter
 -- attributes such as `hostname` included; JSON null is `data.NULL`; IDs in canonical
@@ -636,14 +741,20 @@ function Dataset:source(opname, ci)
     return { count = #list, version = 0, row = function(p) return customer_row(self, list[p + 1]) end }
   end
   if catalogue_base[opname] then
-    local n = catalogue_base[opname](self) + (self.extra[opname] or 0)
-    local f = catalogue_row[opname]
-    return { count = n, version = self.extra[opname] or 0, row = function(p) return f(self, p) end }
+    local r = catalogue(self, opname)
+    local f, patch, lo = catalogue_row[opname], CATALOGUE_CHANGE[opname], r.lo
+    return { count = r.hi - r.lo, version = r.version, row = function(p)
+      local row = f(self, lo + p)
+      local g = r.changed[lo + p]
+      if g then patch(row, g) end
+      return row
+    end }
   end
   local c = customer(self, ci)
   if opname == "contracts" then
-    return { count = c.base_contracts + c.extra_contracts, version = c.version,
-      row = function(p) return builders.contracts(self, c, p) end }
+    local lo = c.contract_lo
+    return { count = c.contract_hi - lo, version = c.version,
+      row = function(p) return builders.contracts(self, c, lo + p) end }
   end
   local b = builders[opname]
   local first = count_upto(c, opname, c.lo)
@@ -707,6 +818,33 @@ local function device_floor(c, x)
   return cyc * c.Q + best
 end
 
+-- checks a mutation's arguments (raising with the control request's name) and records it
+local function record(ds, kind, opname, ci, count, at)
+  local req = kind .. "_rows"
+  if not ops.by_name[opname] then
+    error(req .. ": unknown operation '" .. tostring(opname) .. "'; valid: " .. ops.names(), 0)
+  end
+  if math.type(count) ~= "integer" or count < 0 then
+    error(req .. ": count must be a non-negative integer", 0)
+  end
+  if at ~= nil and at ~= "end" and at ~= "start" then
+    error(req .. ': at must be "end" or "start"', 0)
+  end
+  if opname == "customers" and kind ~= "change" then
+    error(req .. ": customers are neither added nor removed", 0)
+  end
+  local m = { kind = kind, op = opname, count = count, at = kind ~= "change" and (at or "end") or nil }
+  if ops.by_name[opname].scope == "customer" then
+    if type(ci) ~= "number" then error(req .. ": customerId is required for " .. opname, 0) end
+    m.customerId = customer(ds, ci).id
+  end
+  ds.mutations[#ds.mutations + 1] = m
+  if kind == "add" then
+    ds.additions[#ds.additions + 1] = { op = m.op, customerId = m.customerId, count = count, at = m.at }
+  end
+  return m
+end
+
 --- Adds rows (drift). For `hardware`, exactly `count` rows; for other per-customer
 -- operations, the hardware inventory grows by the fewest rows that add at least `count`
 -- rows to that operation, so every operation stays consistent; `contracts` and the
@@ -718,29 +856,17 @@ end
 -- @tparam[opt] string at "end" (default) or "start"
 -- @treturn integer rows actually added to that operation
 function Dataset:add(opname, ci, count, at)
-  if not ops.by_name[opname] then
-    error("unknown operation '" .. tostring(opname) .. "'; valid: " .. ops.names(), 0)
-  end
-  if math.type(count) ~= "integer" or count < 0 then
-    error("add_rows: count must be a non-negative integer", 0)
-  end
-  if at ~= nil and at ~= "end" and at ~= "start" then
-    error('add_rows: at must be "end" or "start"', 0)
-  end
-  at = at or "end"
-  if opname == "customers" then error("add_rows: cannot add customers", 0) end
+  at = record(self, "add", opname, ci, count, at).at
   if catalogue_base[opname] then
-    self.extra[opname] = (self.extra[opname] or 0) + count
-    self.additions[#self.additions + 1] = { op = opname, count = count, at = at }
+    local r = catalogue(self, opname)
+    r.hi, r.version = r.hi + count, r.version + 1
     return count
   end
-  if type(ci) ~= "number" then error("add_rows: customerId is required for " .. opname, 0) end
   local c = customer(self, ci)
-  self.additions[#self.additions + 1] = { op = opname, customerId = c.id, count = count, at = at }
   if count == 0 then return 0 end
   c.version = c.version + 1
   if opname == "contracts" then
-    c.extra_contracts = c.extra_contracts + count
+    c.contract_hi = c.contract_hi + count
     return count
   end
   if opname ~= "hardware" and c.E[opname].A == 0 then
@@ -775,14 +901,192 @@ function Dataset:add(opname, ci, count, at)
   return count_upto(c, opname, c.hi) - count_upto(c, opname, c.lo) - before
 end
 
---- Replays a list of additions (as recorded in `ds.additions` or given in the option
--- `additions`).
--- @tparam table list array of `{op=, customerId=, count=, at=}`
+-- smallest device boundary above hardware index x
+local function device_next(c, x)
+  local cyc, off = x // c.Q, x % c.Q
+  for d = 0, c.D - 1 do
+    if c.prefix[d] > off then return cyc * c.Q + c.prefix[d] end
+  end
+  return (cyc + 1) * c.Q
+end
+
+--- Removes rows (drift), mirroring `add`. For `hardware`, exactly `count` rows (fewer
+-- when fewer are left); for other per-customer operations, the hardware inventory loses
+-- the fewest whole devices that take at least `count` rows of that operation with them,
+-- so every operation stays consistent; `contracts` and the bulletin catalogues shrink by
+-- exactly `count` (never below 0). `at = "end"` (default) takes the last rows, `"start"`
+-- the first ones (shifting every later row: pages already read move).
+-- @tparam string opname
+-- @tparam[opt] integer ci customer index (per-customer operations)
+-- @tparam integer count
+-- @tparam[opt] string at "end" (default) or "start"
+-- @treturn integer rows actually removed from that operation
+function Dataset:remove(opname, ci, count, at)
+  at = record(self, "remove", opname, ci, count, at).at
+  local r = catalogue_base[opname] and catalogue(self, opname)
+  if opname == "contracts" then
+    local c = customer(self, ci)
+    r = { lo = c.contract_lo, hi = c.contract_hi }
+    local n = math.min(count, r.hi - r.lo)
+    if at == "start" then c.contract_lo = r.lo + n else c.contract_hi = r.hi - n end
+    if n > 0 then c.version = c.version + 1 end
+    return n
+  end
+  if r then
+    local n = math.min(count, r.hi - r.lo)
+    if at == "start" then r.lo = r.lo + n else r.hi = r.hi - n end
+    if n > 0 then r.version = r.version + 1 end
+    return n
+  end
+  local c = customer(self, ci)
+  local before = count_upto(c, opname, c.hi) - count_upto(c, opname, c.lo)
+  if count == 0 or before == 0 then return 0 end
+  c.version = c.version + 1
+  if count >= before then
+    if at == "end" then c.hi = c.lo else c.lo = c.hi end
+  elseif opname == "hardware" then
+    if at == "end" then c.hi = c.hi - count else c.lo = c.lo + count end
+  elseif at == "end" then
+    -- the largest device boundary x > lo with at most before - count rows in [lo, x)
+    local target = count_upto(c, opname, c.hi) - count
+    local A = c.E[opname].A
+    local x = device_floor(c, c.hi)
+    while x > c.lo and count_upto(c, opname, x) > target do
+      local cycles = (count_upto(c, opname, x) - target) // A - 1
+      if cycles > 0 then x = x - cycles * c.Q else x = device_floor(c, x - 1) end
+    end
+    c.hi = math.max(x, c.lo)
+  else
+    -- the smallest device boundary x >= lo with at least `count` rows in [lo, x)
+    local target = count_upto(c, opname, c.lo) + count
+    local A = c.E[opname].A
+    local x = device_floor(c, c.lo) == c.lo and c.lo or device_next(c, c.lo)
+    while x < c.hi and count_upto(c, opname, x) < target do
+      local cycles = (target - count_upto(c, opname, x)) // A - 1
+      if cycles > 0 then x = x + cycles * c.Q else x = device_next(c, x) end
+    end
+    c.lo = math.min(x, c.hi)
+  end
+  return before - (count_upto(c, opname, c.hi) - count_upto(c, opname, c.lo))
+end
+
+-- The fields that `change` alters, per operation (see the module description).
+local CHANGED_FIELDS = {
+  customers = { "customerName" }, hardware = { "swVersion" },
+  network_elements = { "hostname", "sysName" }, software_eol = { "swVersion" },
+  contracts = { "contractEndDate" }, coverage = { "coverageEndDate" },
+  not_covered = { "warrantyEndDate" },
+  field_notices = { "vulnerabilityStatus", "vulnerabilityReason" },
+  security_advisories = { "vulnerabilityStatus", "vulnerabilityReason" },
+  hardware_eol = { "nextHwEolMilestoneDate", "currentHwEolMilestoneDate" },
+  field_notice_bulletins = { "bulletinLastUpdated" },
+  security_advisory_bulletins = { "bulletinVersion", "bulletinLastUpdated" },
+  hardware_eol_bulletins = { "bulletinTitle" }, software_eol_bulletins = { "bulletinTitle" },
+}
+data.CHANGED_FIELDS = CHANGED_FIELDS
+
+-- `count` distinct positions of 0..n-1 spread evenly from a start drawn from the seed,
+-- the customer and its change counter
+local function spread(ds, ci, counter, n, count)
+  local out = {}
+  count = math.min(count, n)
+  if count == 0 then return out end
+  local start = below(h(ds.seed, S_CHANGE, ci, counter), n)
+  for q = 0, count - 1 do out[q + 1] = (start + q * n // count) % n end
+  return out
+end
+
+-- a row's natural key, values as strings
+local function key_of(opname, row)
+  local t = {}
+  for _, f in ipairs(ops.by_name[opname].key) do t[f] = tostring(row[f]) end
+  return t
+end
+
+local function bump(map, k)
+  local g = (map[k] or 0) + 1
+  map[k] = g
+  return g
+end
+
+--- Changes field values of `count` rows of an operation (fewer when it has fewer),
+-- chosen deterministically, spread over its rows; identities (keys and ID fields) never
+-- change. `hardware` changes chassis rows only (device upgrades), `software_eol` upgrades
+-- the rows' devices, `network_elements` renames devices: rows of other operations
+-- derived from a changed device follow (see the module description). `customers`
+-- chooses among all customers, entitled or not.
+-- @tparam string opname
+-- @tparam[opt] integer ci customer index (per-customer operations)
+-- @tparam integer count
+-- @treturn table the changed rows' keys (`{field = value as a string}`), in row order
+-- @treturn table the fields that change (`data.CHANGED_FIELDS[opname]`)
+function Dataset:change(opname, ci, count)
+  record(self, "change", opname, ci, count)
+  local keys = {}
+  if opname == "customers" then
+    self.changes = self.changes + 1
+    for _, p in ipairs(spread(self, 0, self.changes, self.cfg.customers, count)) do
+      bump(self.renamed, p + 1)
+      keys[#keys + 1] = { customerId = customer(self, p + 1).id }
+    end
+  elseif catalogue_base[opname] then
+    local r = catalogue(self, opname)
+    r.changes = r.changes + 1
+    local ps = spread(self, rng.hash_string(opname), r.changes, r.hi - r.lo, count)
+    if #ps > 0 then r.version = r.version + 1 end
+    table.sort(ps)
+    for _, p in ipairs(ps) do
+      bump(r.changed, r.lo + p)
+      keys[#keys + 1] = key_of(opname, catalogue_row[opname](self, r.lo + p))
+    end
+  else
+    local c = customer(self, ci)
+    c.changes = c.changes + 1
+    -- hardware changes chassis rows: choose among devices (network elements)
+    local among = opname == "hardware" and "network_elements" or opname
+    local src = self:source(among, ci)
+    local first = opname == "contracts" and c.contract_lo or count_upto(c, among, c.lo)
+    local ps = spread(self, ci, c.changes, src.count, count)
+    table.sort(ps)
+    if #ps > 0 then c.version = c.version + 1 end
+    c.changed[opname] = c.changed[opname] or {}
+    for _, p in ipairs(ps) do
+      local k = first + p
+      if opname == "hardware" then
+        bump(c.upgraded, k)
+        keys[#keys + 1] = { hwInstanceId = tostring(self.ids.hw(ci, chassis_index(c, k))) }
+      elseif opname == "network_elements" then
+        bump(c.renamed, k)
+      elseif opname == "software_eol" then
+        local cyc, e = entry_at(c, opname, k)
+        bump(c.upgraded, cyc * c.D + e.d)
+      else
+        bump(c.changed[opname], k)
+      end
+      if opname ~= "hardware" then keys[#keys + 1] = key_of(opname, builders[opname](self, c, k)) end
+    end
+  end
+  return keys, CHANGED_FIELDS[opname]
+end
+
+--- Replays a list of mutations (as recorded in `ds.mutations` or given in the option
+-- `mutations`); an entry without `kind` is an addition (the option `additions`).
+-- @tparam table list array of `{kind = "add"|"remove"|"change", op=, customerId=, count=, at=}`
 function Dataset:replay(list)
   for _, a in ipairs(list or {}) do
     local ci = a.customerId and (type(a.customerId) == "number" and a.customerId
       or self:customer_index(a.customerId))
-    self:add(a.op, ci, math.tointeger(a.count) or a.count, a.at)
+    local count = math.tointeger(a.count) or a.count
+    local kind = a.kind or "add"
+    if kind == "add" then
+      self:add(a.op, ci, count, a.at)
+    elseif kind == "remove" then
+      self:remove(a.op, ci, count, a.at)
+    elseif kind == "change" then
+      self:change(a.op, ci, count)
+    else
+      error("unknown mutation kind '" .. tostring(kind) .. '\'; valid: "add", "remove", "change"', 0)
+    end
   end
 end
 

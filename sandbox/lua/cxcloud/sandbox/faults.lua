@@ -23,6 +23,10 @@
 --                    "expire_token" / "revoke_token"  the presented token, then 401
 --                    "add_rows"     count = n rows added (target = op name, default the
 --                                   request's op; at = "end"|"start") before serving
+--                    "remove_rows"  count = n rows removed, likewise (see
+--                                   `cxcloud.sandbox.data` for what goes)
+--                    "change_rows"  count = n rows whose values change (target = op
+--                                   name, default the request's op) before serving
 --                    "control_chars" an error with ANSI escapes and CR/LF in its body
 --                                   and an escape sequence in a header
 --                    "gzip_bomb"    200, Content-Encoding gzip: about 6.5 MiB that inflate
@@ -49,6 +53,8 @@ local ACTIONS = {
   expire_token = {},
   revoke_token = {},
   add_rows = { count = true, target = true, at = true },
+  remove_rows = { count = true, target = true, at = true },
+  change_rows = { count = true, target = true },
   control_chars = { status = true },
   gzip_bomb = { size = true },
 }
@@ -129,7 +135,7 @@ function faults.validate(list)
     if a == "throttle" and g.status ~= nil and g.status ~= 429 and g.status ~= 403 then
       bad(i, "throttle status must be 429 or 403")
     end
-    if a == "add_rows" then
+    if a == "add_rows" or a == "remove_rows" or a == "change_rows" then
       g.count = g.count or 1
       if not (is_int(g.count) and g.count >= 0) then bad(i, "count must be a non-negative integer") end
       if g.at ~= nil and g.at ~= "end" and g.at ~= "start" then bad(i, 'at must be "end" or "start"') end

@@ -58,6 +58,9 @@
 --   keepalive [60]               seconds an idle connection stays open
 --   faults [{}]                  initial fault script (see `cxcloud.sandbox.faults`)
 --   additions [{}]               drift applied at start ({op=, customerId=, count=, at=})
+--   mutations [{}]               drift applied at start, after additions: {kind = "add"|
+--                                "remove"|"change", op=, customerId=, count=, at=}, as
+--                                `sb:state().mutations` returns it (restart with the data)
 --   chunk_rows [250]             rows per chunk of an unpaged (streamed) response
 --   log_limit [100000]           request records kept
 --   startup_timeout [30]         seconds `start` waits for the server
@@ -284,6 +287,32 @@ function Handle:add_rows(spec)
   return r.added, r.total
 end
 
+--- Removes rows (drift): `{op = "hardware", customerId = id or index, count = n, at =
+-- "end"|"start"}`. For hardware exactly n rows; other per-customer operations lose whole
+-- devices, at least n of their rows; contracts and catalogues exactly n (see
+-- `cxcloud.sandbox.data`). Returns the rows removed from that operation and its new total.
+-- @tparam table spec
+-- @treturn integer removed
+-- @treturn integer total
+function Handle:remove_rows(spec)
+  local r = self:_call("remove_rows", spec)
+  return r.removed, r.total
+end
+
+--- Changes field values of rows (drift): `{op = "network_elements", customerId = id or
+-- index, count = n}` (no customerId for customers and the catalogues). Identities never
+-- change; which fields do, per operation, is in `cxcloud.sandbox.data`. Returns the keys
+-- of the changed rows (`{field = value as a string}` over the operation's natural key,
+-- in row order; fewer than n when the operation has fewer rows) and the names of the
+-- fields that change.
+-- @tparam table spec
+-- @treturn table keys
+-- @treturn table fields
+function Handle:change_rows(spec)
+  local r = self:_call("change_rows", spec)
+  return r.keys or {}, r.fields or {}
+end
+
 --- Counters: `{token_requests, api_requests, other_requests, by_status = {["200"] = n},
 -- connections, handshakes, throttled, faults_fired, inflight, peak_inflight,
 -- bytes_sent, tokens_issued, uptime}`. `connections` counts TCP connections accepted
@@ -300,10 +329,14 @@ function Handle:reset_stats()
   self:_call("reset_stats")
 end
 
---- Server state: `{additions = {...}, options = {...}}`.
+--- Server state: `{mutations = {...}, additions = {...}, options = {...}}`: every
+-- mutation in order (`{kind = "add"|"remove"|"change", op, customerId, count, at}`; start
+-- a sandbox with the same options and `mutations` to get the same data), and the
+-- additions alone (the older form).
 -- @treturn table
 function Handle:state()
   local s = self:_call("state")
+  s.mutations = s.mutations or {}
   s.additions = s.additions or {}
   return s
 end
@@ -316,14 +349,15 @@ end
 -- @treturn table items
 -- @treturn table pagination
 function Handle:truth(op, customerId, params)
-  local additions = self:state().additions
+  -- the server's mutations include those of the options `additions` and `mutations`
+  local mutations = self:state().mutations
   local cache = self._truth
-  if not cache or #additions < cache.n then
+  if not cache or #mutations < cache.n then
     cache = { ds = data.new(self.config), n = 0 }
     self._truth = cache
   end
-  for i = cache.n + 1, #additions do cache.ds:replay { additions[i] } end
-  cache.n = #additions
+  for i = cache.n + 1, #mutations do cache.ds:replay { mutations[i] } end
+  cache.n = #mutations
   return items(cache.ds, op, customerId, params)
 end
 
@@ -441,8 +475,8 @@ local truth_cache = setmetatable({}, { __mode = "k" })
 -- bulletins), `params` the API's query parameters (filters, `sort`, `fields`; with
 -- `page` and `rows` only that page). JSON nulls are absent; IDs as a client decodes
 -- them (strings of their digits).
--- The drift listed in `config.additions` is applied; for a running sandbox use
--- `sb:truth(...)`, which includes the drift added since start.
+-- The drift listed in `config.additions`, then in `config.mutations`, is applied; for a
+-- running sandbox use `sb:truth(...)`, which includes the drift made since start.
 -- @tparam table cfg options as given to `start` (or `sb.config`)
 -- @tparam string op
 -- @param[opt] customerId
@@ -451,13 +485,15 @@ local truth_cache = setmetatable({}, { __mode = "k" })
 -- @treturn table pagination `{page, pages, rows, total}`
 function sandbox.truth(cfg, op, customerId, params)
   local entry = truth_cache[cfg]
-  local adds = cfg.additions or {}
-  if not entry or #adds < entry.n then
-    entry = { ds = data.new(config.normalize(cfg)), n = 0 }
+  local adds, muts = cfg.additions or {}, cfg.mutations or {}
+  -- replayed incrementally while the lists only grow, additions first
+  if not entry or #adds < entry.na or #muts < entry.nm or (#adds > entry.na and entry.nm > 0) then
+    entry = { ds = data.new(config.normalize(cfg)), na = 0, nm = 0 }
     truth_cache[cfg] = entry
   end
-  for i = entry.n + 1, #adds do entry.ds:replay { adds[i] } end
-  entry.n = #adds
+  for i = entry.na + 1, #adds do entry.ds:replay { adds[i] } end
+  for i = entry.nm + 1, #muts do entry.ds:replay { muts[i] } end
+  entry.na, entry.nm = #adds, #muts
   return items(entry.ds, op, customerId, params)
 end
 

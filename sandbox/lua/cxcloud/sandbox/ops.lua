@@ -9,7 +9,8 @@
 -- method name), `path` (under /cs/api/v2), `scope`, `params` (filter parameter name ->
 -- kind: the API's parameters besides page, rows, sort and fields; `customerId` only
 -- where it filters), `fields` (`{name, kind}` in the order the sandbox writes them),
--- `field_names` and `kind` (field name -> kind).
+-- `field_names` and `kind` (field name -> kind), `key` (the natural key's fields, as in
+-- `cxcloud.operations`).
 --
 -- scope (sandbox behaviour; the operations table only says whether customerId is
 -- required):
@@ -52,7 +53,7 @@ for i, api in ipairs(operations) do
   local op = {
     name = api.name, path = api.path,
     scope = SCOPE[api.name] or (api.customer_id == "required" and "customer" or "catalogue"),
-    params = {}, fields = {}, field_names = {}, kind = {},
+    params = {}, fields = {}, field_names = {}, kind = {}, key = api.key,
   }
   for _, p in ipairs(api.params) do
     if p[1] ~= "customerId" or op.scope == "list" then op.params[p[1]] = p[2] end

@@ -34,6 +34,10 @@ local server = {}
 local API_PREFIX, TOKEN_PATH = ops.API_PREFIX, ops.TOKEN_PATH
 local MAX_TOKEN_BODY = 65536
 
+-- the fault actions that change the data before serving: dataset method, log record field
+local MUTATIONS = { add_rows = { "add", "added" }, remove_rows = { "remove", "removed" },
+  change_rows = { "change", "changed" } }
+
 local Server = {}
 Server.__index = Server
 
@@ -51,6 +55,7 @@ function server.new(opts)
   self.t0 = monotime()
   self.ds = data.new(cfg)
   self.ds:replay(cfg.additions)
+  self.ds:replay(cfg.mutations)
   self.tokens = auth.store(monotime)
   self.gate = gateway.new(cfg, monotime, cfg.seed)
   self.script = faults.validate(cfg.faults or {})
@@ -550,12 +555,16 @@ function Server:api(stream, headers, method, rec, op, params, dup)
   if #dup > 0 then
     return self:fail(stream, rec, 400, "parameter '" .. dup[1] .. "' given more than once")
   end
-  if f and f.action == "add_rows" then
+  local mutate = f and MUTATIONS[f.action]
+  if mutate then
     local target = ops.by_name[f.target or op.name]
     local ci = target.scope == "customer" and self.ds:customer_index(tostring(params.customerId or "")) or nil
-    local okr, err = pcall(self.ds.add, self.ds, target.name, ci, math.tointeger(f.count), f.at)
-    rec.added = okr and err or nil
-    if not okr then rec.fault_error = err end
+    local okr, res = pcall(self.ds[mutate[1]], self.ds, target.name, ci, math.tointeger(f.count), f.at)
+    if okr then
+      rec[mutate[2]] = type(res) == "table" and #res or res
+    else
+      rec.fault_error = res
+    end
   end
   local q, status, message = query.parse(self.ds, op, params)
   if not q then return self:fail(stream, rec, status, message) end
