@@ -32,8 +32,10 @@ end
 
 --- Parses a store target: a `postgresql://` (or `postgres://`) URI, or else a file path.
 -- @tparam string target
--- @treturn table `{kind = "sqlite", path = }` or `{kind = "postgresql", user, password,
---   host, port, dbname, shown}` (`shown`: the URI without its password)
+-- @treturn table|nil `{kind = "sqlite", path = }` or `{kind = "postgresql", user, password,
+--   host, port, dbname, shown}` (`shown`: the URI without its password); nil for another
+--   scheme
+-- @treturn string|nil why not
 function M.parse(target)
   if type(target) ~= "string" or target == "" then
     error("cxcloud.store.open: expected a file path (SQLite) or a postgresql:// URI, got "
@@ -42,8 +44,8 @@ function M.parse(target)
   local rest = target:match("^postgresql://(.*)$") or target:match("^postgres://(.*)$")
   if not rest then
     if target:find("^%a[%w+.-]*://") then
-      error(format("cxcloud.store.open: unsupported store '%s': a file path (SQLite) or a"
-        .. " postgresql:// URI is accepted", target:gsub("//[^/@]*@", "//")), 3)
+      return nil, format("unsupported store '%s': a file path (SQLite) or a postgresql:// URI is"
+        .. " accepted", (target:gsub("//[^/@]*@", "//")))
     end
     return { kind = "sqlite", path = target, shown = target }
   end
@@ -135,9 +137,10 @@ function Conn:exec(sql, ...)
   if not self.dbh then error({ store = true, message = "store " .. self.shown .. " is closed" }, 0) end
   local st, err = self:_prepare(sql)
   if st then
-    local ok, e = st:execute(...)
-    if ok then return st end
-    err = e
+    -- luadbi raises instead of returning false once a PostgreSQL connection is lost
+    local called, ok, e = pcall(st.execute, st, ...)
+    if called and ok then return st end
+    err = called and e or ok
     self.cache[sql] = nil
     pcall(st.close, st)
   end
@@ -282,7 +285,8 @@ end
 -- @treturn[2] nil
 -- @treturn[2] string what went wrong
 function M.open(target)
-  local t = M.parse(target)
+  local t, why = M.parse(target)
+  if not t then return nil, why end
   if not DBI_ok then
     return nil, "cxcloud.store needs luadbi (Debian: lua-dbi-sqlite3, lua-dbi-postgresql): "
       .. tostring(DBI):match("[^\n]*")
@@ -301,7 +305,16 @@ function M.open(target)
     dbh, err = ok and d or nil, ok and e or d
     if err and password then err = tostring(err):gsub(password:gsub("%p", "%%%0"), "***") end
   end
-  if not dbh then return refuse(t, err or "unknown error") end
+  if not dbh then
+    err = tostring(err or "unknown error")
+    if t.kind == "postgresql" and err:find("no connection to the server", 1, true) then
+      -- luadbi drops libpq's reason: a wrong password, an unknown user and a server that
+      -- is down all read the same
+      err = err:gsub("%s+$", "") .. " (the server is down or unreachable, or refused the user or"
+        .. " password: the server's log says which)"
+    end
+    return refuse(t, err)
+  end
   dbh:autocommit(true)
   local conn = setmetatable({ dbh = dbh, kind = t.kind, path = t.path, shown = t.shown, cache = {} }, Conn)
   local ok, e = pcall(function()

@@ -206,7 +206,7 @@ function Pair:apply()
           counts.changed = counts.changed + 1
         else
           local args = { self:row_customer(it), r._key, r._hash, r._row, ctx.run_text }
-          for i = 1, #cols do args[#args + 1] = vals[i] end
+          for i = 1, #cols do args[5 + i] = vals[i] end
           conn:exec(insert, unpack(args, 1, 5 + #cols))
           if self.baseline then
             counts.baseline = counts.baseline + 1
