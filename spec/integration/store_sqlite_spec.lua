@@ -45,11 +45,14 @@ cases.cases({ describe = describe, it = it, setup = setup, teardown = teardown, 
 local function spawn(sb, args, out)
   local env = {}
   for k, v in pairs(sb:env()) do env[#env + 1] = k .. "=" .. quote(v) end
-  local pidfile, status = out .. ".pid", out .. ".status"
+  local pidfile, status, script = out .. ".pid", out .. ".status", out .. ".sh"
   os.remove(status)
-  os.execute(string.format("(sh -c 'echo $$ > %s; exec env %s LUA_PATH=%s LUA_CPATH=%s lua5.4 bin/cxcloud %s'"
-    .. " > %s 2>&1; echo $? > %s) &", pidfile, table.concat(env, " "):gsub("'", "'\\''"),
-    quote(package.path), quote(package.cpath), args, quote(out), quote(status)))
+  os.remove(pidfile)
+  local f = assert(io.open(script, "w"))
+  f:write("echo $$ > ", quote(pidfile), "\nexec env ", table.concat(env, " "), " LUA_PATH=", quote(package.path),
+    " LUA_CPATH=", quote(package.cpath), " lua5.4 bin/cxcloud ", args, "\n")
+  f:close()
+  os.execute(string.format("(sh %s > %s 2>&1; echo $? > %s) &", quote(script), quote(out), quote(status)))
   local pid
   for _ = 1, 200 do
     local f = io.open(pidfile)
