@@ -376,6 +376,16 @@ local function shift_date(s, days)
   return rng.date(rng.days(s) + days)
 end
 
+-- a copy of a row with every value its own, for a change that overrides a static field:
+-- the JSON encoder plans a row's output once per static table, from the fields the first
+-- such row holds itself, so rows sharing a static table must hold the same fields
+local function detach(row)
+  local t = {}
+  for k, v in pairs(getmetatable(row).__index) do t[k] = v end
+  for k, v in pairs(row) do t[k] = v end
+  return t
+end
+
 local function ip(j, net)
   local n = j % 16000000
   return fmt("%d.%d.%d.%d", net, n // 64000 % 256, n // 250 % 256, n % 250 + 2)
@@ -393,7 +403,10 @@ local function hardware_row(ds, c, i)
   row.hwInstanceId = ds.ids.hw(c.index, i)
   local sn = serial(c, i, t.fam)
   row.serialNumber, row.collectedSerialNumber = sn, sn
-  if at.comp.chassis and c.upgraded[j] then row.swVersion = sw_version(c, t, j) end
+  if at.comp.chassis and c.upgraded[j] then
+    row = detach(row)
+    row.swVersion = sw_version(c, t, j)
+  end
   row.pcbNumber = at.comp.chassis and sn:sub(1, 3) .. rng.base36((i * 7919 + c.index) % 1679616, 4)
     .. sn:sub(-4) or ""
   return row
@@ -411,6 +424,7 @@ local function device_row(ds, c, j)
   local addr = ip(j, ds.cfg.ip_net)
   row.hostname = name
   if c.upgraded[j] then
+    row = detach(row)
     local v = sw_version(c, t, j)
     row.swVersion, row.imageName = v, fmt(t.fam.image, v)
     row.sysDescr = t.ne.sysDescr:sub(1, #t.ne.sysDescr - #t.version) .. v
@@ -516,7 +530,10 @@ function builders.coverage(ds, c, k)
     serviceLineId = tostring(990000000 + i % 9999999),
   }, mt)
   local g = generation(c, "coverage", k)
-  if g > 0 then row.coverageEndDate = shift_date(row.coverageEndDate, 365 * g) end
+  if g > 0 then
+    row = detach(row)
+    row.coverageEndDate = shift_date(row.coverageEndDate, 365 * g)
+  end
   return row
 end
 
