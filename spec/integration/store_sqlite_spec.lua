@@ -119,7 +119,7 @@ describe("a SQLite store", function()
     local function mutate()
       for i, cid in ipairs(sb.customers) do
         sb:add_rows { op = "hardware", customerId = cid, count = 2 + i }
-        sb:remove_rows { op = "network_elements", customerId = cid, count = 1 }
+        sb:remove_rows { op = "network_elements", customerId = cid, count = 1, at = "start" }
         sb:change_rows { op = "coverage", customerId = cid, count = 3 }
       end
     end
@@ -249,17 +249,27 @@ describe("a SQLite store", function()
       assert.matches("\r\n2,[%d%-T:]+Z,network_elements," .. sb.customers[1] .. ",%d+,removed,\r\n", out)
       e, out = cli("changes --db " .. quote(path) .. " --format jsonl --operation coverage --values")
       assert.equal(0, e, out)
+      local changed = 0
       for line in out:gmatch("[^\n]+") do
         local r = require("cjson").decode(line)
         assert.equal("coverage", r.operation)
-        assert.equal("changed", r.change)
-        assert.is_table(r.old)
+        if r.change == "changed" then
+          changed = changed + 1
+          assert.is_table(r.old)
+          assert.is_table(r.new)
+          assert.is_not.equal(r.old[r.fields], r.new[r.fields])
+        end
       end
+      assert.is_true(changed >= 6, tostring(changed)) -- 3 per customer, less those that fell on added rows
       e, out = cli("changes --db " .. quote(path) .. " --summary --format json")
       assert.equal(0, e, out)
       local summary = require("cjson").decode(out)
       assert.equal(3, #summary)
-      assert.equal(1, summary[1].devicesRemoved)
+      for _, r in ipairs(summary) do
+        assert.equal(1, r.devicesRemoved)
+        assert.is_true(r.devicesAdded >= 1)
+        assert.is_string(r.customerName)
+      end
       e, out = cli("changes --db " .. quote(path) .. " --since yesterday")
       assert.equal(2, e)
       assert.matches("%-%-since expects a run number or a date YYYY%-MM%-DD, got 'yesterday'", out)
