@@ -49,8 +49,9 @@ local function spawn(sb, args, out)
   os.remove(status)
   os.remove(pidfile)
   local f = assert(io.open(script, "w"))
+  -- the command line is a Lua 5.4 program: the 5.4 core, whatever Lua runs the spec
   f:write("echo $$ > ", quote(pidfile), "\nexec env ", table.concat(env, " "), " LUA_PATH=", quote(package.path),
-    " LUA_CPATH=", quote(package.cpath), " lua5.4 bin/cxcloud ", args, "\n")
+    " LUA_CPATH='./?.so;;' lua5.4 bin/cxcloud ", args, "\n")
   f:close()
   os.execute(string.format("(sh %s > %s 2>&1; echo $? > %s) &", quote(script), quote(out), quote(status)))
   local pid

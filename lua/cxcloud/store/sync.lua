@@ -16,6 +16,7 @@
 
 local cjson = require "cjson.safe"
 local operations = require "cxcloud.operations"
+local compat = require "cxcloud.compat"
 local canon = require "cxcloud.store.canon"
 local item_mod = require "cxcloud.store.item"
 
@@ -408,13 +409,21 @@ function M.run(db, cx, opts)
   ctx.npairs = #pairs_list
   local rest = {}
   for i = want_customers and 2 or 1, #pairs_list do rest[#rest + 1] = pairs_list[i] end
-  local results, errs = cx:map(rest, function(p)
+  local function one(p)
     local r = p:run()
     ctx.done = ctx.done + 1
     if r.skipped then ctx.skipped[#ctx.skipped + 1] = true end
     ctx:report()
     return r
-  end)
+  end
+  local results, errs
+  if compat.yields then
+    results, errs = cx:map(rest, one)
+  else
+    -- PUC Lua 5.1 cannot yield across pcall (cx:map): one pair after the other
+    results = {}
+    for i, p in ipairs(rest) do results[i] = one(p) end
+  end
   local run = { run = tonumber(run_text), calls = 0, rows = 0, added = 0, changed = 0, removed = 0, baseline = 0,
     skipped = {}, pairs = #pairs_list, complete = 0, notes = {} }
   local function account(p, r)
