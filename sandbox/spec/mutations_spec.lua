@@ -285,3 +285,102 @@ describe("changed values", function()
     check_restart(sb, cx, OPS)
   end)
 end)
+
+describe("the command line", function()
+  local http_client = require "http.client"
+  local http_headers = require "http.headers"
+  local http_tls = require "http.tls"
+  local cs = require "cqueues.socket"
+  local json = require "cxcloud.sandbox.json"
+
+  -- a standalone sandbox (`cxcloud sandbox --json`) and what it printed
+  local function run(args)
+    local p = io.popen("exec lua5.4 bin/cxcloud sandbox --json --customers 2 --hardware 30 --seed 4 "
+      .. (args or "") .. " 2>&1")
+    local info = json.decode_plain(p:read("l"))
+    assert.is_number(info.port)
+    return p, info
+  end
+
+  local function stop(p, info)
+    os.execute("kill -TERM " .. math.tointeger(info.pid) .. " 2>/dev/null")
+    p:read("a")
+    p:close()
+  end
+
+  -- one request on the control port: status and decoded body
+  local function control(info, method, path, body)
+    local ctx = http_tls.new_client_context()
+    local store = require("openssl.x509.store").new()
+    store:add(require("openssl.x509").new(assert(io.open(info.ca_file)):read("a"), "PEM"))
+    ctx:setStore(store)
+    ctx:setVerify(require("openssl.ssl.context").VERIFY_PEER)
+    local sock = assert(cs.connect { host = "127.0.0.1", port = info.control_port })
+    local conn = assert(http_client.negotiate(sock, { tls = true, ctx = ctx, host = "localhost",
+      version = 1.1 }, 10))
+    local stream = assert(conn:new_stream())
+    local h = http_headers.new()
+    h:append(":method", method)
+    h:append(":scheme", "https")
+    h:append(":authority", "localhost")
+    h:append(":path", path)
+    h:append("x-sandbox-key", info.admin_key)
+    local text = body and json.encode_plain(body)
+    if text then h:append("content-length", tostring(#text)) end
+    assert(stream:write_headers(h, text == nil, 10))
+    if text then assert(stream:write_chunk(text, true, 10)) end
+    local rh = assert(stream:get_headers(10))
+    local answer = assert(stream:get_body_as_string(10))
+    conn:close()
+    return math.tointeger(tonumber(rh:get(":status"))), json.decode_plain(answer)
+  end
+
+  local function pull_all(info, opname)
+    local cx = cxcloud.new { client_id = info.client_id, client_secret = info.client_secret,
+      base_url = info.base_url, token_url = info.token_url, ca_file = info.ca_file, page_size = PAGE }
+    local rows = assert(cx[opname](cx, { customerId = info.customers[1] }):all())
+    cx:close()
+    return rows
+  end
+
+  it("removes and changes rows over the control port and restarts with the same data", function()
+    local p, info = run()
+    finally(function() stop(p, info) end)
+    local c = info.customers[1]
+    local st, r = control(info, "POST", "/_sandbox/rows/remove",
+      { op = "hardware", customerId = c, count = 4 })
+    assert.equal(200, st)
+    assert.same({ removed = 4, total = 26 }, r)
+    st, r = control(info, "POST", "/_sandbox/rows/change",
+      { op = "network_elements", customerId = c, count = 2 })
+    assert.equal(200, st)
+    assert.equal(2, r.changed)
+    assert.equal(2, #r.keys)
+    assert.same({ "hostname", "sysName" }, r.fields)
+    st = control(info, "POST", "/_sandbox/rows/add",
+      { op = "hardware", customerId = c, count = 1, at = "start" })
+    assert.equal(200, st)
+    st, r = control(info, "POST", "/_sandbox/rows/remove", { op = "hardware", customerId = c, count = -1 })
+    assert.equal(400, st)
+    assert.truthy(r.error:find("count", 1, true))
+    local state
+    st, state = control(info, "GET", "/_sandbox/state")
+    assert.equal(200, st)
+    assert.same({ "remove", "change", "add" }, { state.mutations[1].kind, state.mutations[2].kind,
+      state.mutations[3].kind })
+    assert.equal(1, #state.additions)
+    local hw, ne = pull_all(info, "hardware"), pull_all(info, "network_elements")
+    stop(p, info)
+    -- restarted with the state saved in a file
+    local file = os.tmpname()
+    local f = assert(io.open(file, "w"))
+    f:write(json.encode_plain(state))
+    f:close()
+    p, info = run("--mutations " .. file)
+    os.remove(file)
+    assert.same(hw, pull_all(info, "hardware"))
+    assert.same(ne, pull_all(info, "network_elements"))
+    local _, again = control(info, "GET", "/_sandbox/state")
+    assert.same(state.mutations, again.mutations)
+  end)
+end)

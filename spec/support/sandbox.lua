@@ -51,7 +51,8 @@ end
 
 -- the handle's methods that run in the process
 for _, name in ipairs { "env", "faults", "fault_state", "log", "clear_log", "set", "expire_tokens",
-  "revoke_tokens", "tokens", "add_rows", "stats", "reset_stats", "state", "truth", "_call" } do
+  "revoke_tokens", "tokens", "add_rows", "remove_rows", "change_rows", "stats", "reset_stats", "state",
+  "truth", "_call" } do
   Handle[name] = function(self, ...) return call(self, name, ...) end
 end
 Handle.__index = Handle

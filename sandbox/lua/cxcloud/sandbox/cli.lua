@@ -55,6 +55,9 @@ local GROUPS = {
     { "--bulletins-require-customer", "bulletins_require_customer", "flag", nil,
       "make customerId mandatory on the bulletin operations" },
     { "--max-rows", "max_rows", "int", "N", "largest accepted rows parameter (default 1000)" },
+    { "--mutations", "mutations", "jsonfile", "FILE",
+      "drift to replay at start: a JSON file with the answer of GET /_sandbox/state (or its"
+        .. " 'mutations' array), to restart with the same data" },
   } },
   { "Gateway emulation", {
     { "--latency", "latency", "ms", "MS|MIN-MAX",
@@ -109,6 +112,20 @@ local function converter(flag, kind)
       return n / 1000
     end
   end
+  if kind == "jsonfile" then
+    return function(path)
+      local f, err = io.open(path, "rb")
+      if not f then return nil, ("%s: cannot read %s"):format(flag, tostring(err)) end
+      local text = f:read("a")
+      f:close()
+      local v = require("cxcloud.sandbox.json").decode_plain(text)
+      if type(v) == "table" and type(v.mutations) == "table" then v = v.mutations end
+      if type(v) ~= "table" then
+        return nil, ("%s: %s holds no JSON array of mutations"):format(flag, path)
+      end
+      return v
+    end
+  end
   if kind == "bigids" then
     return function(v)
       if v == "true" then return true elseif v == "false" then return false end
@@ -123,7 +140,13 @@ end
 function M.add_options(cmd)
   cmd:description("Starts a local fake of the Cisco CX Cloud API v2 (HTTPS on 127.0.0.1) in the"
     .. " foreground, prints its URLs, CA file and credentials, and serves until Ctrl-C (SIGINT) or"
-    .. " SIGTERM. Data is generated from the seed: same options, same data.")
+    .. " SIGTERM. Data is generated from the seed: same options, same data."
+    .. "\n\nThe control port (header X-Sandbox-Key) also changes the data while it runs, as a"
+    .. " store meets it between syncs: POST /_sandbox/rows/add, /_sandbox/rows/remove"
+    .. ' ({"op", "customerId", "count", "at": "end"|"start"}) and /_sandbox/rows/change'
+    .. ' ({"op", "customerId", "count"}; answers the changed rows\' keys and fields).'
+    .. " GET /_sandbox/state lists every change in order: save it and pass it to --mutations"
+    .. " to start again with the same data.")
   for _, group in ipairs(GROUPS) do
     local elements = {}
     for _, o in ipairs(group[2]) do

@@ -853,7 +853,12 @@ local function record(ds, kind, opname, ci, count, at)
   local m = { kind = kind, op = opname, count = count, at = kind ~= "change" and (at or "end") or nil }
   if ops.by_name[opname].scope == "customer" then
     if type(ci) ~= "number" then error(req .. ": customerId is required for " .. opname, 0) end
-    m.customerId = customer(ds, ci).id
+    local c = customer(ds, ci)
+    m.customerId = c.id
+    -- refused before it is recorded: a restart replays what was recorded
+    if kind == "add" and count > 0 and c.E[opname] and c.E[opname].A == 0 then
+      error("add_rows: this customer's devices never produce " .. opname .. " rows", 0)
+    end
   end
   ds.mutations[#ds.mutations + 1] = m
   if kind == "add" then
@@ -885,9 +890,6 @@ function Dataset:add(opname, ci, count, at)
   if opname == "contracts" then
     c.contract_hi = c.contract_hi + count
     return count
-  end
-  if opname ~= "hardware" and c.E[opname].A == 0 then
-    error("add_rows: this customer's devices never produce " .. opname .. " rows", 0)
   end
   local before = count_upto(c, opname, c.hi) - count_upto(c, opname, c.lo)
   if at == "end" then
