@@ -2,7 +2,9 @@
 --- `make demo`: the main job on the bundled sandbox, in well under a minute. It starts a
 -- sandbox, then runs the command line exactly as a user does (bin/cxcloud, configured only
 -- through CXCLOUD_*): the customers, one customer's inventory exported to CSV with a
--- progress line, the device report's top rows, the totals for every customer; and stops
+-- progress line, the device report's top rows, the totals for every customer; then it
+-- keeps track: a sync into a SQLite file, the sandbox's data moves (devices added and
+-- removed, a software upgrade, renewed coverage), a second sync and what changed; and stops
 -- the sandbox.
 local sandbox = require "cxcloud.sandbox"
 local shell_quote = require("cxcloud.shell").quote
@@ -54,7 +56,24 @@ run("The device report for that customer, what needs attention first (top 10 row
   ("report --customer %s --format table --max-items 10"):format(customer))
 run("Totals for every customer", "report --all-customers --totals --format table")
 
+local db = dir .. "/cx.sqlite"
+run("Keep track: every customer and operation synced into a SQLite file (complete extracts only)",
+  ("sync --db %s"):format(shell_quote(db)))
+-- a day passes: devices are installed and retired, one is upgraded, coverage is renewed
+sb:add_rows { op = "hardware", customerId = customer, count = 12 }
+sb:remove_rows { op = "network_elements", customerId = sb.customers[2], count = 2, at = "start" }
+sb:change_rows { op = "hardware", customerId = customer, count = 1 }
+sb:change_rows { op = "coverage", customerId = sb.customers[3], count = 3 }
+print()
+print("# ... the service's data moves: 12 hardware rows installed, 2 devices retired, an upgrade,"
+  .. " 3 coverage renewals")
+run("The next sync writes only what changed", ("sync --db %s"):format(shell_quote(db)))
+run("What changed, per customer", ("changes --db %s --summary --format table"):format(shell_quote(db)))
+run("What changed, one line per change (first 12)",
+  ("changes --db %s --format table --max-items 12"):format(shell_quote(db)))
+
 os.remove(csv)
+os.execute("rm -f " .. shell_quote(db) .. "*")
 os.remove(dir)
 sb:stop()
 print()
