@@ -266,6 +266,22 @@ describe("the documentation", function()
     assert.same(expected, listed, doc.page .. ": the operations table")
   end)
 
+  it("lists the natural key of every operation as operations.lua declares it", function()
+    local doc = the_table { "operation", "pulled", "key" }
+    local listed = {}
+    for i, row in ipairs(doc.rows) do
+      local keys = {}
+      for k in row[3]:gmatch("`([^`]+)`") do keys[#keys + 1] = k end
+      listed[i] = { name = code_span(row[1]) or row[1], pulled = row[2], key = keys }
+    end
+    local expected = {}
+    for i, op in ipairs(operations) do
+      expected[i] = { name = op.name, key = op.key,
+        pulled = op.customer_id == "required" and "per customer" or "once for all" }
+    end
+    assert.same(expected, listed, doc.page .. ": the keys table")
+  end)
+
   -- GitHub's anchors: the heading's text (links reduced to their text, code spans to their
   -- content) in lower case, without the characters other than letters, digits, spaces,
   -- hyphens and underscores, spaces turned into hyphens; a repeated heading gets -1, -2...
