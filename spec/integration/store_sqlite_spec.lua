@@ -50,23 +50,24 @@ local function spawn(sb, args, out)
   os.remove(pidfile)
   local f = assert(io.open(script, "w"))
   -- the command line is a Lua 5.4 program: the 5.4 core, whatever Lua runs the spec
-  f:write("echo $$ > ", quote(pidfile), "\nexec env ", table.concat(env, " "), " LUA_PATH=", quote(package.path),
+  f:write("echo $$ > ", quote(pidfile), "\nexec env ", table.concat(env, " "), " LUA_PATH=",
+    quote(package.path),
     " LUA_CPATH='./?.so;;' lua5.4 bin/cxcloud ", args, "\n")
   f:close()
   os.execute(string.format("(sh %s > %s 2>&1; echo $? > %s) &", quote(script), quote(out), quote(status)))
   local pid
   for _ = 1, 200 do
-    local f = io.open(pidfile)
-    pid = f and tonumber(f:read("*l"))
-    if f then f:close() end
+    local pf = io.open(pidfile)
+    pid = pf and tonumber(pf:read("*l"))
+    if pf then pf:close() end
     if pid then break end
     core.sleep(0.02)
   end
   return function()
-    local f = io.open(status)
-    if not f then return nil end
-    local v = tonumber(f:read("*l"))
-    f:close()
+    local sf = io.open(status)
+    if not sf then return nil end
+    local v = tonumber(sf:read("*l"))
+    sf:close()
     return v
   end, pid
 end
@@ -139,8 +140,8 @@ describe("a SQLite store", function()
       local status, pid = spawn(sb, "sync -q --db " .. quote(path), dir .. "/kill.out")
       -- some pairs applied, not all: then the kill
       local applied = wait_for(function()
-        local n = tonumber(sql("SELECT CAST(count(*) AS TEXT) FROM _pairs WHERE run > " .. base.run)[1])
-        return n >= 3 and n or nil
+        local done = tonumber(sql("SELECT CAST(count(*) AS TEXT) FROM _pairs WHERE run > " .. base.run)[1])
+        return done >= 3 and done or nil
       end, 60)
       assert.is_number(applied)
       os.execute("kill -9 " .. pid)
@@ -166,12 +167,12 @@ describe("a SQLite store", function()
       assert.same({ "0" }, sql("SELECT CAST(count(*) AS TEXT) FROM _staging"))
       for k, items in pairs(stored(db)) do assert.equal(sorted(B[k]), sorted(items), k) end
       -- each change recorded once, by the killed run or by the next one
-      local seen, n = {}, 0
+      local seen, count = {}, 0
       for ch in db:changes { since = base.run } do
         local id = ch.operation .. " " .. ch.customerId .. " " .. ch.key
         assert.is_nil(seen[id], "recorded twice: " .. id)
         seen[id] = true
-        n = n + 1
+        count = count + 1
       end
       local want = 0
       for k, items in pairs(B) do
@@ -190,7 +191,7 @@ describe("a SQLite store", function()
           for x in pairs(a) do if b[x] == nil then want = want + 1 end end
         end
       end
-      assert.equal(want, n)
+      assert.equal(want, count)
       db:close()
     end)
 
@@ -211,7 +212,8 @@ describe("a SQLite store", function()
       -- a pair the other process held is skipped (exit 1) and said so
       for i, e in ipairs { e1, e2 } do
         local out = helper.read_file(dir .. (i == 1 and "/one.out" or "/two.out"))
-        assert.is_true(e == 0 or (e == 1 and out:find("being synced by process %d+ at the same time") ~= nil), out)
+        assert.is_true(e == 0 or (e == 1
+          and out:find("being synced by process %d+ at the same time") ~= nil), out)
       end
       for k, items in pairs(stored(db)) do assert.equal(sorted(B[k]), sorted(items), k) end
       local seen = {}
@@ -281,7 +283,8 @@ describe("a SQLite store", function()
       assert.matches('"neInstanceId":"%d+"', out)
       e, out = cli("quota --db " .. quote(path) .. " --format csv")
       assert.equal(0, e, out)
-      assert.matches("\r\ntoday,%d%d%d%d%-%d%d%-%d%d," .. sb.client_id:gsub("%p", "%%%0") .. ",%d+,5000,%d+,,", out)
+      assert.matches("\r\ntoday,%d%d%d%d%-%d%d%-%d%d," .. sb.client_id:gsub("%p", "%%%0")
+        .. ",%d+,5000,%d+,,", out)
       e, out = cli("sync")
       assert.equal(2, e)
       assert.matches("%-%-db is required", out)
@@ -312,6 +315,7 @@ describe("a SQLite store", function()
       .. " postgresql:// URI, got number")
     db, err = store.open("mysql://user:pw@host/db")
     assert.is_nil(db)
-    assert.equal("unsupported store 'mysql://host/db': a file path (SQLite) or a postgresql:// URI is accepted", err)
+    assert.equal("unsupported store 'mysql://host/db': a file path (SQLite) or a postgresql:// URI"
+      .. " is accepted", err)
   end)
 end)

@@ -11,7 +11,8 @@ local M = {}
 -- a value as text for comparing: identifiers arrive as numbers in the truth table and as
 -- strings from the client
 local function norm(v)
-  if type(v) == "number" and v == math.floor(v) and math.abs(v) < 2 ^ 63 then return string.format("%d", v) end
+  if type(v) == "number" and v == math.floor(v) and math.abs(v) < 2 ^ 63 then return string.format("%d",
+    v) end
   if type(v) == "table" then
     local t = {}
     for k, x in pairs(v) do t[k] = norm(x) end
@@ -28,7 +29,8 @@ local function canon(item)
   local parts = {}
   for _, k in ipairs(keys) do
     local v = norm(item[k])
-    if v ~= nil then parts[#parts + 1] = k .. "=" .. (type(v) == "table" and cjson.encode(v) or tostring(v)) end
+    if v ~= nil then parts[#parts + 1] = k .. "=" .. (type(v) == "table" and cjson.encode(v)
+      or tostring(v)) end
   end
   return table.concat(parts, "\31")
 end
@@ -142,7 +144,8 @@ function M.cases(t, fresh, name)
       assert.equal(0, again.added + again.changed + again.removed + again.baseline)
       assert.same({}, all_changes(db, run.run))
       for _, op in ipairs(operations) do
-        assert.same({ "0" }, sql("SELECT CAST(count(*) AS TEXT) FROM " .. op.name .. " WHERE _run = " .. again.run))
+        assert.same({ "0" }, sql("SELECT CAST(count(*) AS TEXT) FROM " .. op.name .. " WHERE _run = "
+          .. again.run))
       end
       assert.same({ "0" }, sql("SELECT CAST(count(*) AS TEXT) FROM _staging"))
       assert.equal(2, #db:runs())
@@ -202,7 +205,8 @@ function M.cases(t, fresh, name)
     it("keeps a failing pair's rows and reports the run partial", function()
       local db = open()
       local cid = customers[2]
-      assert.equal("complete", assert(db:sync(cx, { customers = { cid }, operations = { "hardware", "contracts" } })).status)
+      assert.equal("complete", assert(db:sync(cx, { customers = { cid }, operations = { "hardware",
+        "contracts" } })).status)
       local old = sorted_canon(db:items("hardware", cid))
       sb:add_rows { op = "hardware", customerId = cid, count = 2 }
       sb:add_rows { op = "contracts", customerId = cid, count = 1 }
@@ -232,7 +236,8 @@ function M.cases(t, fresh, name)
       assert.equal("failed", run.status)
       assert.matches("drifted twice", run.skipped[1].error)
       assert.same(old, sorted_canon(db:items("hardware", cid)))
-      sb:faults { { op = "hardware", customerId = cid, page = 2, action = "add_rows", count = 1, at = "start" } }
+      sb:faults { { op = "hardware", customerId = cid, page = 2, action = "add_rows", count = 1,
+        at = "start" } }
       run = assert(db:sync(cx, { customers = { cid }, operations = { "hardware" } }))
       assert.equal("complete", run.status)
       assert.same(sorted_canon(truth(sb, "hardware", cid)), sorted_canon(db:items("hardware", cid)))
@@ -246,9 +251,9 @@ function M.cases(t, fresh, name)
         hardware = function(_, p)
           local q = cx:hardware(p)
           return { pages = function()
-            local it = q:pages()
+            local next_page = q:pages()
             return function()
-              local page, info = it()
+              local page, info = next_page()
               if page and info.page == 1 then
                 local copy = {}
                 for k, v in pairs(page[1]) do copy[k] = v end

@@ -50,7 +50,8 @@ describe("a PostgreSQL store", function()
   it("refuses a wrong password, and says where to look", function()
     local db, err = store.open((server.uri:gsub(":[^:@/]*@", ":wrong@")))
     assert.is_nil(db)
-    assert.matches("cannot open store postgresql://cxcloud@127%.0%.0%.1:%d+/cxcloud_test: .*server's log", err)
+    assert.matches("cannot open store postgresql://cxcloud@127%.0%.0%.1:%d+/cxcloud_test: .*server's log",
+      err)
     assert.is_nil(err:find("wrong", 1, true))
     assert.is_nil(err:find(server.password, 1, true))
   end)
@@ -75,7 +76,8 @@ describe("a PostgreSQL store", function()
     if run then
       assert.is_not.equal("complete", run.status)
     else
-      assert.is_truthy(err:find("server closed the connection", 1, true) or err:find("no connection to the server", 1, true), err)
+      assert.is_truthy(err:find("server closed the connection", 1, true)
+        or err:find("no connection to the server", 1, true), err)
     end
     db = assert(store.open(uri))
     for _, op in ipairs(operations) do

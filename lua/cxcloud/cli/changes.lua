@@ -42,7 +42,8 @@ function M.run(args)
   if args.summary then
     rows, columns = db:summary { since = since, today = args.today }, summary.COLUMNS
   else
-    if args.values then columns = { "run", "at", "operation", "customerId", "key", "change", "fields", "old", "new" } end
+    if args.values then columns = { "run", "at", "operation", "customerId", "key", "change", "fields",
+      "old", "new" } end
     for ch in db:changes { since = since, operation = args.operation, customerId = args.customer } do
       local r = { run = ch.run, at = os.date("!%Y-%m-%dT%H:%M:%SZ", ch.at), operation = ch.operation,
         customerId = ch.customerId, key = ch.key, change = ch.change,

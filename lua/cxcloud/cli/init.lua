@@ -92,7 +92,8 @@ end
 function M.parser()
   local p = argparse("cxcloud", "The Cisco CX Cloud API v2 from the command line: export any"
     .. " operation to a table, CSV or JSON, build a device report, keep a store in sync and see what"
-    .. " changed, explore in a Lua REPL, or run a local sandbox. Credentials and endpoints come from CXCLOUD_CLIENT_ID,"
+    .. " changed, explore in a Lua REPL, or run a local sandbox. Credentials and endpoints come from"
+    .. " CXCLOUD_CLIENT_ID,"
     .. " CXCLOUD_CLIENT_SECRET, CXCLOUD_BASE_URL, CXCLOUD_TOKEN_URL, CXCLOUD_CA_FILE.")
     :command_target("command")
     :help_description_margin(34)
@@ -148,13 +149,15 @@ function M.parser()
   changes:flag("--summary", "One record per customer: devices added/removed, new advisories (critical),"
     .. " coverage gained/lost, devices past last date of support.")
   changes:flag("--values", "Add each change's old and new item (JSON).")
-  changes:option("--today", "With --summary: the date a last date of support is compared with."):argname("YYYY-MM-DD")
+  changes:option("--today",
+    "With --summary: the date a last date of support is compared with."):argname("YYYY-MM-DD")
   changes:option("-n --max-items", "Stop after N records."):argname("N"):convert(non_negative("--max-items"))
   output_options(changes)
   local quota = p:command("quota", "API calls counted today against the daily quota; with --db, those"
     .. " of the store's syncs per day and per run.")
   db_option(quota)
-  quota:option("--runs", "How many recent runs to list (default 10)."):argname("N"):convert(positive("--runs"))
+  quota:option("--runs",
+    "How many recent runs to list (default 10)."):argname("N"):convert(positive("--runs"))
   output_options(quota)
   local query = p:command("query", "Export any path under the base URL (an operation the table"
     .. " lacks): the parameters go out as given.")
@@ -202,7 +205,8 @@ local function usage_message(parser, msg, argv)
   local bad = msg:match("^unknown command '(.-)'")
   if bad then
     local names = operation_names()
-    for _, c in ipairs { "report", "query", "repl", "sandbox", "sync", "changes", "quota", "help" } do names[#names + 1] = c end
+    for _, c in ipairs { "report", "query", "repl", "sandbox", "sync", "changes", "quota",
+      "help" } do names[#names + 1] = c end
     local s = util.suggest(bad, names)
     return format("unknown operation or command '%s'%s\nRun 'cxcloud --help' for the operations"
       .. " and commands.", bad, s and format(" (did you mean '%s'?)", s) or "")

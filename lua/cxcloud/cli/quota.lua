@@ -17,7 +17,8 @@ function M.run(args)
   cx:close()
   local rows = {}
   local columns = { "what", "day", "client", "calls", "limit", "left" }
-  local today = { what = "today", day = q.day, client = q.client, calls = q.calls, limit = q.limit, left = q.left }
+  local today = { what = "today", day = q.day, client = q.client, calls = q.calls, limit = q.limit,
+    left = q.left }
   rows[1] = today
   if args.db then
     local db = cli_sync.open_store(args)
@@ -32,7 +33,8 @@ function M.run(args)
     columns[#columns + 1] = "run"
     columns[#columns + 1] = "status"
     for _, r in ipairs(db:runs(args.runs or 10)) do
-      rows[#rows + 1] = { what = "run", day = r.started and r.started:sub(1, 10), run = r.run, status = r.status,
+      rows[#rows + 1] = { what = "run", day = r.started and r.started:sub(1, 10), run = r.run,
+        status = r.status,
         calls = r.calls }
     end
     db:close()

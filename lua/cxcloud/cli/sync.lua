@@ -41,7 +41,8 @@ function M.summary_line(run, seconds)
     format("%s added, %s changed, %s removed", thousands(run.added), thousands(run.changed),
       thousands(run.removed)),
   }
-  if run.baseline > 0 then parts[#parts + 1] = format("%s rows stored for the first time", thousands(run.baseline)) end
+  if run.baseline > 0 then parts[#parts + 1] = format("%s rows stored for the first time",
+    thousands(run.baseline)) end
   parts[#parts + 1] = term.duration(seconds)
   return table.concat(parts, ", ")
 end
@@ -88,7 +89,8 @@ function M.run(args)
   for _, s in ipairs(run.skipped) do
     shown = shown + 1
     if shown > 20 then
-      io.stderr:write(format("  ... and %d more (db:runs() or the _runs table list them all)\n", #run.skipped - 20))
+      io.stderr:write(format("  ... and %d more (db:runs() or the _runs table list them all)\n",
+        #run.skipped - 20))
       break
     end
     io.stderr:write(format("  %s%s: %s\n", s.operation or "customers",

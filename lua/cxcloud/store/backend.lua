@@ -247,7 +247,8 @@ function Conn:try_lock(name)
       self.lockfile = lf
     end
     local ok, pid = self.lockfile:try(slot(core, name))
-    if ok == nil then error({ store = true, message = "store " .. self.shown .. ": " .. tostring(pid) }, 0) end
+    if ok == nil then error({ store = true, message = "store " .. self.shown .. ": " .. tostring(pid) },
+      0) end
     if ok then return true end
     return false, pid and ("process " .. tostring(pid)) or "another process"
   end
@@ -294,8 +295,8 @@ function M.open(target)
   local dbh, err
   if t.kind == "sqlite" then
     -- luadbi would report a path it cannot create as "unable to open database file"
-    local probe, why = io.open(t.path, "a")
-    if not probe then return refuse(t, why) end
+    local probe, cannot = io.open(t.path, "a")
+    if not probe then return refuse(t, cannot) end
     probe:close()
     local ok, d, e = pcall(DBI.Connect, "SQLite3", t.path)
     dbh, err = ok and d or nil, ok and e or d

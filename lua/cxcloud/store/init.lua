@@ -134,7 +134,8 @@ end
 function Store:changes(filter)
   check_open(self, "changes")
   filter = filter or {}
-  if type(filter) ~= "table" then error("db:changes: expected a table of filters, got " .. type(filter), 2) end
+  if type(filter) ~= "table" then error("db:changes: expected a table of filters, got " .. type(filter),
+    2) end
   local where, args = {}, {}
   local c, v = since_clause(filter.since)
   if c then where[#where + 1] = c; args[#args + 1] = v end

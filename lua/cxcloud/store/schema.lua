@@ -75,7 +75,8 @@ end
 -- @param conn a backend connection
 function M.prepare(conn)
   for tbl, required in pairs(REQUIRED) do check_columns(conn, tbl, required) end
-  for _, op in ipairs(operations) do check_columns(conn, op.name, { "customerId", "_key", "_row", "_hash" }) end
+  for _, op in ipairs(operations) do check_columns(conn, op.name, { "customerId", "_key", "_row",
+    "_hash" }) end
   conn:transaction(function()
     for _, sql in ipairs(base_tables(conn)) do conn:exec(sql) end
     local v = conn:value("SELECT value FROM _meta WHERE name = 'layout'")

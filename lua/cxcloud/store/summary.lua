@@ -80,7 +80,8 @@ function M.build(db, since, from, today)
     local function check(items, key, dates)
       for _, it in ipairs(items) do
         local d = dates[tostring(it[key])]
-        if d and d >= from and d < today and it.neInstanceId ~= nil then devices[tostring(it.neInstanceId)] = true end
+        if d and d >= from and d < today
+          and it.neInstanceId ~= nil then devices[tostring(it.neInstanceId)] = true end
       end
     end
     check(db:items("hardware_eol", cid), "hwEolInstanceId", hw)

@@ -97,7 +97,8 @@ function Pair:pull()
   local params = {}
   if not self.global then params.customerId = self.cid end
   local q = ctx.cx[op.name](ctx.cx, params)
-  local ins = 'INSERT INTO _staging (run, operation, "customerId", _key, _hash, _row) VALUES (?, ?, ?, ?, ?, ?)'
+  local ins = 'INSERT INTO _staging (run, operation, "customerId", _key, _hash, _row)'
+    .. " VALUES (?, ?, ?, ?, ?, ?)"
   for page in q:pages() do
     pages = pages + 1
     local batch = {}
@@ -161,7 +162,8 @@ function Pair:apply()
   local Q = conn:quote(op.name)
   local counts = { added = 0, changed = 0, removed = 0, baseline = 0 }
   conn:transaction(function()
-    local now_before = conn:value('SELECT CAST(run AS TEXT) FROM _pairs WHERE operation = ? AND "customerId" = ?',
+    local now_before = conn:value("SELECT CAST(run AS TEXT) FROM _pairs"
+      .. ' WHERE operation = ? AND "customerId" = ?',
       op.name, self.cid)
     if now_before ~= self.before then
       error({ skip = format("run %s synced it meanwhile", tostring(now_before)) }, 0)
@@ -227,7 +229,8 @@ function Pair:apply()
         counts.removed = counts.removed + 1
       end
     end
-    conn:exec('INSERT INTO _pairs (operation, "customerId", run, "rows", pages, synced) VALUES (?, ?, ?, ?, ?, ?)'
+    conn:exec('INSERT INTO _pairs (operation, "customerId", run, "rows", pages, synced)'
+      .. " VALUES (?, ?, ?, ?, ?, ?)"
       .. ' ON CONFLICT (operation, "customerId") DO UPDATE SET run = excluded.run, "rows" = excluded."rows",'
       .. " pages = excluded.pages, synced = excluded.synced",
       op.name, self.cid, ctx.run_text, tostring(self.rows), tostring(self.pages), ctx.at)
@@ -332,7 +335,8 @@ local function close_interrupted(conn)
     local name = "run\0" .. r.run
     if conn:try_lock(name) then
       conn:transaction(function()
-        conn:exec("UPDATE _runs SET status = 'interrupted', finished = ? WHERE run = ? AND status = 'running'",
+        conn:exec("UPDATE _runs SET status = 'interrupted', finished = ?"
+          .. " WHERE run = ? AND status = 'running'",
           M.now(), r.run)
         conn:exec("DELETE FROM _staging WHERE run = ?", r.run)
       end)
@@ -389,7 +393,9 @@ function M.run(db, cx, opts)
   if not ids then
     ids = {}
     if want_customers and not first_results[1].skipped then
-      for r in conn:rows('SELECT "customerId" FROM customers ORDER BY "customerId"') do ids[#ids + 1] = r.customerId end
+      for r in conn:rows('SELECT "customerId" FROM customers ORDER BY "customerId"') do
+        ids[#ids + 1] = r.customerId
+      end
     else
       local list, err = cx:customers():all()
       if not list then fail = "cannot list the customers: " .. message_of(err)
@@ -424,7 +430,8 @@ function M.run(db, cx, opts)
     results = {}
     for i, p in ipairs(rest) do results[i] = one(p) end
   end
-  local run = { run = tonumber(run_text), calls = 0, rows = 0, added = 0, changed = 0, removed = 0, baseline = 0,
+  local run = { run = tonumber(run_text), calls = 0, rows = 0, added = 0, changed = 0, removed = 0,
+    baseline = 0,
     skipped = {}, pairs = #pairs_list, complete = 0, notes = {} }
   local function account(p, r)
     if r == nil then r = { skipped = "stopped: " .. message_of(errs and errs[p] or "unknown error") } end
@@ -434,7 +441,8 @@ function M.run(db, cx, opts)
     else
       run.complete = run.complete + 1
       run.rows = run.rows + r.rows
-      run.added, run.changed, run.removed = run.added + r.added, run.changed + r.changed, run.removed + r.removed
+      run.added, run.changed, run.removed = run.added + r.added, run.changed + r.changed,
+        run.removed + r.removed
       run.baseline = run.baseline + r.baseline
       if r.repeated > 0 then
         run.notes[#run.notes + 1] = format("%s%s: %d rows repeated a key (%s) and were kept by their content",
@@ -462,7 +470,8 @@ function M.run(db, cx, opts)
       if opts.keep then
         local cutoff = os.date("!%Y-%m-%dT%H:%M:%SZ", os.time() - math.floor(opts.keep * 86400))
         conn:exec("DELETE FROM _changes WHERE at < ?", cutoff)
-        conn:exec("DELETE FROM _runs WHERE started < ? AND status <> 'running' AND run <> ?", cutoff, run_text)
+        conn:exec("DELETE FROM _runs WHERE started < ? AND status <> 'running' AND run <> ?", cutoff,
+          run_text)
       end
     end)
   end)
