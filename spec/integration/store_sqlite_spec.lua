@@ -2,11 +2,11 @@
 -- exact, failed and drifting pairs keep their rows, a SIGKILL leaves every pair old or new,
 -- two processes at once, and bad stores refused clearly.
 local DBI = require "DBI"
-local core = require "cxcloud.core"
 local store = require "cxcloud.store"
 local operations = require "cxcloud.operations"
 local cases = require "spec.support.store_cases"
 local helper = require "spec.support.helper"
+local cli_process = require "spec.support.cli_process"
 local quote = require("cxcloud.shell").quote
 
 local dir = os.tmpname()
@@ -40,47 +40,7 @@ cases.cases({ describe = describe, it = it, setup = setup, teardown = teardown, 
   after_each = after_each },
   fresh, "SQLite")
 
--- the command line in a child process, in the background; returns a function giving its
--- exit status once it ended (nil before), and its pid
-local function spawn(sb, args, out)
-  local env = {}
-  for k, v in pairs(sb:env()) do env[#env + 1] = k .. "=" .. quote(v) end
-  local pidfile, status, script = out .. ".pid", out .. ".status", out .. ".sh"
-  os.remove(status)
-  os.remove(pidfile)
-  local f = assert(io.open(script, "w"))
-  -- the command line is a Lua 5.4 program: the 5.4 core, whatever Lua runs the spec
-  f:write("echo $$ > ", quote(pidfile), "\nexec env ", table.concat(env, " "), " LUA_PATH=",
-    quote(package.path),
-    " LUA_CPATH='./?.so;;' lua5.4 bin/cxcloud ", args, "\n")
-  f:close()
-  os.execute(string.format("(sh %s > %s 2>&1; echo $? > %s) &", quote(script), quote(out), quote(status)))
-  local pid
-  for _ = 1, 200 do
-    local pf = io.open(pidfile)
-    pid = pf and tonumber(pf:read("*l"))
-    if pf then pf:close() end
-    if pid then break end
-    core.sleep(0.02)
-  end
-  return function()
-    local sf = io.open(status)
-    if not sf then return nil end
-    local v = tonumber(sf:read("*l"))
-    sf:close()
-    return v
-  end, pid
-end
-
-local function wait_for(f, seconds)
-  local t0 = core.now()
-  while core.now() - t0 < seconds do
-    local v = f()
-    if v then return v end
-    core.sleep(0.05)
-  end
-  return nil
-end
+local spawn, wait_for = cli_process.spawn, cli_process.wait_for
 
 describe("a SQLite store", function()
   teardown(function() os.execute("rm -rf " .. dir) end)

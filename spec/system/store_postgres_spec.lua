@@ -6,6 +6,8 @@ local operations = require "cxcloud.operations"
 local pg = require "spec.support.postgres"
 local cases = require "spec.support.store_cases"
 local helper = require "spec.support.helper"
+local cli_process = require "spec.support.cli_process"
+local quote = require("cxcloud.shell").quote
 
 local ok, why = pg.available()
 if ok and not pcall(require, "dbd.postgresql") then
@@ -90,6 +92,56 @@ describe("a PostgreSQL store", function()
     end
     assert.equal("complete", assert(db:sync(cx)).status)
     assert.equal(before.hardware + 5, #db:items("hardware"))
+    db:close()
+    cx:close()
+  end)
+
+  it("a sync killed with SIGKILL leaves every pair old or new; the next completes it, no change twice",
+    function()
+    local uri, sql = fresh()
+    local db = assert(store.open(uri))
+    local cx = helper.client(sb, { rate_limit = 0 })
+    local base = assert(db:sync(cx))
+    local function counts()
+      local t = {}
+      for _, op in ipairs(operations) do
+        for _, cid in ipairs(sb.customers) do t[op.name .. " " .. cid] = #db:items(op.name, cid) end
+      end
+      return t
+    end
+    local A = counts()
+    sb:add_rows { op = "hardware", customerId = sb.customers[1], count = 4 }
+    sb:add_rows { op = "hardware", customerId = sb.customers[2], count = 3 }
+    sb:set { latency = 0.05 }
+    local out = os.tmpname()
+    local status, pid = cli_process.spawn(sb, "sync -q --db " .. quote(uri), out)
+    local applied = cli_process.wait_for(function()
+      local done = tonumber(sql("SELECT count(*) FROM _pairs WHERE run > " .. base.run)[1])
+      return done >= 3 and done or nil
+    end, 60)
+    assert.is_number(applied)
+    os.execute("kill -9 " .. pid)
+    cli_process.wait_for(status, 10)
+    sb:set { latency = 0 }
+    os.remove(out)
+    local now = counts()
+    for k, rows in pairs(now) do
+      local op, cid = k:match("^(%S+) (%S+)$")
+      local items = operations[op].customer_id == "required" and sb:truth(op, cid) or sb:truth(op)
+      assert.is_true(rows == A[k] or rows == #items, k)
+    end
+    -- the killed run's session is gone with its locks: the next sync takes every pair
+    local after = assert(db:sync(cx))
+    assert.equal("complete", after.status)
+    assert.same({ "interrupted" }, sql("SELECT status FROM _runs WHERE run = " .. (base.run + 1)))
+    assert.same({ "0" }, sql("SELECT count(*) FROM _staging"))
+    assert.equal(#sb:truth("hardware", sb.customers[1]), #db:items("hardware", sb.customers[1]))
+    local seen = {}
+    for ch in db:changes { since = base.run } do
+      local id = ch.operation .. " " .. ch.customerId .. " " .. ch.key
+      assert.is_nil(seen[id], "recorded twice: " .. id)
+      seen[id] = true
+    end
     db:close()
     cx:close()
   end)
