@@ -42,7 +42,7 @@ cases.cases({ describe = describe, it = it, setup = setup, teardown = teardown, 
 
 local spawn, wait_for = cli_process.spawn, cli_process.wait_for
 
-describe("a SQLite store", function()
+describe("a SQLite store #store", function()
   teardown(function() os.execute("rm -rf " .. dir) end)
 
   describe("used by processes", function()

@@ -76,7 +76,7 @@ end
 function M.cases(t, fresh, name)
   local describe, it, setup, teardown, assert = t.describe, t.it, t.setup, t.teardown, t.assert
 
-  describe("the store on " .. name, function()
+  describe("the store on " .. name .. " #store", function()
     local sb, cx
     local customers
     setup(function()

@@ -17,7 +17,7 @@ if not ok and os.getenv("CXCLOUD_REQUIRE_POSTGRES") == "1" then
   error("the PostgreSQL specs cannot run: " .. why)
 end
 if not ok then
-  describe("the store on PostgreSQL", function() pending(why) end)
+  describe("the store on PostgreSQL #store", function() pending(why) end)
   return
 end
 
@@ -41,7 +41,7 @@ end
 cases.cases({ describe = describe, it = it, setup = setup, teardown = teardown, assert = assert,
   after_each = after_each }, fresh, "PostgreSQL")
 
-describe("a PostgreSQL store", function()
+describe("a PostgreSQL store #store", function()
   local sb
   setup(function() sb = helper.sandbox { seed = 29, customers = 2, hardware = { 240, 60 } } end)
   teardown(function()
