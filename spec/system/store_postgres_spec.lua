@@ -176,6 +176,8 @@ describe("a PostgreSQL store #store", function()
     for _, s in ipairs(r1.skipped) do assert.matches("being synced by another session", s.error) end
     for _, s in ipairs(second.skipped) do assert.matches("being synced by another session", s.error) end
     assert.is_true(skipped >= 1)
+    -- each took pairs: a lock per pair, not one for all
+    assert.is_true(second.complete >= 1 and r1.complete >= 1, second.complete .. " " .. r1.complete)
     db:close(); other:close(); cx1:close(); cx2:close()
   end)
 end)

@@ -239,6 +239,7 @@ end
 -- true, or false and who holds it (a text), without waiting. A process that dies drops its
 -- locks (SQLite: fcntl locks on `<file>.lock`; PostgreSQL: advisory locks of the session).
 function Conn:try_lock(name)
+  assert(not name:find("%z"), "a lock name holds no NUL byte")
   if self.kind == "sqlite" then
     local core = require "cxcloud.core"
     if not self.lockfile then

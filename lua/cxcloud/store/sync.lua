@@ -243,7 +243,8 @@ end
 function Pair:run()
   local ctx, conn = self.ctx, self.conn
   if ctx.stop then return { skipped = ctx.stop } end
-  local lock = "pair\0" .. self.op.name .. "\0" .. self.cid
+  -- no NUL in a lock name: PostgreSQL takes it as text
+  local lock = "pair " .. self.op.name .. " " .. self.cid
   local ok_lock, got, who = pcall(conn.try_lock, conn, lock)
   if not ok_lock then return { skipped = message_of(got) } end
   if not got then return { skipped = "being synced by " .. who .. " at the same time" } end
@@ -332,7 +333,7 @@ end
 -- runs left "running" by a process that is gone: marked interrupted, their staging cleared
 local function close_interrupted(conn)
   for _, r in ipairs(conn:all("SELECT CAST(run AS TEXT) AS run FROM _runs WHERE status = 'running'")) do
-    local name = "run\0" .. r.run
+    local name = "run " .. r.run
     if conn:try_lock(name) then
       conn:transaction(function()
         conn:exec("UPDATE _runs SET status = 'interrupted', finished = ?"
@@ -370,7 +371,7 @@ function M.run(db, cx, opts)
   local run_text = conn:value("INSERT INTO _runs (started, status, host, client) VALUES (?, 'running', ?, ?)"
     .. " RETURNING CAST(run AS TEXT)", ctx.at, db.host, quota.client)
   ctx.run_text = run_text
-  conn:try_lock("run\0" .. run_text)
+  conn:try_lock("run " .. run_text)
 
   -- the customers: given, else every customer the client sees (from the customers pair
   -- when it is synced, so that it costs no extra call)
@@ -475,7 +476,7 @@ function M.run(db, cx, opts)
       end
     end)
   end)
-  pcall(conn.unlock, conn, "run\0" .. run_text)
+  pcall(conn.unlock, conn, "run " .. run_text)
   if not ok then return nil, message_of(err), run end
   if #run.notes == 0 then run.notes = nil end
   return run
