@@ -57,7 +57,7 @@ return function(B)
     r.err = (B.read_file(base .. ".err") or ""):gsub("%s+$", "")
     local line = r.out:match("RESULT ([^\n]*)")
     if line then
-      for k, v in line:gmatch("(%w+)=(%S+)") do r.fields[k] = tonumber(v) or v end
+      for k, v in line:gmatch("([%w_]+)=(%S+)") do r.fields[k] = tonumber(v) or v end
     end
     -- bin/cxcloud sync's summary line: "run N complete: 455/455 pairs, 925 calls, 63,523 rows, ..."
     local run, status, calls, rows = r.out:match("run (%d+) (%a+): %d+/%d+ pairs, ([%d,]+) calls, ([%d,]+) rows")
