@@ -74,7 +74,7 @@ SUDO     := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: all deps test test-unit test-system check test-luarocks test-fresh-machine test-c \
         test-memcheck test-asan demo lint docs install uninstall install-sandbox uninstall-sandbox \
-        clean fuzz bench bench-partner sandbox
+        clean fuzz bench bench-partner bench-store sandbox
 
 all: $(MODULE)
 
@@ -190,7 +190,8 @@ demo: deps
 	$(LUA_ENV) $(LUA) examples/demo.lua
 
 # The benchmark (not part of `make test`): cxcloud against Python requests,
-# a curl loop and Node axios on one sandbox; partner scale (cx:map) and overload behind nginx.
+# a curl loop and Node axios on one sandbox; partner scale (cx:map), overload behind nginx, and the
+# store (bench/store.lua: cxcloud sync into SQLite and PostgreSQL).
 # BENCH_ARGS=--quick for a short run.
 bench: deps
 	@$(MAKE) --no-print-directory all
@@ -200,6 +201,11 @@ bench: deps
 # `make bench`.
 bench-partner: deps all
 	$(LUA_ENV) $(LUA) bench/run.lua --partner --overload $(BENCH_ARGS)
+
+# Only the store part of `make bench` (bench/store.lua): cxcloud sync at partner scale into SQLite
+# and PostgreSQL, apply speed, memory, and a Python + sqlite3 peer.
+bench-store: deps all
+	$(LUA_ENV) $(LUA) bench/run.lua --store $(BENCH_ARGS)
 
 sandbox: all
 	$(LUA_ENV) $(LUA) bin/cxcloud sandbox

@@ -28,12 +28,16 @@
 --    nginx-light, TLS, HTTP/2, limit_req 8 r/s shedding with 503) with cxcloud's
 --    defaults, one client and then two processes at once sharing the gateway's limit;
 --    bound = pages / 8 s.
+-- 6. Store (bench/store.lua): `cxcloud sync` of 50 customers x every operation at 10
+--    requests/s into SQLite and PostgreSQL, a first and a second (unchanged) sync; apply
+--    speed of 100,000 hardware rows without a network bound; peak RSS of a 300,000-row
+--    sync; a Python requests + sqlite3 script as the peer.
 --
 -- Options:
 --   --quick            short smoke run: 2,000 rows, 200 ms only, one CPU repeat, no memory,
 --                      10 partner customers, 20 overload pages
---   --throughput, --cpu, --memory, --partner, --overload
---                      run only these parts (any combination; default: all five)
+--   --throughput, --cpu, --memory, --partner, --overload, --store
+--                      run only these parts (any combination; default: all six)
 --   --no-memory        skip the memory check
 --   --latencies=MS,..  latencies of the throughput and partner runs (default 200,1000)
 --   --rows=N           rows of the throughput customer (default 10000)
@@ -48,6 +52,12 @@
 --   --partner-customers=N, --partner-pages=N   partner scale (default 50 x 3)
 --   --overload-pages=N, --overload-rate=N, --overload-burst=N, --overload-latency=MS
 --                      overload rows (default 100 pages, 8 r/s, burst 4, 200 ms)
+--   --store-customers=N, --store-hw=MIN,MAX, --store-latency=MS
+--                      store partner sync (default 50 customers, hardware 20..1000 rows
+--                      spread quadratically, 200 ms)
+--   --store-apply-rows=N, --store-mem-rows=N   store apply-speed and memory rows (default
+--                      100,000 and 300,000)
+--   --store-parts=a,b  only these store parts: partner (1 and 4), apply (2 and 3)
 --
 -- Exit status: 0 when every run succeeded (the goals are reported, not enforced),
 -- 1 when a run failed (wrong row count, duplicates, a client error).
@@ -100,6 +110,8 @@ local opt = {
   mem_page_size = 1000, timeout = 900,
   partner_customers = 50, partner_pages = 3,
   overload_pages = 100, overload_rate = 8, overload_burst = 4, overload_latency = 200,
+  store_customers = 50, store_hw_min = 20, store_hw_max = 1000, store_latency = 200,
+  store_apply_rows = 100000, store_mem_rows = 300000, store_parts = { partner = true, apply = true },
 }
 
 local function usage(msg)
@@ -130,7 +142,8 @@ for _, a in ipairs(arg) do
   if not k then usage("unknown argument " .. a) end
   explicit[k] = true
   if k == "quick" then opt.quick = true
-  elseif k == "memory" or k == "cpu" or k == "throughput" or k == "partner" or k == "overload" then
+  elseif k == "memory" or k == "cpu" or k == "throughput" or k == "partner" or k == "overload"
+    or k == "store" then
     opt.phases = opt.phases or {}
     opt.phases[k] = true
   elseif k == "no-memory" then opt.memory = false
@@ -158,6 +171,19 @@ for _, a in ipairs(arg) do
   elseif k == "overload-burst" and v then
     opt.overload_burst = math.tointeger(numbers(v)[1]) or usage("--overload-burst: an integer")
   elseif k == "overload-latency" and v then opt.overload_latency = numbers(v)[1]
+  elseif k == "store-customers" and v then
+    opt.store_customers = math.tointeger(numbers(v)[1]) or usage("--store-customers: an integer")
+  elseif k == "store-hw" and v then
+    local t = numbers(v)
+    opt.store_hw_min, opt.store_hw_max = t[1], t[2] or t[1]
+  elseif k == "store-latency" and v then opt.store_latency = numbers(v)[1]
+  elseif k == "store-apply-rows" and v then
+    opt.store_apply_rows = math.tointeger(numbers(v)[1]) or usage("--store-apply-rows: an integer")
+  elseif k == "store-mem-rows" and v then
+    opt.store_mem_rows = math.tointeger(numbers(v)[1]) or usage("--store-mem-rows: an integer")
+  elseif k == "store-parts" and v then
+    opt.store_parts = {}
+    for x in v:gmatch("[^,]+") do opt.store_parts[x] = true end
   elseif k == "help" then usage()
   else usage("unknown option --" .. k .. (v and "=" .. v or "")) end
 end
@@ -169,6 +195,9 @@ if opt.quick then
   opt.memory = false
   if not explicit["partner-customers"] then opt.partner_customers = 10 end
   if not explicit["overload-pages"] then opt.overload_pages = 20 end
+  if not explicit["store-customers"] then opt.store_customers = 10 end
+  if not explicit["store-apply-rows"] then opt.store_apply_rows = 20000 end
+  if not explicit["store-mem-rows"] then opt.store_mem_rows = 50000 end
 end
 local function phase(name)
   if opt.phases then return opt.phases[name] == true end
@@ -332,7 +361,7 @@ local function check_curl()
   return true
 end
 
-if phase("throughput") or phase("cpu") or phase("partner") then
+if phase("throughput") or phase("cpu") or phase("partner") or phase("store") then
   if wanted("python") then available.python = check_python() end
   if wanted("node") then available.node = check_node() end
   if wanted("curl") then available.curl = check_curl() end
@@ -895,6 +924,16 @@ local ok_run, perr = pcall(function()
   local partner, partner_rows, overload
   if phase("partner") then partner, partner_rows = partner_phase(scale_sb) end
   if phase("overload") and have_nginx then overload = overload_phase(scale_sb) end
+  local store_report
+  if phase("store") then
+    local store_phase = dofile(BENCH .. "/store.lua") {
+      opt = opt, say = say, note = note, out = out, md_table = md_table, fmt_num = fmt_num,
+      sh_quote = sh_quote, read_file = read_file, capture = capture, apt_install = apt_install, TMP = TMP, TIME = TIME, LUA = LUA,
+      PY = PY, ROOT = ROOT, BENCH = BENCH, LUA_PATH = LUA_PATH, LUA_CPATH = LUA_CPATH, sandbox = sandbox,
+      core = core, available = available, fail = function() failures = failures + 1 end,
+    }
+    store_report = store_phase()
+  end
 
   -- report
   out("# cxcloud benchmark")
@@ -1060,6 +1099,8 @@ local ok_run, perr = pcall(function()
     out("")
   end
 
+  local store_goals = store_report and store_report() or {}
+
   -- goals
   out("## Goals")
   out("")
@@ -1143,6 +1184,7 @@ local ok_run, perr = pcall(function()
       end
     end
   end
+  for _, g in ipairs(store_goals) do out(g) end
   if #notes > 0 then
     out("")
     out("## Notes")
