@@ -171,6 +171,39 @@ function Conn:value(sql, ...)
   return v
 end
 
+-- rows per multi-row INSERT: one statement (one round trip to PostgreSQL) per this many, with
+-- at most 999 values (luadbi numbers PostgreSQL's placeholders with three digits at most)
+local BATCH, MAX_VALUES = 50, 999
+
+--- A multi-row INSERT: `add(...)` queues one row's values (exactly `width` of them, nil
+-- for NULL), a statement runs per `BATCH` rows, `flush()` runs the rest. Call both inside
+-- the transaction.
+-- @tparam string head "INSERT INTO t (a, b, c)"
+-- @tparam integer width values per row
+-- @treturn table `{add = function(...), flush = function()}`
+function Conn:inserter(head, width)
+  local one = "(" .. string.rep("?, ", width - 1) .. "?)"
+  local per = math.max(1, math.min(BATCH, math.floor(MAX_VALUES / width)))
+  local full = head .. " VALUES " .. string.rep(one, per, ", ")
+  local args, rows = {}, 0
+  local conn = self
+  local unpack = table.unpack or rawget(_G, "unpack")
+  local b = {}
+  function b.flush()
+    if rows == 0 then return end
+    local sql = rows == per and full or head .. " VALUES " .. string.rep(one, rows, ", ")
+    conn:exec(sql, unpack(args, 1, rows * width))
+    args, rows = {}, 0
+  end
+  function b.add(...)
+    local base = rows * width
+    for i = 1, width do args[base + i] = (select(i, ...)) end
+    rows = rows + 1
+    if rows == per then b.flush() end
+  end
+  return b
+end
+
 --- Starts a write transaction (SQLite: takes the write lock at once, waiting for it).
 function Conn:begin()
   self:exec(self.kind == "sqlite" and "BEGIN IMMEDIATE" or "BEGIN")

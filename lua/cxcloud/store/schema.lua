@@ -42,7 +42,7 @@ local function base_tables(conn)
     format('CREATE TABLE IF NOT EXISTS _staging (run %s NOT NULL, operation %s NOT NULL,'
       .. ' "customerId" %s NOT NULL, _key %s NOT NULL, _hash %s NOT NULL, _row %s NOT NULL)',
       I, T, T, T, T, T),
-    'CREATE INDEX IF NOT EXISTS _staging_pair ON _staging (run, operation, "customerId")',
+    'CREATE INDEX IF NOT EXISTS _staging_key ON _staging (run, operation, "customerId", _key)',
     format("CREATE TABLE IF NOT EXISTS _quota (day %s NOT NULL, client %s NOT NULL, calls %s NOT NULL,"
       .. " PRIMARY KEY (day, client))", T, T, I),
   }

@@ -97,8 +97,6 @@ function Pair:pull()
   local params = {}
   if not self.global then params.customerId = self.cid end
   local q = ctx.cx[op.name](ctx.cx, params)
-  local ins = 'INSERT INTO _staging (run, operation, "customerId", _key, _hash, _row)'
-    .. " VALUES (?, ?, ?, ?, ?, ?)"
   for page in q:pages() do
     pages = pages + 1
     local batch = {}
@@ -121,9 +119,9 @@ function Pair:pull()
     end
     if #batch > 0 then
       conn:transaction(function()
-        for _, b in ipairs(batch) do
-          conn:exec(ins, ctx.run_text, op.name, self.cid, b[1], b[2], b[3])
-        end
+        local ins = conn:inserter('INSERT INTO _staging (run, operation, "customerId", _key, _hash, _row)', 6)
+        for _, b in ipairs(batch) do ins.add(ctx.run_text, op.name, self.cid, b[1], b[2], b[3]) end
+        ins.flush()
       end)
       staged = staged + #batch
     end
@@ -145,8 +143,7 @@ end
 
 function Pair:record(change, key, cid, fields, old, new)
   local ctx = self.ctx
-  self.conn:exec('INSERT INTO _changes (run, at, operation, "customerId", key, change, fields, old, new)'
-    .. " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)", ctx.run_text, ctx.at, self.op.name, cid, key, change,
+  self.changes.add(ctx.run_text, ctx.at, self.op.name, cid, key, change,
     fields and cjson.encode(fields) or nil, old, new)
 end
 
@@ -172,9 +169,10 @@ function Pair:apply()
     local cols = tbl:data_columns()
     local qcols = {}
     for i, c in ipairs(cols) do qcols[i] = conn:quote(c) end
-    local marks = string.rep(", ?", #cols)
-    local insert = format('INSERT INTO %s ("customerId", _key, _hash, _row, _run%s) VALUES (?, ?, ?, ?, ?%s)',
-      Q, #cols > 0 and ", " .. concat(qcols, ", ") or "", marks)
+    local insert = conn:inserter(format('INSERT INTO %s ("customerId", _key, _hash, _row, _run%s)',
+      Q, #cols > 0 and ", " .. concat(qcols, ", ") or ""), 5 + #cols)
+    self.changes = conn:inserter('INSERT INTO _changes (run, at, operation, "customerId", key, change,'
+      .. " fields, old, new)", 9)
     local sets = {}
     for i, c in ipairs(qcols) do sets[i] = c .. " = ?" end
     local where_key = self.global and " WHERE _key = ?" or ' WHERE "customerId" = ? AND _key = ?'
@@ -208,18 +206,18 @@ function Pair:apply()
           self:record("changed", r._key, before_cid or self:row_customer(it), fields, before_row, r._row)
           counts.changed = counts.changed + 1
         else
-          local args = { self:row_customer(it), r._key, r._hash, r._row, ctx.run_text }
-          for i = 1, #cols do args[5 + i] = vals[i] end
-          conn:exec(insert, unpack(args, 1, 5 + #cols))
+          local cid = self:row_customer(it)
+          insert.add(cid, r._key, r._hash, r._row, ctx.run_text, unpack(vals, 1, #cols))
           if self.baseline then
             counts.baseline = counts.baseline + 1
           else
-            self:record("added", r._key, args[1], nil, nil, r._row)
+            self:record("added", r._key, cid, nil, nil, r._row)
             counts.added = counts.added + 1
           end
         end
       end
     end
+    insert.flush()
     for k in pairs(self.old) do
       if not self.seen[k] then
         local before_row, before_cid
@@ -229,6 +227,7 @@ function Pair:apply()
         counts.removed = counts.removed + 1
       end
     end
+    self.changes.flush()
     conn:exec('INSERT INTO _pairs (operation, "customerId", run, "rows", pages, synced)'
       .. " VALUES (?, ?, ?, ?, ?, ?)"
       .. ' ON CONFLICT (operation, "customerId") DO UPDATE SET run = excluded.run, "rows" = excluded."rows",'
