@@ -204,6 +204,43 @@ function Conn:inserter(head, width)
   return b
 end
 
+--- SQL for one field of a row's JSON (the column `src`: its `_row`, as JSON text in SQLite,
+-- as `jsonb` in PostgreSQL) as the store's column of type `kind` ("number" or "text") holds
+-- it, and the values it binds: numbers only in a number column; strings as text,
+-- booleans as "true"/"false", nested values as JSON text in a text column; JSON null as NULL.
+-- @tparam string src
+-- @tparam string name the field (a checked column name)
+-- @tparam string kind
+-- @treturn string SQL
+-- @treturn table the values to bind, in order
+function Conn:json_field(src, name, kind)
+  if self.kind == "sqlite" then
+    local path = '$."' .. name .. '"'
+    if kind == "number" then
+      return format("CASE WHEN json_type(%s, ?) IN ('integer', 'real') THEN json_extract(%s, ?) END",
+        src, src),
+        { path, path }
+    end
+    return format("CASE WHEN json_type(%s, ?) IN ('true', 'false') THEN json_type(%s, ?)"
+      .. " ELSE json_extract(%s, ?) END", src, src, src), { path, path, path }
+  end
+  if kind == "number" then
+    return format("CASE WHEN jsonb_typeof(%s -> ?::text) = 'number' THEN (%s ->> ?::text)::numeric END",
+      src, src),
+      { name, name }
+  end
+  return format("(%s ->> ?::text)", src), { name }
+end
+
+--- The row source for `json_field`: `_staging` rows as `s`, with their JSON as `s.j` on
+-- PostgreSQL (parsed once per row).
+-- @treturn string SQL of a FROM item
+-- @treturn string the JSON column's SQL
+function Conn:staging_rows()
+  if self.kind == "sqlite" then return "_staging s", "s._row" end
+  return "(SELECT _staging.*, _row::jsonb AS j FROM _staging) s", "s.j"
+end
+
 --- Starts a write transaction (SQLite: takes the write lock at once, waiting for it).
 function Conn:begin()
   self:exec(self.kind == "sqlite" and "BEGIN IMMEDIATE" or "BEGIN")

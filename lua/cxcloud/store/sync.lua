@@ -154,14 +154,26 @@ function Pair:row_customer(it)
   return ""
 end
 
+-- SQL for the customerId column of a staged row `s` (see `row_customer`)
+function Pair:customer_sql(json)
+  if not self.global then return 's."customerId"', {} end
+  if self.op.name == "customers" then
+    local sql, args = self.conn:json_field(json, "customerId", "text")
+    return "COALESCE(" .. sql .. ", '')", args
+  end
+  return "''", {}
+end
+
+-- Applies the staged extract in one transaction: the rows whose key is stored are compared
+-- and updated one by one (they are few: the changes); the new rows go in with one
+-- INSERT ... SELECT, their columns taken from their JSON by the database.
 function Pair:apply()
   local conn, ctx, op, tbl = self.conn, self.ctx, self.op, self.tbl
   local Q = conn:quote(op.name)
   local counts = { added = 0, changed = 0, removed = 0, baseline = 0 }
   conn:transaction(function()
     local now_before = conn:value("SELECT CAST(run AS TEXT) FROM _pairs"
-      .. ' WHERE operation = ? AND "customerId" = ?',
-      op.name, self.cid)
+      .. ' WHERE operation = ? AND "customerId" = ?', op.name, self.cid)
     if now_before ~= self.before then
       error({ skip = format("run %s synced it meanwhile", tostring(now_before)) }, 0)
     end
@@ -169,55 +181,79 @@ function Pair:apply()
     local cols = tbl:data_columns()
     local qcols = {}
     for i, c in ipairs(cols) do qcols[i] = conn:quote(c) end
-    local insert = conn:inserter(format('INSERT INTO %s ("customerId", _key, _hash, _row, _run%s)',
-      Q, #cols > 0 and ", " .. concat(qcols, ", ") or ""), 5 + #cols)
+    local same_row = self.global and "t._key = s._key"
+      or 't."customerId" = s."customerId" AND t._key = s._key'
+    local mine = 's.run = ? AND s.operation = ? AND s."customerId" = ?'
     self.changes = conn:inserter('INSERT INTO _changes (run, at, operation, "customerId", key, change,'
       .. " fields, old, new)", 9)
+
+    -- changed: staged rows whose key is stored
     local sets = {}
     for i, c in ipairs(qcols) do sets[i] = c .. " = ?" end
     local where_key = self.global and " WHERE _key = ?" or ' WHERE "customerId" = ? AND _key = ?'
     local update = format("UPDATE %s SET _hash = ?, _row = ?, _run = ?%s%s", Q,
       #sets > 0 and ", " .. concat(sets, ", ") or "", where_key)
+    local last = ""
+    while true do
+      local chunk = conn:all(format("SELECT s._key AS k, s._hash AS h, s._row AS r, t._row AS o,"
+        .. ' t."customerId" AS c FROM _staging s JOIN %s t ON %s WHERE %s AND s._key > ?'
+        .. " ORDER BY s._key LIMIT %d", Q, same_row, mine, CHUNK), ctx.run_text, op.name, self.cid, last)
+      if #chunk == 0 then break end
+      for _, r in ipairs(chunk) do
+        last = r.k
+        local it = cjson.decode(r.r)
+        local vals = column_values(tbl, cols, it)
+        local fields = item_mod.changed_fields(cjson.decode(r.o) or {}, it)
+        local args, n = { r.h, r.r, ctx.run_text }, 3
+        for i = 1, #cols do n = n + 1; args[n] = vals[i] end
+        if not self.global then n = n + 1; args[n] = self.cid end
+        n = n + 1; args[n] = r.k
+        conn:exec(update, unpack(args, 1, n))
+        self:record("changed", r.k, r.c, fields, r.o, r.r)
+        counts.changed = counts.changed + 1
+      end
+    end
+    self.changes.flush()
+
+    -- added: the other staged rows, in one statement (and their changes in another)
+    local from, json = conn:staging_rows()
+    local cid_sql, cid_args = self:customer_sql(json)
+    local new_rows = format("FROM %s WHERE %s AND NOT EXISTS (SELECT 1 FROM %s t WHERE %s)", from, mine,
+      Q, same_row)
+    local added = tonumber(conn:value("SELECT CAST(count(*) AS TEXT) " .. new_rows, ctx.run_text,
+      op.name, self.cid))
+    if added > 0 then
+      if self.baseline then
+        counts.baseline = added
+      else
+        counts.added = added
+        local args = { ctx.run_text, ctx.at, op.name }
+        for _, v in ipairs(cid_args) do args[#args + 1] = v end
+        args[#args + 1], args[#args + 2], args[#args + 3] = ctx.run_text, op.name, self.cid
+        conn:exec(format('INSERT INTO _changes (run, at, operation, "customerId", key, change, new)'
+          .. " SELECT ?, ?, ?, %s, s._key, 'added', s._row %s ORDER BY s._key", cid_sql, new_rows),
+          unpack(args, 1, #args))
+      end
+      local exprs, args = {}, { ctx.run_text }
+      for _, v in ipairs(cid_args) do args[#args + 1] = v end
+      for i, c in ipairs(cols) do
+        local sql, a = conn:json_field(json, c, tbl.columns[c])
+        exprs[i] = sql
+        for _, v in ipairs(a) do args[#args + 1] = v end
+      end
+      args[#args + 1], args[#args + 2], args[#args + 3] = ctx.run_text, op.name, self.cid
+      conn:exec(format('INSERT INTO %s (_run, "customerId", _key, _hash, _row%s)'
+        .. " SELECT ?, %s, s._key, s._hash, s._row%s %s", Q, #cols > 0 and ", " .. concat(qcols, ", ") or "",
+        cid_sql, #exprs > 0 and ", " .. concat(exprs, ", ") or "", new_rows), unpack(args, 1, #args))
+    end
+
+    -- removed: stored rows the extract no longer holds
     local select_old = format('SELECT "customerId", _row FROM %s%s', Q, where_key)
     local delete = format("DELETE FROM %s%s", Q, where_key)
     local function keyargs(k)
       if self.global then return k end
       return self.cid, k
     end
-    local last = ""
-    while true do
-      local chunk = conn:all('SELECT _key, _hash, _row FROM _staging WHERE run = ? AND operation = ?'
-        .. ' AND "customerId" = ? AND _key > ? ORDER BY _key LIMIT ' .. CHUNK,
-        ctx.run_text, op.name, self.cid, last)
-      if #chunk == 0 then break end
-      for _, r in ipairs(chunk) do
-        last = r._key
-        local it = cjson.decode(r._row)
-        local vals = column_values(tbl, cols, it)
-        if self.old[r._key] then
-          local before_row, before_cid
-          for o in conn:rows(select_old, keyargs(r._key)) do before_row, before_cid = o._row, o.customerId end
-          local fields = item_mod.changed_fields(cjson.decode(before_row or "{}") or {}, it)
-          local args, n = { r._hash, r._row, ctx.run_text }, 3
-          for i = 1, #cols do n = n + 1; args[n] = vals[i] end
-          if not self.global then n = n + 1; args[n] = self.cid end
-          n = n + 1; args[n] = r._key
-          conn:exec(update, unpack(args, 1, n))
-          self:record("changed", r._key, before_cid or self:row_customer(it), fields, before_row, r._row)
-          counts.changed = counts.changed + 1
-        else
-          local cid = self:row_customer(it)
-          insert.add(cid, r._key, r._hash, r._row, ctx.run_text, unpack(vals, 1, #cols))
-          if self.baseline then
-            counts.baseline = counts.baseline + 1
-          else
-            self:record("added", r._key, cid, nil, nil, r._row)
-            counts.added = counts.added + 1
-          end
-        end
-      end
-    end
-    insert.flush()
     for k in pairs(self.old) do
       if not self.seen[k] then
         local before_row, before_cid
