@@ -76,23 +76,55 @@ static void put_string(enc *e, const char *s, size_t n)
     e->len += cx_canon_string(s, n, reserve(e, max));
 }
 
-static void put_number(enc *e, int idx)
+/* A float: lib/canon.c's form. On LuaJIT, string.format has a formatter of its own, which
+   rounds an exact tie in the 17th digit up where the C library rounds it to even: on the
+   5.1 API (PUC 5.1 and LuaJIT) the "%.17g" form is the interpreter's own string.format's,
+   as the reference's is. Only floats that need 17 digits pay for it. */
+static void put_float(enc *e, double d)
 {
-    char *out = reserve(e, CX_CANON_NUMBER_SIZE);
-#if CX_LUA_INT64
-    if (lua_isinteger(e->L, idx)) {
-        e->len += cx_canon_integer((long long)lua_tointeger(e->L, idx), out);
+    int long_form;
+    size_t n = cx_canon_float(d, reserve(e, CX_CANON_NUMBER_SIZE), &long_form);
+#if LUA_VERSION_NUM == 501
+    if (long_form) {
+        lua_State *L = e->L;
+        size_t len;
+        const char *s;
+        luaL_checkstack(L, 4, "canonical");
+        lua_getglobal(L, "string");
+        lua_getfield(L, -1, "format");
+        lua_pushliteral(L, "%.17g");
+        lua_pushnumber(L, d);
+        lua_call(L, 2, 1);
+        s = lua_tolstring(L, -1, &len);
+        if (s == NULL)
+            luaL_error(L, "canonical: string.format gave no string");
+        put(e, s, len);
+        lua_pop(L, 2);
         return;
     }
-    e->len += cx_canon_float((double)lua_tonumber(e->L, idx), out);
+#else
+    (void)long_form;
+#endif
+    e->len += n;
+}
+
+static void put_number(enc *e, int idx)
+{
+#if CX_LUA_INT64
+    if (lua_isinteger(e->L, idx)) {
+        e->len += cx_canon_integer((long long)lua_tointeger(e->L, idx),
+                                   reserve(e, CX_CANON_NUMBER_SIZE));
+        return;
+    }
+    put_float(e, (double)lua_tonumber(e->L, idx));
 #else
     /* No integer subtype: an integral number a double holds exactly is written as
        string.format("%d") does (-0 as 0). */
     double d = (double)lua_tonumber(e->L, idx);
     if (d == floor(d) && fabs(d) <= MAX_EXACT)
-        e->len += cx_canon_integer((long long)d, out);
+        e->len += cx_canon_integer((long long)d, reserve(e, CX_CANON_NUMBER_SIZE));
     else
-        e->len += cx_canon_float(d, out);
+        put_float(e, d);
 #endif
 }
 
@@ -222,6 +254,8 @@ static size_t collect(lua_State *L, int t, int has_mt)
             lua_remove(L, f);
         return n;
     }
+#else
+    (void)has_mt; /* no __pairs before 5.2 */
 #endif
     lua_pushnil(L);
     while (lua_next(L, t)) {

@@ -68,9 +68,10 @@ size_t cx_canon_integer(long long v, char out[CX_CANON_NUMBER_SIZE])
     return len;
 }
 
-size_t cx_canon_float(double d, char out[CX_CANON_NUMBER_SIZE])
+size_t cx_canon_float(double d, char out[CX_CANON_NUMBER_SIZE], int *long_form)
 {
     int n;
+    *long_form = 0;
     if (isnan(d) || isinf(d)) {
         memcpy(out, "null", 5);
         return 4;
@@ -83,8 +84,10 @@ size_t cx_canon_float(double d, char out[CX_CANON_NUMBER_SIZE])
         return cx_canon_integer((long long)d, out);
     }
     n = snprintf(out, CX_CANON_NUMBER_SIZE, "%.14g", d);
-    if (strtod(out, NULL) != d)
+    if (strtod(out, NULL) != d) {
         n = snprintf(out, CX_CANON_NUMBER_SIZE, "%.17g", d);
+        *long_form = 1;
+    }
     return (size_t)n;
 }
 

@@ -25,8 +25,9 @@ size_t cx_canon_integer(long long v, char out[CX_CANON_NUMBER_SIZE]);
 /* A float: "null" for NaN and the infinities; an integral value within +-2^53 as "%.0f" would
    write it ("-0" for negative zero); else "%.14g" when that reads back equal (strtod), else
    "%.17g". snprintf and strtod use the C library's locale, as Lua's string.format and
-   tonumber do. Returns the length written (NUL-terminated). */
-size_t cx_canon_float(double d, char out[CX_CANON_NUMBER_SIZE]);
+   tonumber do. Returns the length written (NUL-terminated); *long_form tells whether that
+   was "%.17g". */
+size_t cx_canon_float(double d, char out[CX_CANON_NUMBER_SIZE], int *long_form);
 
 /* 1 when the collation locale (LC_COLLATE) is "C" or "POSIX", where strcoll is strcmp: then
    Lua orders its strings byte by byte (as LuaJIT always does) and cx_canon_keycmp agrees. */
