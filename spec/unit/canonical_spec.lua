@@ -24,7 +24,7 @@ local NUMBERS = { 0, 1, -1, 0.1, 0.5, -2.5, 1 / 3, 0.1 + 0.2, 1e300, -1e300, 1e-
 if compat.int64 then
   for _, src in ipairs { "math.maxinteger", "math.mininteger", "math.maxinteger - 1",
     "math.mininteger + 1", "2^53 | 1", "-(2^53 | 1)", "1 << 62", "0", "-7" } do
-    NUMBERS[#NUMBERS + 1] = assert((loadstring or load)("return " .. src))()
+    NUMBERS[#NUMBERS + 1] = assert(load("return " .. src))()
   end
 end
 
