@@ -1,6 +1,7 @@
 /* luaopen_cxcloud_core: the module entry of cxcloud.core. Builds the module table from the
-   other files of the binding (client.c, request.c, result.c, json.c, lockfile.c) and its own
-   small functions (clocks, sleep, URL encoding, Retry-After, digest). */
+   other files of the binding (client.c, request.c, result.c, json.c, lockfile.c,
+   canonical.c) and its own small functions (clocks, sleep, URL encoding, Retry-After,
+   digest). */
 #include <time.h>
 
 #include "cxcloud.h"
@@ -93,6 +94,7 @@ static const luaL_Reg functions[] = {
     {"parse_retry_after", l_parse_retry_after},
     {"curl_version", l_curl_version},
     {"digest", l_digest},
+    {"canonical", cx_canonical},
     {NULL, NULL},
 };
 

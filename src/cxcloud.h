@@ -25,4 +25,7 @@ int cx_request_submit(lua_State *L);
 /* result.c: client:poll. */
 int cx_result_poll(lua_State *L);
 
+/* canonical.c: core.canonical, the store's canonical JSON of a value (and its digest). */
+int cx_canonical(lua_State *L);
+
 #endif

@@ -8,6 +8,7 @@ local core = require "cxcloud.core"
 local M = {}
 
 local concat, sort = table.concat, table.sort
+local canonical = core.canonical
 
 local function part(v)
   if type(v) == "number" then return canon.number(v) end
@@ -38,13 +39,12 @@ function M.content_key(digest, declared)
   return (declared and declared .. "#" or "#") .. digest
 end
 
---- Canonical text and digest of an item.
+--- Canonical text and digest of an item (`core.digest` of the text), from one call.
 -- @tparam table item
 -- @treturn string text
 -- @treturn string digest (32 hex characters)
 function M.canonical(item)
-  local text = canon.encode(item)
-  return text, core.digest(text)
+  return canonical(item, true)
 end
 
 --- The top-level fields whose values differ between two versions of an item, sorted.
