@@ -208,14 +208,20 @@ end
 -- as `jsonb` in PostgreSQL) as the store's column of type `kind` ("number" or "text") holds
 -- it, and the values it binds: numbers only in a number column; strings as text,
 -- booleans as "true"/"false", nested values as JSON text in a text column; JSON null as NULL.
+-- `shape` says what the extract held for that field: a field of strings only for a text
+-- column, or of numbers only for a number column, is read as it is, without the checks.
 -- @tparam string src
 -- @tparam string name the field (a checked column name)
 -- @tparam string kind
+-- @tparam[opt] string shape "string", "number" or "mixed"; nil when no row had the field
 -- @treturn string SQL
 -- @treturn table the values to bind, in order
-function Conn:json_field(src, name, kind)
+function Conn:json_field(src, name, kind, shape)
+  local plain = shape == nil or (kind == "text" and shape == "string")
+    or (kind == "number" and shape == "number")
   if self.kind == "sqlite" then
     local path = '$."' .. name .. '"'
+    if plain then return format("json_extract(%s, ?)", src), { path } end
     if kind == "number" then
       return format("CASE WHEN json_type(%s, ?) IN ('integer', 'real') THEN json_extract(%s, ?) END",
         src, src),

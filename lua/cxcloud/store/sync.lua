@@ -79,11 +79,15 @@ function Pair:clear_staging()
 end
 
 -- the column types an extract asks for: "text" wins over "number"
-local function note_fields(fields, it)
+-- the shape of each field over an extract: "string" or "number" when every value was one,
+-- else "mixed" (booleans, nested values, or both strings and numbers)
+local function note_shapes(shapes, it)
   for f, v in pairs(it) do
-    if fields[f] ~= "text" then
-      local _, ty = canon.column_value(v)
-      fields[f] = ty
+    local shape = shapes[f]
+    if shape ~= "mixed" then
+      local tv = type(v)
+      local s = (tv == "string" or tv == "number") and tv or "mixed"
+      if shape == nil then shapes[f] = s elseif shape ~= s then shapes[f] = "mixed" end
     end
   end
 end
@@ -91,7 +95,7 @@ end
 function Pair:pull()
   local conn, ctx, op = self.conn, self.ctx, self.op
   local keyf = op.key or {}
-  local seen, fields = {}, {}
+  local seen, shapes = {}, {}
   local rows, pages, staged, repeated = 0, 0, 0, 0
   local old = self.old
   local params = {}
@@ -114,7 +118,7 @@ function Pair:pull()
       while seen[k] do n = n + 1; k = base .. "+" .. n end
       seen[k] = true
       rows = rows + 1
-      note_fields(fields, it)
+      note_shapes(shapes, it)
       if old[k] ~= digest then batch[#batch + 1] = { k, digest, text } end
     end
     if #batch > 0 then
@@ -127,7 +131,7 @@ function Pair:pull()
     end
     ctx:page_done(#page)
   end
-  self.seen, self.fields, self.rows, self.pages, self.staged, self.repeated = seen, fields, rows, pages,
+  self.seen, self.shapes, self.rows, self.pages, self.staged, self.repeated = seen, shapes, rows, pages,
     staged, repeated
 end
 
@@ -177,7 +181,9 @@ function Pair:apply()
     if now_before ~= self.before then
       error({ skip = format("run %s synced it meanwhile", tostring(now_before)) }, 0)
     end
-    tbl:widen(self.fields)
+    local kinds = {}
+    for f, shape in pairs(self.shapes) do kinds[f] = shape == "number" and "number" or "text" end
+    tbl:widen(kinds)
     local cols = tbl:data_columns()
     local qcols = {}
     for i, c in ipairs(cols) do qcols[i] = conn:quote(c) end
@@ -237,7 +243,7 @@ function Pair:apply()
       local exprs, args = {}, { ctx.run_text }
       for _, v in ipairs(cid_args) do args[#args + 1] = v end
       for i, c in ipairs(cols) do
-        local sql, a = conn:json_field(json, c, tbl.columns[c])
+        local sql, a = conn:json_field(json, c, tbl.columns[c], self.shapes[c])
         exprs[i] = sql
         for _, v in ipairs(a) do args[#args + 1] = v end
       end
