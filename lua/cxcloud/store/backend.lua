@@ -238,13 +238,15 @@ function Conn:json_field(src, name, kind, shape)
   return format("(%s ->> ?::text)", src), { name }
 end
 
---- The row source for `json_field`: `_staging` rows as `s`, with their JSON as `s.j` on
--- PostgreSQL (parsed once per row).
--- @treturn string SQL of a FROM item
+--- The `_staging` rows that `where` selects (its `?` bound by the caller), as `s`, with
+-- their JSON as `s.j` on PostgreSQL, parsed once per row (OFFSET 0 keeps the planner from
+-- copying the parse into every reference).
+-- @tparam string where
+-- @treturn string SQL: a FROM item and its WHERE
 -- @treturn string the JSON column's SQL
-function Conn:staging_rows()
-  if self.kind == "sqlite" then return "_staging s", "s._row" end
-  return "(SELECT _staging.*, _row::jsonb AS j FROM _staging) s", "s.j"
+function Conn:staging_rows(where)
+  if self.kind == "sqlite" then return "_staging s WHERE " .. where, "s._row" end
+  return "(SELECT _staging.*, _row::jsonb AS j FROM _staging WHERE " .. where .. " OFFSET 0) s", "s.j"
 end
 
 --- Starts a write transaction (SQLite: takes the write lock at once, waiting for it).

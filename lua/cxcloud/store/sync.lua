@@ -221,11 +221,15 @@ function Pair:apply()
     end
     self.changes.flush()
 
-    -- added: the other staged rows, in one statement (and their changes in another)
-    local from, json = conn:staging_rows()
+    -- added: the other staged rows, in one statement (and their changes in another). The
+    -- changed ones leave _staging first: a NOT EXISTS against the table being filled would
+    -- read it again for every row (PostgreSQL scans the pages it is adding to)
+    conn:exec(format("DELETE FROM _staging WHERE run = ? AND operation = ? AND \"customerId\" = ?"
+      .. " AND EXISTS (SELECT 1 FROM %s t WHERE %s)", Q, (same_row:gsub("s%.", "_staging."))),
+      ctx.run_text, op.name, self.cid)
+    local from, json = conn:staging_rows('run = ? AND operation = ? AND "customerId" = ?')
     local cid_sql, cid_args = self:customer_sql(json)
-    local new_rows = format("FROM %s WHERE %s AND NOT EXISTS (SELECT 1 FROM %s t WHERE %s)", from, mine,
-      Q, same_row)
+    local new_rows = "FROM " .. from
     local added = tonumber(conn:value("SELECT CAST(count(*) AS TEXT) " .. new_rows, ctx.run_text,
       op.name, self.cid))
     if added > 0 then
