@@ -165,9 +165,10 @@ test-c: $(C_TESTS)
 
 # The suite again with the C core under valgrind memcheck (leaks and errors fail it). The
 # sandbox's own spec (sandbox/spec) is left out: it does not load the C core, and its timing
-# checks measure a client that valgrind slows down 50-fold. So are the store's specs (#store):
-# their C is the digest and the lock file, which spec/unit checks here, and the rest is Lua
-# and luadbi, minutes under valgrind for nothing it could find.
+# checks measure a client that valgrind slows down 50-fold. So are the store's specs and the
+# PostgreSQL harness's (#store): their C of ours is the digest, the canonical JSON and the
+# lock file, which spec/unit checks here; the rest is Lua and luadbi, whose own C loses
+# memory around the harness's lost connections (not ours to fix).
 test-memcheck: deps
 	@$(call install_missing,$(PKGS_memcheck) $(PKGS_system))
 	@$(MAKE) --no-print-directory all
