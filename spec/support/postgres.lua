@@ -193,8 +193,12 @@ end
 
 -- `cmd` as the cluster's owner, in the cluster's directory (the owner may not be able to
 -- enter the caller's working directory, which pg_ctl and initdb need).
+-- PostgreSQL's programs run without the sanitizer runtime that `make test-asan` preloads
+-- into the specs (initdb's bootstrap backend hangs under it).
+local CLEAN_ENV = "env -u LD_PRELOAD -u ASAN_OPTIONS -u UBSAN_OPTIONS "
+
 function Server:as_owner(cmd)
-  cmd = "cd " .. quote(self.dir) .. " && " .. cmd
+  cmd = "cd " .. quote(self.dir) .. " && " .. CLEAN_ENV .. cmd
   if not self.root then return "sh -c " .. quote(cmd) end
   if sh("command -v runuser >/dev/null 2>&1") then
     return "runuser -u postgres -- sh -c " .. quote(cmd)
@@ -314,7 +318,7 @@ end
 function Server:psql(sql, dbname)
   local uri = self.uri
   if dbname then uri = uri:gsub("/[^/]*$", "/" .. url_encode(dbname)) end
-  local out, ok = capture("PGCONNECT_TIMEOUT=5 psql -X -q -A -t -v ON_ERROR_STOP=1 -d "
+  local out, ok = capture(CLEAN_ENV .. "PGCONNECT_TIMEOUT=5 psql -X -q -A -t -v ON_ERROR_STOP=1 -d "
     .. quote(uri) .. " -c " .. quote(sql))
   out = out:gsub("\n$", "")
   if not ok then return nil, out end

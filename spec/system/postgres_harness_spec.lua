@@ -62,7 +62,7 @@ end
 
 local describe_pg = ok and describe or function(name) pending(name .. ": " .. why) end
 
-describe_pg("the PostgreSQL harness #store", function()
+describe_pg("the PostgreSQL harness #harness", function()
   local server
 
   setup(function()
