@@ -14,13 +14,22 @@ local function thousands(n)
   return (s:reverse():gsub("(%d%d%d)", "%1,"):reverse():gsub("^,", ""))
 end
 
---- Opens the store named by `--db` (or CXCLOUD_DB), or stops with a message.
+--- Opens the store named by `--db` (or CXCLOUD_DB), or stops with a message. Only `sync`
+-- creates a SQLite store: the commands that read one refuse a file that is not there.
 -- @tparam table args
+-- @tparam[opt] boolean create
 -- @treturn table store
-function M.open_store(args)
+function M.open_store(args, create)
   local target = args.db or os.getenv("CXCLOUD_DB")
   if not target or target == "" then
     common.usage("--db is required: a file path (SQLite) or a postgresql:// URI (or set CXCLOUD_DB)")
+  end
+  if not create and not target:find("^postgres") then
+    local f = io.open(target, "rb")
+    if not f then
+      common.fail(string.format("no store at %s: `cxcloud sync --db %s` makes one", target, target))
+    end
+    f:close()
   end
   local ok, store = pcall(require, "cxcloud.store")
   if not ok then common.fail(store) end
@@ -65,7 +74,7 @@ end
 -- @tparam table args parsed options
 -- @treturn integer
 function M.run(args)
-  local db = M.open_store(args)
+  local db = M.open_store(args, true)
   local cx = common.client(args)
   local clock = require("cxcloud.core").now
   local show = not args.quiet and (args.progress or term.isatty(2))

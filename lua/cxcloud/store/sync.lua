@@ -17,6 +17,7 @@
 local cjson = require "cjson.safe"
 local operations = require "cxcloud.operations"
 local compat = require "cxcloud.compat"
+local util = require "cxcloud.util"
 local canon = require "cxcloud.store.canon"
 local item_mod = require "cxcloud.store.item"
 
@@ -368,7 +369,9 @@ local function select_operations(list)
     if not op then
       local names = {}
       for i, o in ipairs(operations) do names[i] = o.name end
-      error(format("db:sync: unknown operation '%s'; valid: %s", tostring(name), concat(names, ", ")), 3)
+      local guess = util.suggest(n, names)
+      error(format("db:sync: unknown operation '%s'%s; valid: %s", tostring(name),
+        guess and format(" (did you mean '%s'?)", guess) or "", concat(names, ", ")), 3)
     end
     out[#out + 1] = op
   end
