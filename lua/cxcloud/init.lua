@@ -138,8 +138,9 @@ function Client:stats()
   return state(self, "stats").engine:get_stats()
 end
 
---- The API requests this client made this UTC day (token requests aside), against the
--- option `daily_quota`: `{day = "YYYY-MM-DD", calls = n, limit = n, left = n|nil,
+--- The API requests this client made this UTC day (token requests aside), with, once it
+-- has synced into a store, those that other processes recorded there for this client id
+-- that day, against the option `daily_quota`: `{day = "YYYY-MM-DD", calls = n, limit = n, left = n|nil,
 -- client = client id}` (`left` is nil when `daily_quota` is 0).
 -- @treturn table
 function Client:quota()
@@ -149,6 +150,17 @@ function Client:quota()
   q.left = q.limit > 0 and math.max(0, q.limit - q.calls) or nil
   q.client = st.cfg.client_id
   return q
+end
+
+--- Internal (for `db:sync`): a store's record of this client id's calls on `day`
+-- (`store_calls`), or `recorded` calls of this process that a sync has just added to it;
+-- `quota()` then counts the calls of every process that uses the store. See
+-- `cxcloud.engine` `share_quota`.
+-- @tparam string day "YYYY-MM-DD" (UTC)
+-- @tparam[opt] integer store_calls
+-- @tparam[opt] integer recorded
+function Client:_share_quota(day, store_calls, recorded)
+  state(self, "quota").engine:share_quota(day, store_calls, recorded)
 end
 
 --- Call `fn(list[i], i)` for every element of the array `list`, each call in its own

@@ -10,7 +10,8 @@
 -- `signal` is "auth" (401, or 403 NOT_AUTHORIZED from the API: drop the token, fetch
 -- another, send once more), "throttle" (429, 403 ERR_403_DEVELOPER_OVER_QPS), "overload"
 -- (502, 503, 504: the gateway sheds load or cannot reach its upstream; one answer cannot
--- tell which, the retry budget tells over time), or nil. `err.retryable` says whether the
+-- tell which, the retry budget tells over time), "quota" (403 ERR_403_DEVELOPER_OVER_RATE:
+-- the daily quota is spent, see `quota_error`), or nil. `err.retryable` says whether the
 -- policy allows a retry.
 -- @module cxcloud.engine.classify
 
@@ -46,8 +47,27 @@ local function header(h, name)
   return v
 end
 
+--- The gateway's daily-quota answer (403 ERR_403_DEVELOPER_OVER_RATE) as the error
+-- programs see: kind "throttled", never retried, `quota_spent = true` (what `db:sync`
+-- tests), `retry_after` = the seconds until the next UTC day; the message says so, with the
+-- calls this client counted today.
+-- @tparam table err the HTTP error object (its message gets the explanation)
+-- @tparam number now wall-clock time (s)
+-- @tparam integer calls the client's calls today (`cx:quota().calls`)
+-- @treturn table err
+function M.quota_error(err, now, calls)
+  local next_day = (math.floor(now / 86400) + 1) * 86400
+  local wait = math.ceil(next_day - now)
+  err.retryable, err.quota_spent, err.retry_after = false, true, wait
+  err.message = err.message .. format("; the daily quota is spent (%d calls counted today by this"
+    .. " client); the next UTC day starts at %s, in %d s: no retry before then", calls,
+    os.date("!%Y-%m-%dT%H:%M:%SZ", next_day), wait)
+  return err
+end
+
 --- A classifier.
--- @tparam table ctx `{ decode, depth, redact, wall, parse_retry_after, cfg }`
+-- @tparam table ctx `{ decode, depth, redact, wall, parse_retry_after, cfg, quota_calls }`
+--   (`quota_calls()`: the client's calls today)
 -- @treturn function classify(req, result) -> body | nil, err, retry_after, signal
 -- @treturn function decode(req) -> value, nil, estimated Lua bytes | nil, err
 function M.new(ctx)
@@ -173,10 +193,8 @@ function M.new(ctx)
       return nil, http_error(req, r, "throttled", true), retry_after_of(r), "throttle"
     end
     if status == 403 and code == MASHERY_RATE then
-      local err = http_error(req, r, "throttled", false)
-      err.message = err.message .. "; the daily quota is used up, retrying before it resets will"
-        .. " not help"
-      return nil, err, retry_after_of(r)
+      return nil, M.quota_error(http_error(req, r, "throttled", false), ctx.wall(), ctx.quota_calls()),
+        nil, "quota"
     end
     if status >= 500 then
       return nil, http_error(req, r, "http", true), retry_after_of(r),

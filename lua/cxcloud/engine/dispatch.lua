@@ -16,6 +16,8 @@
 -- * At most `eng.max_inflight` API transfers (`cxcloud.engine.concurrency`), each when the
 --   rate limiter gives a slot (`cxcloud.engine.rate`) and its backoff (`req.not_before`)
 --   is over.
+-- * None once the gateway has said that the daily quota is spent (`eng.quota.spent`): until
+--   the next UTC day, a request that would go out fails at once with that error, "not sent".
 -- * A C error while a request is handed to the core ends that request with an error object
 --   (for the token request, the API requests waiting for it too); nothing is marked in
 --   flight.
@@ -116,9 +118,9 @@ local function submit(eng, req, now)
     eng.tok:use()
     eng.ninflight = eng.ninflight + 1
     stats.requests = stats.requests + 1
-    local day = os.date("!%Y-%m-%d", math.floor(eng.wall()))
+    local day = eng:today()
     local quota = eng.quota
-    if quota.day ~= day then quota.day, quota.calls = day, 0 end
+    if quota.day ~= day then quota.day, quota.calls, quota.stored, quota.spent = day, 0, 0, nil end
     quota.calls = quota.calls + 1
   end
   return true
@@ -172,11 +174,19 @@ function M.dispatch(eng, now, dry)
   end
   if tstate == nil or not wanted then return wake end
   local rate = eng.rate
+  local spent = eng.quota.spent
+  if spent and eng.quota.day ~= eng:today() then spent, eng.quota.spent = nil, nil end
   local i = 1
   while eng.ninflight < eng.max_inflight and i <= #q do
     local req = q[i]
     if not waiting[req.group] then
       i = i + 1
+    elseif spent then -- the gateway said the daily quota is spent: no more calls today
+      if dry then return now end
+      tremove(q, i)
+      local err = request.copy_error(spent)
+      err.message = "not sent: " .. spent.message
+      request.fail(req, err)
     elseif req.not_before <= now then
       local slot = rate:slot(now)
       if slot then return earliest(wake, slot) end

@@ -93,7 +93,13 @@ function M.new(core_client, cfg, core, deps)
     seq = 0,
     closed = false,
     stats = stats,
-    quota = { day = nil, calls = 0 }, -- API requests of the current UTC day
+    -- API requests of the current UTC day: `calls` sent by this process, `stored` of them
+    -- recorded in a store (by `db:sync`), `spent` the error of the gateway's daily-quota
+    -- answer that day (later requests that day fail without being sent)
+    quota = { day = nil, calls = 0, stored = 0, spent = nil },
+    -- calls of that client id on `day` that other processes made, as a store recorded them
+    -- (`{day, calls}`, set by `db:sync` through `Engine:share_quota`); part of `get_quota`
+    quota_base = nil,
   }, Engine)
   concurrency.init(self, cfg) -- max_inflight
   self.redact = function(s, limit) return core_client:redact(s, limit) end
@@ -105,7 +111,7 @@ function M.new(core_client, cfg, core, deps)
     decode = core.decoder(deps.identifiers), -- identifier fields come out as strings
     depth = cfg.max_json_depth,
     redact = self.redact, wall = self.wall, parse_retry_after = core.parse_retry_after,
-    cfg = cfg }
+    cfg = cfg, quota_calls = function() return self:get_quota().calls end }
   return self
 end
 
@@ -255,12 +261,35 @@ function Engine:get_stats()
   return s
 end
 
---- The API requests of the current UTC day (`day`, `calls`).
+--- The current UTC day, "YYYY-MM-DD".
+function Engine:today()
+  return os.date("!%Y-%m-%d", math.floor(self.wall()))
+end
+
+--- The API requests of the current UTC day (`day`, `calls`): this process's, plus those of
+-- other processes that a store shared (`share_quota`).
 -- @treturn table
 function Engine:get_quota()
-  local day = os.date("!%Y-%m-%d", math.floor(self.wall()))
-  local calls = self.quota.day == day and self.quota.calls or 0
+  local day = self:today()
+  local q, base = self.quota, self.quota_base
+  local calls = q.day == day and q.calls or 0
+  if base and base.day == day then calls = calls + base.calls end
   return { day = day, calls = calls }
+end
+
+--- A store's record of this client id's calls on `day` (`_quota`), given by `db:sync`
+-- before it starts, or `recorded` calls of this process that a sync has just added to it:
+-- `get_quota` counts the store's calls that this process did not make.
+-- @tparam string day
+-- @tparam[opt] integer store_calls what the store holds for `day`
+-- @tparam[opt] integer recorded calls of this process the store now holds too
+function Engine:share_quota(day, store_calls, recorded)
+  local q = self.quota
+  if q.day ~= day then q.day, q.calls, q.stored, q.spent = day, 0, 0, nil end
+  if recorded then q.stored = q.stored + recorded end
+  if store_calls then
+    self.quota_base = { day = day, calls = math.max(0, store_calls - q.stored) }
+  end
 end
 
 --- Cancel everything and close the core client. Idempotent.

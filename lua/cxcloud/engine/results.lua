@@ -107,7 +107,11 @@ local function complete_api(eng, req, r, now)
     else stats.overloaded = stats.overloaded + 1 end
     eng.rate:slowdown(now)
   end
-  if signal == "auth" then
+  if signal == "quota" then
+    local q = eng.quota
+    if q.day ~= eng:today() then q.day, q.calls, q.stored = eng:today(), 0, 0 end
+    q.spent = err -- later requests today fail unsent (`cxcloud.engine.dispatch`)
+  elseif signal == "auth" then
     if not req.auth_retried then
       req.auth_retried = true
       stats.auth_retries = stats.auth_retries + 1

@@ -45,8 +45,16 @@ local function message_of(err)
   return tostring(err)
 end
 
+-- the gateway's daily-quota answer (`cxcloud.engine.classify` sets `quota_spent`)
 local function is_quota(err)
-  return type(err) == "table" and (err.quota_spent or err.code == "ERR_403_DEVELOPER_OVER_RATE")
+  return type(err) == "table" and err.quota_spent == true
+end
+M.is_quota = is_quota
+
+--- This client id's calls on `day` as the store recorded them (`_quota`).
+function M.stored_calls(conn, day, client)
+  return tonumber(conn:value("SELECT CAST(calls AS TEXT) FROM _quota WHERE day = ? AND client = ?",
+    day, client or "")) or 0
 end
 
 local Pair = {}
@@ -416,6 +424,8 @@ function M.run(db, cx, opts)
     progress = opts.progress, t0 = os.time(), calls0 = cx:stats().requests, at = M.now() }, Ctx)
   local quota = cx:quota()
   close_interrupted(conn)
+  -- the calls other processes made today with this client id count in cx:quota()
+  cx:_share_quota(quota.day, M.stored_calls(conn, quota.day, quota.client))
   local run_text = conn:value("INSERT INTO _runs (started, status, host, client) VALUES (?, 'running', ?, ?)"
     .. " RETURNING CAST(run AS TEXT)", ctx.at, db.host, quota.client)
   ctx.run_text = run_text
@@ -526,6 +536,7 @@ function M.run(db, cx, opts)
   end)
   pcall(conn.unlock, conn, "run " .. run_text)
   if not ok then return nil, message_of(err), run end
+  if run.calls > 0 then cx:_share_quota(quota.day, nil, run.calls) end
   if #run.notes == 0 then run.notes = nil end
   return run
 end
