@@ -52,8 +52,9 @@ describe("the daily quota", function()
     local now = os.time()
     local next_day = (math.floor(now / 86400) + 1) * 86400
     assert.is_true(math.abs(next_day - now - err.retry_after) <= 2, tostring(err.retry_after))
+    local day = os.date("!%Y-%m-%d", next_day):gsub("%-", "%%-")
     assert.matches("the daily quota is spent %(3 calls counted today by this client%); the next UTC day"
-      .. " starts at " .. (os.date("!%Y-%m-%d", next_day):gsub("%-", "%%-")) .. "T00:00:00Z, in %d+ s", err.message)
+      .. " starts at " .. day .. "T00:00:00Z, in %d+ s", err.message)
   end)
 
   it("spent: a pull fails at once and the calls after it are not sent", function()
