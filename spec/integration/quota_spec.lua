@@ -135,4 +135,39 @@ describe("the daily quota", function()
     assert.matches("\r\ntoday,%d%d%d%d%-%d%d%-%d%d,[^,]+," .. (first + run.calls + again.calls) .. ",5000,",
       helper.read_file(out))
   end)
+
+  it("sync --plan: the next sync's calls from the store, without a call", function()
+    local path = fresh()
+    local out = dir .. "/plan.out"
+    local function cli(args)
+      local status = cli_process.spawn(sb, args, out)
+      return cli_process.wait_for(status, 120), helper.read_file(out)
+    end
+    local e, text = cli("sync --db " .. quote(path) .. " --operation hardware")
+    assert.equal(0, e, text)
+    local db = assert(store.open(path))
+    local today = db:quota(1)[1].calls
+    local pages = {}
+    for _, cid in ipairs(sb.customers) do
+      pages[#pages + 1] = tonumber(db.conn:value("SELECT CAST(pages AS TEXT) FROM _pairs"
+        .. ' WHERE operation = ? AND "customerId" = ?', "hardware", cid))
+    end
+    db:close()
+    local mark = helper.mark(sb)
+    e, text = cli("sync --plan --db " .. quote(path) .. " --operation hardware")
+    assert.equal(0, e, text)
+    assert.equal(0, helper.count(helper.since(sb, mark), helper.is_api))
+    local left = tostring(5000 - today):gsub("^(%d)(%d%d%d)$", "%1,%2")
+    assert.equal(string.format("plan: 3 pairs, %d calls; today %d calls of 5,000, %s left: it fits\n",
+      pages[1] + pages[2] + pages[3], today, left), text)
+    e, text = cli("sync --plan --db " .. quote(path) .. " --operation hardware --operation coverage -c "
+      .. sb.customers[1])
+    assert.equal(0, e, text)
+    assert.matches("^plan: 2 pairs, " .. pages[1] .. " calls? for the 1 pair synced before; 1 pair never"
+      .. " synced %(its cost unknown%); today %d+ calls of 5,000, [%d,]+ left\n$", text)
+    assert.equal(0, helper.count(helper.since(sb, mark), helper.is_api))
+    e, text = cli("sync --plan --db " .. quote(dir .. "/none.sqlite"))
+    assert.equal(1, e, text)
+    assert.matches("no store at", text)
+  end)
 end)

@@ -6,6 +6,7 @@
 --    cxcloud repl [--sandbox]
 --    cxcloud sandbox [...]
 --    cxcloud sync --db DB [--customer ID]... [--operation OP]... [--keep DAYS] [--progress]
+--    cxcloud sync --plan --db DB [--customer ID]... [--operation OP]...
 --    cxcloud changes --db DB [--since RUN|YYYY-MM-DD] [--summary] [--format ...]
 --    cxcloud quota [--db DB]
 --
@@ -136,6 +137,10 @@ function M.parser()
   sync:option("--operation", "Only this operation (repeatable; default: all)."):argname("OP"):count("*")
   sync:option("--keep", "Delete changes and runs older than DAYS after the sync."):argname("DAYS")
     :convert(non_negative("--keep"))
+  sync:flag("--plan", "Sync nothing: say how many calls the next sync will cost, from the pages of"
+    .. " each pair's last complete extract in the store (a pair never synced: unknown), against the"
+    .. " calls left today. No API call (except listing the customers when none are given and the"
+    .. " store has none).")
   sync:flag("-q --quiet", "No progress line on standard error.")
   sync:flag("--progress", "Show the progress line even when standard error is not a terminal.")
   sync:option("--proxy", "HTTPS proxy, http://[user:password@]host:port."):argname("URL")

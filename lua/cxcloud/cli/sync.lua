@@ -1,5 +1,6 @@
 --- `cxcloud sync`: sync the client's data into a store (SQLite file or PostgreSQL), one
--- summary line per run; exit 0 when every pair completed, 1 when any was skipped.
+-- summary line per run; exit 0 when every pair completed, 1 when any was skipped. With
+-- `--plan`, what the next sync will cost, from the store (no API call), exit 0.
 -- @module cxcloud.cli.sync
 
 local common = require "cxcloud.cli.common"
@@ -70,10 +71,61 @@ function M.progress_text(p)
   return "sync  " .. table.concat(parts, "  ")
 end
 
+local function plural(n, one, many)
+  return thousands(n) .. " " .. (n == 1 and one or (many or one .. "s"))
+end
+
+--- The line of `cxcloud sync --plan`.
+-- @tparam table plan what `db:plan` returned
+-- @treturn string
+function M.plan_line(plan)
+  local parts = { format("plan: %s, %s", plural(plan.pairs, "pair"), plural(plan.calls, "call")) }
+  if plan.known < plan.pairs then
+    parts[1] = parts[1] .. format(" for the %s synced before", plural(plan.known, "pair"))
+  end
+  if plan.unknown > 0 then
+    parts[#parts + 1] = format("%s never synced (%s unknown)", plural(plan.unknown, "pair"),
+      plan.unknown == 1 and "its cost" or "their cost")
+  end
+  if plan.listing > 0 then
+    parts[#parts + 1] = format("listing the customers took %s", plural(plan.listing, "call"))
+  end
+  local today = format("today %s", plural(plan.today, "call"))
+  if plan.limit > 0 then
+    today = today .. format(" of %s, %s left", thousands(plan.limit), thousands(plan.left))
+    if plan.calls > plan.left then
+      today = today .. format(": %s short", plural(plan.calls - plan.left, "call"))
+    elseif plan.unknown == 0 then
+      today = today .. ": it fits"
+    end
+  else
+    today = today .. " (no daily_quota set)"
+  end
+  parts[#parts + 1] = today
+  return table.concat(parts, "; ")
+end
+
+local function run_plan(args, customers, ops)
+  local db = M.open_store(args)
+  local cx = common.client(args)
+  local ok, plan, err = pcall(db.plan, db, cx, { customers = customers, operations = ops })
+  cx:close()
+  db:close()
+  if not ok then common.usage((tostring(plan):gsub("^db:%a+: ", ""))) end
+  if not plan then common.fail(err) end
+  io.stdout:write(M.plan_line(plan), "\n")
+  io.stdout:flush()
+  return 0
+end
+
 --- Run `cxcloud sync`. Returns the exit status.
 -- @tparam table args parsed options
 -- @treturn integer
 function M.run(args)
+  if args.plan then
+    return run_plan(args, args.customer and #args.customer > 0 and args.customer or nil,
+      args.operation and #args.operation > 0 and args.operation or nil)
+  end
   local db = M.open_store(args, true)
   local cx = common.client(args)
   local clock = require("cxcloud.core").now

@@ -97,6 +97,29 @@ function Store:sync(cx, opts)
   return run, err
 end
 
+--- What the next sync will cost (`cxcloud sync --plan`), with no API call except listing
+-- the customers when none are given and the store has none: each pair's pages in its last
+-- complete extract (`_pairs.pages`); a pair never synced is counted in `unknown`.
+-- @param cx a client (its `quota()` then counts the store's calls of today too)
+-- @tparam[opt] table opts `customers`, `operations` (as for `sync`)
+-- @treturn[1] table `{pairs, known, unknown, calls, listing, day, today, limit, left}`:
+--   `calls` the known pairs' pages, `listing` the calls spent listing the customers,
+--   `today`/`limit`/`left` as `cx:quota()`
+-- @treturn[2] nil
+-- @treturn[2] string why
+function Store:plan(cx, opts)
+  check_open(self, "plan")
+  if type(cx) ~= "table" or type(cx.quota) ~= "function" then
+    error("db:plan: expected a client (cxcloud.new{...}) as its first argument, got " .. type(cx), 2)
+  end
+  local ok, plan, err = pcall(sync.plan, self, cx, opts)
+  if not ok then
+    if type(plan) == "string" and plan:find("^db:") then error(plan, 2) end
+    return nil, failure(plan)
+  end
+  return plan, err
+end
+
 local function epoch(iso)
   local y, mo, d, h, mi, s = iso:match("^(%d+)-(%d+)-(%d+)T(%d+):(%d+):(%d+)")
   if not y then return nil end

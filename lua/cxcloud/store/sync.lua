@@ -542,4 +542,59 @@ function M.run(db, cx, opts)
 end
 
 
+--- What the next sync will cost, from the store alone: each pair's pages in its last
+-- complete extract (`_pairs.pages`), a pair never synced counted as unknown, against the
+-- calls left today (`cx:quota()` with the store's record). No API call, except listing the
+-- customers when none are given and the store has none.
+-- @param db the store
+-- @param cx a client
+-- @tparam[opt] table opts `customers`, `operations` (as for `db:sync`)
+-- @treturn table `{pairs, known, unknown, calls, listing, day, today, limit, left}`
+function M.plan(db, cx, opts)
+  opts = opts or {}
+  if type(opts) ~= "table" then error("db:plan: options must be a table, got " .. type(opts), 2) end
+  local ids = check_list("customers", opts.customers, "customer ID")
+  local ops = select_operations(check_list("operations", opts.operations, "operation name"))
+  local conn = db.conn
+  local quota = cx:quota()
+  cx:_share_quota(quota.day, M.stored_calls(conn, quota.day, quota.client))
+  quota = cx:quota()
+  local plan = { pairs = 0, known = 0, unknown = 0, calls = 0, listing = 0, day = quota.day,
+    today = quota.calls, limit = quota.limit, left = quota.left }
+  local function add(op, cid)
+    plan.pairs = plan.pairs + 1
+    local pages = conn:value("SELECT CAST(pages AS TEXT) FROM _pairs"
+      .. ' WHERE operation = ? AND "customerId" = ?', op.name, cid)
+    if pages then
+      plan.known, plan.calls = plan.known + 1, plan.calls + tonumber(pages)
+    else
+      plan.unknown = plan.unknown + 1
+    end
+  end
+  local per_customer = false
+  for _, op in ipairs(ops) do
+    if is_global(op) then add(op, "") else per_customer = true end
+  end
+  if per_customer and not ids then
+    ids = {}
+    local ok, list = pcall(conn.all, conn, 'SELECT DISTINCT "customerId" FROM customers'
+      .. ' ORDER BY "customerId"')
+    for _, r in ipairs(ok and list or {}) do ids[#ids + 1] = r.customerId end
+    if #ids == 0 then ids = db:synced_customers() end
+    if #ids == 0 then
+      local before = cx:stats().requests
+      local all, err = cx:customers():all()
+      if not all then return nil, "cannot list the customers: " .. message_of(err) end
+      for _, c in ipairs(all) do ids[#ids + 1] = c.customerId end
+      plan.listing = cx:stats().requests - before
+    end
+  end
+  for _, op in ipairs(ops) do
+    if not is_global(op) then
+      for _, cid in ipairs(ids) do add(op, tostring(cid)) end
+    end
+  end
+  return plan
+end
+
 return M
