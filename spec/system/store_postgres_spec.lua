@@ -39,9 +39,9 @@ local function fresh()
 end
 
 cases.cases({ describe = describe, it = it, setup = setup, teardown = teardown, assert = assert,
-  after_each = after_each }, fresh, "PostgreSQL")
+  after_each = after_each }, fresh, "PostgreSQL #postgres")
 
-describe("a PostgreSQL store #store", function()
+describe("a PostgreSQL store #store #postgres", function()
   local sb
   setup(function() sb = helper.sandbox { seed = 29, customers = 2, hardware = { 240, 60 } } end)
   teardown(function()
