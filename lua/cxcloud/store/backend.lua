@@ -175,6 +175,13 @@ end
 -- at most 999 values (luadbi numbers PostgreSQL's placeholders with three digits at most)
 local BATCH, MAX_VALUES = 50, 999
 
+-- `s` `n` times, joined by ", " (string.rep takes no separator on Lua 5.1)
+local function joined(s, n)
+  local t = {}
+  for i = 1, n do t[i] = s end
+  return table.concat(t, ", ")
+end
+
 --- A multi-row INSERT: `add(...)` queues one row's values (exactly `width` of them, nil
 -- for NULL), a statement runs per `BATCH` rows, `flush()` runs the rest. Call both inside
 -- the transaction.
@@ -184,14 +191,14 @@ local BATCH, MAX_VALUES = 50, 999
 function Conn:inserter(head, width)
   local one = "(" .. string.rep("?, ", width - 1) .. "?)"
   local per = math.max(1, math.min(BATCH, math.floor(MAX_VALUES / width)))
-  local full = head .. " VALUES " .. string.rep(one, per, ", ")
+  local full = head .. " VALUES " .. joined(one, per)
   local args, rows = {}, 0
   local conn = self
   local unpack = table.unpack or rawget(_G, "unpack")
   local b = {}
   function b.flush()
     if rows == 0 then return end
-    local sql = rows == per and full or head .. " VALUES " .. string.rep(one, rows, ", ")
+    local sql = rows == per and full or head .. " VALUES " .. joined(one, rows)
     conn:exec(sql, unpack(args, 1, rows * width))
     args, rows = {}, 0
   end
