@@ -54,14 +54,7 @@ function M.run(args)
     end
   end
   db:close()
-  local writer, file = export.destination(args, fmt, { columns = columns })
-  writer:rows(rows)
-  writer:finish()
-  if file then
-    local ok, err = file:commit()
-    if not ok then common.fail(string.format("cannot write '%s': %s", args.output, tostring(err))) end
-  end
-  io.stdout:flush()
+  export.write_all(args, fmt, rows, columns)
   return 0
 end
 

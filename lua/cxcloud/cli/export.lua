@@ -110,6 +110,23 @@ function M.destination(args, fmt, wopts)
   return output.writer(fmt, sink, wopts), file
 end
 
+--- Writes `rows` whole to `--output` (or standard output) in format `fmt`, or stops with
+-- the reason the file could not be written.
+-- @tparam table args
+-- @tparam string fmt
+-- @tparam table rows
+-- @tparam table columns
+function M.write_all(args, fmt, rows, columns)
+  local writer, file = M.destination(args, fmt, { columns = columns })
+  writer:rows(rows)
+  writer:finish()
+  if file then
+    local ok, err = file:commit()
+    if not ok then fail(string.format("cannot write '%s': %s", args.output, tostring(err))) end
+  end
+  io.stdout:flush()
+end
+
 -- the command line again, with --start-page N --append instead of what it had; for one
 -- customer of several, with that --customer (and --with-customer-id, so that its records
 -- keep the column they had)

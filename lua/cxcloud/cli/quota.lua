@@ -39,14 +39,7 @@ function M.run(args)
     end
     db:close()
   end
-  local writer, file = export.destination(args, export.format(args), { columns = columns })
-  writer:rows(rows)
-  writer:finish()
-  if file then
-    local ok, err = file:commit()
-    if not ok then common.fail(string.format("cannot write '%s': %s", args.output, tostring(err))) end
-  end
-  io.stdout:flush()
+  export.write_all(args, export.format(args), rows, columns)
   return 0
 end
 

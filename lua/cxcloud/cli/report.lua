@@ -74,14 +74,7 @@ function M.run(args)
     for i = 1, args.max_items do cut[i] = rows[i] end
     rows = cut
   end
-  local writer, file = export.destination(args, fmt, { columns = columns })
-  writer:rows(rows)
-  writer:finish()
-  if file then
-    local ok, err = file:commit()
-    if not ok then common.fail(format("cannot write '%s': %s", args.output, tostring(err))) end
-  end
-  io.stdout:flush()
+  export.write_all(args, fmt, rows, columns)
   return 0
 end
 
