@@ -74,12 +74,11 @@ function Pair:load_state()
   self.before = conn:value('SELECT CAST(run AS TEXT) FROM _pairs WHERE operation = ? AND "customerId" = ?',
     self.op.name, self.cid)
   local where, args = self:scope()
-  local old, n = {}, 0
+  local old = {}
   for r in conn:rows("SELECT _key, _hash FROM " .. conn:quote(self.op.name) .. where, unpack(args)) do
     old[r._key] = r._hash
-    n = n + 1
   end
-  self.old, self.nold = old, n
+  self.old = old
 end
 
 function Pair:clear_staging()
@@ -105,7 +104,7 @@ function Pair:pull()
   local conn, ctx, op = self.conn, self.ctx, self.op
   local keyf = op.key or {}
   local seen, shapes = {}, {}
-  local rows, pages, staged, repeated = 0, 0, 0, 0
+  local rows, pages, repeated = 0, 0, 0
   local old = self.old
   local params = {}
   if not self.global then params.customerId = self.cid end
@@ -136,12 +135,10 @@ function Pair:pull()
         for _, b in ipairs(batch) do ins.add(ctx.run_text, op.name, self.cid, b[1], b[2], b[3]) end
         ins.flush()
       end)
-      staged = staged + #batch
     end
     ctx:page_done(#page)
   end
-  self.seen, self.shapes, self.rows, self.pages, self.staged, self.repeated = seen, shapes, rows, pages,
-    staged, repeated
+  self.seen, self.shapes, self.rows, self.pages, self.repeated = seen, shapes, rows, pages, repeated
 end
 
 local function column_values(tbl, cols, it)
