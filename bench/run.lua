@@ -96,6 +96,7 @@ local sandbox = require "cxcloud.sandbox"
 -- the engine developer's nginx harness of the overload specs, used as it is
 package.path = ROOT .. "/?.lua;" .. package.path
 local nginx = require "spec.support.nginx"
+local workload = dofile(BENCH .. "/workload.lua")
 
 local format, concat = string.format, table.concat
 
@@ -485,6 +486,7 @@ local function sandbox_view(box, r)
   r.throttled = st.throttled
   r.handshakes = st.handshakes
   r.peak_inflight = st.peak_inflight
+  r.refused = st.by_status["400"] or 0 -- a rows above the service's page limit, in these runs
   local nthrottled = 0
   for _, rec in ipairs(box:log()) do
     if rec.throttled then nthrottled = nthrottled + 1 end
@@ -510,6 +512,21 @@ local function run_client(c, ci, expect, extra, box)
   sandbox_view(box, r)
   report_failure(r)
   return r, job
+end
+
+--- Runs client `c` (a partner client: it lists the rows it read in BENCH_IDS_FILE) against
+-- the sandbox `box` with the BENCH_* variables `extra`, and checks its rows against the truth
+-- (`want`, `n`: bench/workload.lua `truth`). Returns a result table.
+local function run_checked(c, box, extra, want, n)
+  box:reset_stats()
+  box:clear_log()
+  local job = client_job(c, box:env(), extra)
+  local ok, _, code = os.execute(job.shell)
+  local r = job_result(job, n, ok, code)
+  workload.check_ids(r, job.ids_file, want, n)
+  sandbox_view(box, r)
+  report_failure(r)
+  return r
 end
 
 -------------------------------------------------------------------------------
@@ -713,39 +730,6 @@ local function memory_phase()
   return mem
 end
 
--- the rows a partner pull must return, once each: "customerId<TAB>hwInstanceId" keys
-local function truth_keys(box, customers)
-  local want, n = {}, 0
-  for _, id in ipairs(customers) do
-    for _, item in ipairs(box:truth("hardware", id)) do
-      want[id .. "\t" .. tostring(item.hwInstanceId)] = true
-      n = n + 1
-    end
-  end
-  return want, n
-end
-
--- compares the ids file a client wrote with the truth: every row exactly once
-local function check_ids(r, path, want, n)
-  local seen, lines, extra, dups = {}, 0, 0, 0
-  local f = io.open(path, "rb")
-  if f then
-    for key in f:lines() do
-      lines = lines + 1
-      if not want[key] then extra = extra + 1
-      elseif seen[key] then dups = dups + 1
-      else seen[key] = true end
-    end
-    f:close()
-  end
-  local missing = n - (lines - extra - dups)
-  r.check = { lines = lines, missing = missing, extra = extra, dups = dups }
-  if r.ok and not r.why and (missing ~= 0 or extra ~= 0 or dups ~= 0) then
-    r.why = format("rows against the truth: %d missing, %d not served, %d twice", missing, extra, dups)
-  end
-  os.remove(path)
-end
-
 local PARTNER_CLIENTS = {
   { id = "map", name = "cxcloud cx:map (defaults)", kind = "lua", script = "cxcloud_partner.lua",
     env = { BENCH_MODE = "map" } },
@@ -760,7 +744,7 @@ local PARTNER_CLIENTS = {
 local function partner_phase(box)
   local customers = {}
   for i = 1, opt.partner_customers do customers[i] = box.all_customers[i] end
-  local want, n = truth_keys(box, customers)
+  local want, n = workload.truth(box, customers, { "hardware" })
   local requests = opt.partner_customers * opt.partner_pages
   local res = {}
   for _, ms in ipairs(opt.latencies) do
@@ -773,15 +757,8 @@ local function partner_phase(box)
         pause(1.5) -- the sandbox's bucket refills; connections of the last run are gone
         io.stdout:write(format("  %-30s ", c.name))
         io.stdout:flush()
-        box:reset_stats()
-        box:clear_log()
-        local job = client_job(c, box:env(), { BENCH_CUSTOMERS = concat(customers, ","),
-          BENCH_PAGE_SIZE = opt.page_size })
-        local ok, _, code = os.execute(job.shell)
-        local r = job_result(job, n, ok, code)
-        check_ids(r, job.ids_file, want, n)
-        sandbox_view(box, r)
-        report_failure(r)
+        local r = run_checked(c, box, { BENCH_CUSTOMERS = concat(customers, ","),
+          BENCH_PAGE_SIZE = opt.page_size }, want, n)
         r.latency, r.requests = lat, requests
         r.bound = math.max(opt.rate_limit > 0 and requests / opt.rate_limit or 0, 2 * lat)
         if not r.ok then failures = failures + 1 end
@@ -924,16 +901,16 @@ local ok_run, perr = pcall(function()
   local partner, partner_rows, overload
   if phase("partner") then partner, partner_rows = partner_phase(scale_sb) end
   if phase("overload") and have_nginx then overload = overload_phase(scale_sb) end
+  -- what bench/store.lua borrows
+  local B = {
+    opt = opt, say = say, note = note, out = out, md_table = md_table, fmt_num = fmt_num,
+    sh_quote = sh_quote, read_file = read_file, capture = capture, apt_install = apt_install, TMP = TMP,
+    TIME = TIME, LUA = LUA, PY = PY, ROOT = ROOT, BENCH = BENCH, LUA_PATH = LUA_PATH, LUA_CPATH = LUA_CPATH,
+    sandbox = sandbox, core = core, available = available, workload = workload, run_client = run_client,
+    run_checked = run_checked, fail = function() failures = failures + 1 end,
+  }
   local store_report
-  if phase("store") then
-    local store_phase = dofile(BENCH .. "/store.lua") {
-      opt = opt, say = say, note = note, out = out, md_table = md_table, fmt_num = fmt_num,
-      sh_quote = sh_quote, read_file = read_file, capture = capture, apt_install = apt_install, TMP = TMP, TIME = TIME, LUA = LUA,
-      PY = PY, ROOT = ROOT, BENCH = BENCH, LUA_PATH = LUA_PATH, LUA_CPATH = LUA_CPATH, sandbox = sandbox,
-      core = core, available = available, fail = function() failures = failures + 1 end,
-    }
-    store_report = store_phase()
-  end
+  if phase("store") then store_report = dofile(BENCH .. "/store.lua")(B)() end
 
   -- report
   out("# cxcloud benchmark")

@@ -17,7 +17,8 @@
 --
 -- `B` is what run.lua lends: opt, say, note, out, md_table, fmt_num, sh_quote, read_file,
 -- capture, apt_install, TMP, TIME, LUA, PY, ROOT, BENCH, LUA_PATH, LUA_CPATH, sandbox, core, available,
--- fail(): counts a failure. Returns run(), which measures and appends its report.
+-- workload (bench/workload.lua), fail(): counts a failure. Returns run(), which measures and
+-- returns report(), which appends the report and returns the goal lines.
 
 local format, concat = string.format, table.concat
 
@@ -139,22 +140,13 @@ return function(B)
   -----------------------------------------------------------------------------
   -- 1 and 4: the partner sync, and the Python peer
 
-  local function spread(n, lo, hi)
-    local hw, total = {}, 0
-    for i = 1, n do
-      hw[i] = math.floor(lo + (hi - lo) * ((i - 1) / math.max(1, n - 1)) ^ 2 + 0.5)
-      total = total + hw[i]
-    end
-    return hw, total
-  end
-
   local function partner_part()
     local n = opt.store_customers
-    local hw, total = spread(n, opt.store_hw_min, opt.store_hw_max)
+    local sb_opts, total = B.workload.partner_sandbox(n, opt.store_hw_min, opt.store_hw_max,
+      { rate_limit = opt.rate_limit, rate_burst = opt.rate_burst, latency = opt.store_latency / 1000,
+        max_rows = 1000 })
     results.partner_hw = total
-    local sb = B.sandbox.start { seed = 3, customers = n, hardware = hw, rate_limit = opt.rate_limit,
-      throttle_status = 403, rate_burst = opt.rate_burst, latency = opt.store_latency / 1000,
-      max_rows = 1000, log_limit = 200000 }
+    local sb = B.sandbox.start(sb_opts)
     say(format("\n== store, partner sync: %d customers (hardware %d..%d rows, %d in all), every operation,"
       .. " %g requests/s enforced, %g ms latency", n, opt.store_hw_min, opt.store_hw_max, total,
       opt.rate_limit, opt.store_latency))
@@ -190,16 +182,14 @@ return function(B)
       if B.available.python then
         B.core.sleep(1.5)
         sb:reset_stats()
-        local ops, customers = {}, {}
-        for _, op in ipairs(operations) do
-          ops[#ops + 1] = format("%s:%s:%s", op.name, op.path, op.customer_id == "required" and "customer" or "global")
-        end
+        local customers = {}
         for i = 1, n do customers[i] = sb.all_customers[i] end
         io.stdout:write(format("  %-18s ", "Python + sqlite3"))
         io.stdout:flush()
         local path = B.TMP .. "/python.sqlite"
         local e = sb:env()
-        e.BENCH_DB, e.BENCH_CUSTOMERS, e.BENCH_OPERATIONS = path, concat(customers, ","), concat(ops, ",")
+        e.BENCH_DB, e.BENCH_CUSTOMERS, e.BENCH_OPERATIONS = path, concat(customers, ","),
+          B.workload.python_operations()
         local r = timed(e, sh_quote(B.PY) .. " " .. sh_quote(B.BENCH .. "/clients/python_sqlite_sync.py"))
         r.db, r.sync, r.peer = "SQLite", 1, true
         r.calls, r.rows = r.fields.requests, r.fields.rows
