@@ -74,7 +74,7 @@ SUDO     := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
 
 .PHONY: all deps test test-unit test-system check test-luarocks test-fresh-machine test-c \
         test-memcheck test-asan demo lint docs install uninstall install-sandbox uninstall-sandbox \
-        clean fuzz bench bench-partner bench-store sandbox
+        clean fuzz bench bench-partner bench-store bench-pages sandbox
 
 all: $(MODULE)
 
@@ -210,6 +210,13 @@ bench-partner: deps all
 # and PostgreSQL, apply speed, memory, and a Python + sqlite3 peer.
 bench-store: deps all
 	$(LUA_ENV) $(LUA) bench/run.lua --store $(BENCH_ARGS)
+
+# Only the fewest-calls part of `make bench` (bench/pages.lua): calls and wall time of one
+# customer and of the partner workload against a service limiting its pages (1,000 rows,
+# refused or capped above; 10,000 rows), cxcloud page_size "auto" and 100 against Python and
+# the bound, at 10 requests/s and 1,000 ms; CPU per 10,000 rows in pages of 10,000.
+bench-pages: deps all
+	$(LUA_ENV) $(LUA) bench/run.lua --pages $(BENCH_ARGS)
 
 sandbox: all
 	$(LUA_ENV) $(LUA) bin/cxcloud sandbox

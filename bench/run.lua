@@ -32,12 +32,19 @@
 --    requests/s into SQLite and PostgreSQL, a first and a second (unchanged) sync; apply
 --    speed of 100,000 hardware rows without a network bound; peak RSS of a 300,000-row
 --    sync; a Python requests + sqlite3 script as the peer.
+-- 7. Fewest calls (bench/pages.lua): API calls and wall time of one customer of 10,000
+--    hardware rows and of the store's partner workload (50 customers x every operation) at
+--    10 requests/s and 1,000 ms latency, with the sandbox's pages limited to 1,000 rows
+--    (refusing more with a 400, or serving shorter pages) and to 10,000 rows: cxcloud
+--    page_size = "auto" and 100, the Python scripts (rows = 100), and the bound (the fewest
+--    calls the limit allows, from the sandbox's truth, at the rate); CPU per 10,000 rows in
+--    pages of 10,000 rows, cxcloud against Python.
 --
 -- Options:
 --   --quick            short smoke run: 2,000 rows, 200 ms only, one CPU repeat, no memory,
---                      10 partner customers, 20 overload pages
---   --throughput, --cpu, --memory, --partner, --overload, --store
---                      run only these parts (any combination; default: all six)
+--                      10 partner customers, 20 overload pages, fewest calls at 200 ms
+--   --throughput, --cpu, --memory, --partner, --overload, --store, --pages
+--                      run only these parts (any combination; default: all seven)
 --   --no-memory        skip the memory check
 --   --latencies=MS,..  latencies of the throughput and partner runs (default 200,1000)
 --   --rows=N           rows of the throughput customer (default 10000)
@@ -58,6 +65,14 @@
 --   --store-apply-rows=N, --store-mem-rows=N   store apply-speed and memory rows (default
 --                      100,000 and 300,000)
 --   --store-parts=a,b  only these store parts: partner (1 and 4), apply (2 and 3)
+--   --pages-latency=MS, --pages-rows=N, --pages-customers=N
+--                      fewest calls: latency (default 1000), rows of the one customer
+--                      (default 10000), partner customers (default 50; hardware as
+--                      --store-hw)
+--   --pages-limits=L,..  the sandbox's page limits: N (a 400 above N rows) or Ncap (shorter
+--                      pages above N) (default 1000,1000cap,10000)
+--   --pages-cpu-rows=N,N  rows of the two CPU pulls (default 10000,100000)
+--   --pages-parts=a,b  only these fewest-calls parts: single, partner, cpu
 --
 -- Exit status: 0 when every run succeeded (the goals are reported, not enforced),
 -- 1 when a run failed (wrong row count, duplicates, a client error).
@@ -113,6 +128,10 @@ local opt = {
   overload_pages = 100, overload_rate = 8, overload_burst = 4, overload_latency = 200,
   store_customers = 50, store_hw_min = 20, store_hw_max = 1000, store_latency = 200,
   store_apply_rows = 100000, store_mem_rows = 300000, store_parts = { partner = true, apply = true },
+  pages_latency = 1000, pages_rows = 10000, pages_customers = 50, pages_cpu_rows = { 10000, 100000 },
+  pages_limits = { { rows = 1000, mode = "refuse" }, { rows = 1000, mode = "cap" },
+    { rows = 10000, mode = "refuse" } },
+  pages_parts = { single = true, partner = true, cpu = true },
 }
 
 local function usage(msg)
@@ -144,7 +163,7 @@ for _, a in ipairs(arg) do
   explicit[k] = true
   if k == "quick" then opt.quick = true
   elseif k == "memory" or k == "cpu" or k == "throughput" or k == "partner" or k == "overload"
-    or k == "store" then
+    or k == "store" or k == "pages" then
     opt.phases = opt.phases or {}
     opt.phases[k] = true
   elseif k == "no-memory" then opt.memory = false
@@ -185,6 +204,31 @@ for _, a in ipairs(arg) do
   elseif k == "store-parts" and v then
     opt.store_parts = {}
     for x in v:gmatch("[^,]+") do opt.store_parts[x] = true end
+  elseif k == "pages-latency" and v then opt.pages_latency = numbers(v)[1]
+  elseif k == "pages-rows" and v then
+    opt.pages_rows = math.tointeger(numbers(v)[1]) or usage("--pages-rows: an integer")
+  elseif k == "pages-customers" and v then
+    opt.pages_customers = math.tointeger(numbers(v)[1]) or usage("--pages-customers: an integer")
+  elseif k == "pages-cpu-rows" and v then
+    local t = numbers(v)
+    opt.pages_cpu_rows = { math.tointeger(t[1]), math.tointeger(t[2] or t[1] * 10) }
+    if not opt.pages_cpu_rows[1] or not opt.pages_cpu_rows[2] then usage("--pages-cpu-rows: integers") end
+  elseif k == "pages-limits" and v then
+    opt.pages_limits = {}
+    for x in v:gmatch("[^,]+") do
+      local n, cap = x:match("^(%d+)(c?a?p?)$")
+      if not n or (cap ~= "" and cap ~= "cap") or tonumber(n) < 1 then
+        usage("--pages-limits: N or Ncap, got " .. x)
+      end
+      opt.pages_limits[#opt.pages_limits + 1] = { rows = math.tointeger(tonumber(n)),
+        mode = cap == "cap" and "cap" or "refuse" }
+    end
+  elseif k == "pages-parts" and v then
+    opt.pages_parts = {}
+    for x in v:gmatch("[^,]+") do
+      if x ~= "single" and x ~= "partner" and x ~= "cpu" then usage("--pages-parts: single, partner, cpu") end
+      opt.pages_parts[x] = true
+    end
   elseif k == "help" then usage()
   else usage("unknown option --" .. k .. (v and "=" .. v or "")) end
 end
@@ -199,6 +243,10 @@ if opt.quick then
   if not explicit["store-customers"] then opt.store_customers = 10 end
   if not explicit["store-apply-rows"] then opt.store_apply_rows = 20000 end
   if not explicit["store-mem-rows"] then opt.store_mem_rows = 50000 end
+  if not explicit["pages-latency"] then opt.pages_latency = 200 end
+  if not explicit["pages-rows"] then opt.pages_rows = 2000 end
+  if not explicit["pages-customers"] then opt.pages_customers = 10 end
+  if not explicit["pages-cpu-rows"] then opt.pages_cpu_rows = { 2000, 20000 } end
 end
 local function phase(name)
   if opt.phases then return opt.phases[name] == true end
@@ -362,7 +410,7 @@ local function check_curl()
   return true
 end
 
-if phase("throughput") or phase("cpu") or phase("partner") or phase("store") then
+if phase("throughput") or phase("cpu") or phase("partner") or phase("store") or phase("pages") then
   if wanted("python") then available.python = check_python() end
   if wanted("node") then available.node = check_node() end
   if wanted("curl") then available.curl = check_curl() end
@@ -901,16 +949,18 @@ local ok_run, perr = pcall(function()
   local partner, partner_rows, overload
   if phase("partner") then partner, partner_rows = partner_phase(scale_sb) end
   if phase("overload") and have_nginx then overload = overload_phase(scale_sb) end
-  -- what bench/store.lua borrows
+  -- what bench/store.lua and bench/pages.lua borrow
   local B = {
     opt = opt, say = say, note = note, out = out, md_table = md_table, fmt_num = fmt_num,
     sh_quote = sh_quote, read_file = read_file, capture = capture, apt_install = apt_install, TMP = TMP,
     TIME = TIME, LUA = LUA, PY = PY, ROOT = ROOT, BENCH = BENCH, LUA_PATH = LUA_PATH, LUA_CPATH = LUA_CPATH,
     sandbox = sandbox, core = core, available = available, workload = workload, run_client = run_client,
-    run_checked = run_checked, fail = function() failures = failures + 1 end,
+    run_checked = run_checked, client_job = client_job, job_result = job_result, sandbox_view = sandbox_view,
+    report_failure = report_failure, fail = function() failures = failures + 1 end,
   }
-  local store_report
+  local store_report, pages_report
   if phase("store") then store_report = dofile(BENCH .. "/store.lua")(B)() end
+  if phase("pages") then pages_report = dofile(BENCH .. "/pages.lua")(B)() end
 
   -- report
   out("# cxcloud benchmark")
@@ -1077,6 +1127,7 @@ local ok_run, perr = pcall(function()
   end
 
   local store_goals = store_report and store_report() or {}
+  local pages_goals = pages_report and pages_report() or {}
 
   -- goals
   out("## Goals")
@@ -1162,6 +1213,7 @@ local ok_run, perr = pcall(function()
     end
   end
   for _, g in ipairs(store_goals) do out(g) end
+  for _, g in ipairs(pages_goals) do out(g) end
   if #notes > 0 then
     out("")
     out("## Notes")

@@ -4,7 +4,10 @@
 -- CXCLOUD_* environment variables (`sb:env()`), the rest from BENCH_*:
 --
 --   BENCH_CUSTOMER     customerId (required)
---   BENCH_PAGE_SIZE    rows per page (default: the client's, 100)
+--   BENCH_PAGE_SIZE    rows per page, the query option page_size (default: the client's);
+--                      "auto": the client option page_size = "auto" instead
+--   BENCH_MAX_BODY_SIZE, BENCH_MAX_DECODED_SIZE  the client options max_body_size and
+--                      max_decoded_size (default: the client's)
 --   BENCH_CONCURRENCY  fixed concurrency (default: automatic)
 --   BENCH_RATE_LIMIT   client-side rate limit in requests/s (default: the client's, 10)
 --   BENCH_CHECK        "set" (default): count distinct hwInstanceId values in a table;
@@ -15,7 +18,8 @@
 --   BENCH_PREFETCH     the client option prefetch (default: the client's, 0)
 --   BENCH_GC           "generational" or "incremental": this process's GC mode (experiments)
 --
--- Prints one line: `RESULT rows=N dups=D concurrency=C requests=R throttled=T overloaded=O slowdowns=S ...`.
+-- Prints one line: `RESULT rows=N dups=D concurrency=C requests=R calls=Q throttled=T overloaded=O
+-- slowdowns=S ...` (calls: `cx:quota().calls`, the API calls the client counted).
 
 local cxcloud = require "cxcloud"
 
@@ -44,6 +48,13 @@ local gc = env("BENCH_GC")
 if gc then collectgarbage(gc) end
 local max_items = env("BENCH_MAX_ITEMS")
 local page_size = env("BENCH_PAGE_SIZE")
+if page_size == "auto" then
+  opts.page_size, page_size = "auto", nil
+end
+local max_body = env("BENCH_MAX_BODY_SIZE")
+if max_body then opts.max_body_size = math.tointeger(tonumber(max_body)) end
+local max_decoded = env("BENCH_MAX_DECODED_SIZE")
+if max_decoded then opts.max_decoded_size = math.tointeger(tonumber(max_decoded)) end
 local customer = assert(env("BENCH_CUSTOMER"), "BENCH_CUSTOMER is not set")
 local check = env("BENCH_CHECK", "set")
 local rss_every = math.tointeger(tonumber(env("BENCH_RSS_EVERY", "0"))) or 0
@@ -73,8 +84,9 @@ local st = cx:stats()
 if not ok then
   io.stderr:write("cxcloud pull failed: ", tostring(err), "\n")
 end
-print(string.format("RESULT rows=%d dups=%d concurrency=%d requests=%d throttled=%d overloaded=%d"
+print(string.format("RESULT rows=%d dups=%d concurrency=%d requests=%d calls=%d throttled=%d overloaded=%d"
   .. " slowdowns=%d retries=%d connects=%d ok=%s", rows, dups, st.concurrency or 0, st.requests or 0,
-  st.throttled or 0, st.overloaded or 0, st.slowdowns or 0, st.retries or 0, st.connects or 0,
+  cx:quota().calls, st.throttled or 0, st.overloaded or 0, st.slowdowns or 0, st.retries or 0,
+  st.connects or 0,
   tostring(ok)))
 os.exit(ok and 0 or 1)
