@@ -50,7 +50,8 @@
 --   throttle_status [403]        403 (+ X-Mashery-Error-Code) or 429 (+ Retry-After)
 --   retry_after [nil]            Retry-After value for 429 throttling (default: the wait)
 --   daily_quota [0 = off]        requests per client; then 403 ERR_403_DEVELOPER_OVER_RATE
---   max_rows [1000]              largest `rows` accepted (400 above)
+--   max_rows [10000]             largest `rows` accepted, 1..10000 (400 above; 10000 is
+--                                the API's hard cap as modelled)
 --   bulletins_require_customer [false]  customerId required on the bulletin operations
 --   unauthenticated_status [401] status for a request without Authorization (401 with
 --                                WWW-Authenticate, or 403 with ERR_403_NOT_AUTHORIZED)

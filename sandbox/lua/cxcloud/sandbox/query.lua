@@ -32,16 +32,22 @@ local function fail(status, message)
   return nil, status, message
 end
 
-local function positive(name, v, max)
+local function positive(name, v)
   if type(v) == "number" and math.type(v) == "integer" and v >= 1 then v = tostring(v) end
   if type(v) ~= "string" or not v:match("^[1-9]%d*$") or #v > 10 or tonumber(v) > 2147483647 then
     return nil, string.format("%s must be a positive integer, got '%s'", name, tostring(v))
   end
-  local n = math.tointeger(tonumber(v))
-  if max and n > max then
-    return nil, string.format("%s must not exceed %d, got %d", name, max, n)
+  return math.tointeger(tonumber(v))
+end
+
+-- The rows a page is served with: `rows` itself up to `max_rows` (config.ROWS_LIMIT at
+-- most), above it a 400 naming what is accepted.
+local function page_rows(cfg, rows)
+  local max = cfg.max_rows
+  if rows > max then
+    return nil, string.format("rows must be between 1 and %d, got %d", max, rows)
   end
-  return n
+  return rows
 end
 
 --- Parses and validates the query parameters of a request.
@@ -90,7 +96,8 @@ function query.parse(ds, op, params)
   if params.page ~= nil then
     local page, err = positive("page", params.page)
     if not page then return fail(400, err) end
-    local rows, err2 = positive("rows", params.rows, cfg.max_rows)
+    local rows, err2 = positive("rows", params.rows)
+    if rows then rows, err2 = page_rows(cfg, rows) end
     if not rows then return fail(400, err2) end
     q.page, q.rows = page, rows
   end
