@@ -1,9 +1,11 @@
 --- Query semantics of the sandbox: parameter validation, equality filters, `sort`,
--- `fields`, `page`/`rows`, and the cache of filtered/sorted results.
+-- `fields`, `page`/`rows` (within `max_rows` and `rows_over_max`), and the cache of
+-- filtered/sorted results.
 --
 -- Shared by the server and by `sandbox.truth`, so both answer the same way.
 -- @module cxcloud.sandbox.query
 
+local config = require "cxcloud.sandbox.config"
 local ops = require "cxcloud.sandbox.ops"
 local data = require "cxcloud.sandbox.data"
 
@@ -40,14 +42,17 @@ local function positive(name, v)
   return math.tointeger(tonumber(v))
 end
 
--- The rows a page is served with: `rows` itself up to `max_rows` (config.ROWS_LIMIT at
--- most), above it a 400 naming what is accepted.
+-- The rows a page is served with: `rows` itself up to `max_rows`; above it a 400, or with
+-- `rows_over_max = "cap"` `max_rows` (what a service that caps silently sends) up to
+-- config.ROWS_LIMIT, the hard cap of every mode.
 local function page_rows(cfg, rows)
-  local max = cfg.max_rows
-  if rows > max then
-    return nil, string.format("rows must be between 1 and %d, got %d", max, rows)
+  local max, cap = cfg.max_rows, cfg.rows_over_max == "cap"
+  local limit = cap and config.ROWS_LIMIT or max
+  if rows > limit then
+    return nil, string.format("rows must be between 1 and %d, got %d%s", limit, rows,
+      cap and limit > max and string.format(" (rows above %d are served as pages of %d)", max, max) or "")
   end
-  return rows
+  return math.min(rows, max)
 end
 
 --- Parses and validates the query parameters of a request.
