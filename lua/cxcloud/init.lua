@@ -16,6 +16,7 @@ local operations = require "cxcloud.operations"
 local params = require "cxcloud.params"
 local engine_mod = require "cxcloud.engine"
 local query_mod = require "cxcloud.query"
+local pagesize = require "cxcloud.pagesize"
 local util = require "cxcloud.util"
 
 local format = string.format
@@ -96,6 +97,7 @@ function M.new(opts)
   local engine = engine_mod.new(c, cfg, core, { identifiers = operations.identifiers,
     retry_cost = options.RETRY_COST, retry_refund = options.RETRY_REFUND })
   engine.owner = self -- what `wait` receives (the key of `private`: weak, an ephemeron)
+  engine.page_sizes = pagesize.new(math.min(cfg.max_body_size, cfg.max_buffered))
   private[self] = { engine = engine, cfg = cfg }
   return self
 end
@@ -131,7 +133,8 @@ function Client:get(path, query)
 end
 
 --- Counters for this client: requests, retries, throttled, overloaded, token_requests,
--- auth_retries, budget_exhausted, slowdowns, retry_budget (left), rate, concurrency,
+-- auth_retries, budget_exhausted, slowdowns, memory_waits, retry_budget (left), rate,
+-- concurrency,
 -- connects, transfers.
 -- @treturn table
 function Client:stats()
@@ -161,6 +164,23 @@ end
 -- @tparam[opt] integer recorded
 function Client:_share_quota(day, store_calls, recorded)
   state(self, "quota").engine:share_quota(day, store_calls, recorded)
+end
+
+--- Internal (for `db:sync`): the page sizes this client learnt (`cxcloud.pagesize`), to
+-- keep them across runs (`export`, `import`).
+-- @treturn table
+function Client:_page_sizes()
+  return state(self, "page sizes").engine.page_sizes
+end
+
+--- Internal (for `db:plan`): the rows per page a pull of `op` would start with.
+-- @tparam string op an operation's name
+-- @treturn integer
+function Client:_page_size(op)
+  local st = state(self, "page size")
+  local size = st.cfg.page_size
+  if size == "auto" then return st.engine.page_sizes:start(op) end
+  return size
 end
 
 --- Call `fn(list[i], i)` for every element of the array `list`, each call in its own

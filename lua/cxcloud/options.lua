@@ -27,6 +27,8 @@ M.DEFAULT_TOKEN_URL = operations.TOKEN_URL
 
 --- The largest `max_body_size` accepted (4 GiB).
 M.MAX_BODY_SIZE = 4 * 1024 * 1024 * 1024
+--- The largest `max_buffered` accepted (64 GiB).
+M.MAX_BUFFERED = 64 * 1024 * 1024 * 1024
 
 --- The longest `timeout` and `connect_timeout` accepted, in seconds.
 M.MAX_TIMEOUT = 86400
@@ -240,6 +242,16 @@ local function user_agent_check(name, v)
   return v
 end
 
+local function page_size_check(name, v)
+  if v == "auto" then return v end
+  local i = mtype(v) == "integer" and v or (type(v) == "number" and tointeger(v))
+  if not i or i < 1 or i > 10000 then
+    fail(format("option '%s' must be \"auto\" or an integer from 1 to 10000 (got %s)", name,
+      got(v)))
+  end
+  return i
+end
+
 -- The option table: name, checker, default, env
 local SPEC = {
   { "client_id", string_check, nil, "CXCLOUD_CLIENT_ID" },
@@ -260,10 +272,11 @@ local SPEC = {
   { "retry_budget", number_check(0, nil, "", true), 100 },
   { "rate_limit", number_check(0, 10000, " of requests per second"), 10 },
   { "concurrency", integer_check(1, 100) },
-  { "page_size", integer_check(1, 1000), 100 },
+  { "page_size", page_size_check, "auto" },
   { "prefetch", integer_check(0, 32), 0 },
   { "daily_quota", integer_check(0, 1000000000), 5000 },
   { "max_body_size", integer_check(1024, M.MAX_BODY_SIZE), 8 * 1024 * 1024 },
+  { "max_buffered", integer_check(1024 * 1024, M.MAX_BUFFERED), 128 * 1024 * 1024 },
   { "max_header_size", integer_check(1024, 16 * 1024 * 1024), 64 * 1024 },
   { "max_decoded_size", integer_check(1024 * 1024, M.MAX_DECODED_SIZE), 64 * 1024 * 1024 },
   { "max_json_depth", integer_check(2, 1000), 64 },

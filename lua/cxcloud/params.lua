@@ -10,7 +10,7 @@
 --
 --    fields      list of field names, or a comma-separated string
 --    sort        "field:ASC" or "field:DESC" (direction case-insensitive; one field)
---    page_size   rows per page (integer 1..1000; default: the client's page_size)
+--    page_size   rows per page (integer 1..10000, or "auto"; default: the client's page_size)
 --    max_items   stop after this many items (integer >= 0)
 --    start_page  first page to fetch (integer >= 1; resume with `err.page`)
 --
@@ -35,7 +35,7 @@ local mtype, tointeger = compat.mtype, compat.tointeger
 --- The query options every operation takes besides its API parameters.
 M.OPTIONS = { "fields", "sort", "page_size", "max_items", "start_page" }
 
-local PAGE_SIZE_MAX = 1000
+local PAGE_SIZE_MAX = 10000
 M.PAGE_SIZE_MAX = PAGE_SIZE_MAX
 
 local function lua_urlencode(s)
@@ -157,10 +157,10 @@ local function sort_value(opname, v)
   return field .. ":" .. dir
 end
 
-local function int_option(opname, name, v, lo, hi)
+local function int_option(opname, name, v, lo, hi, also)
   local i = mtype(v) == "integer" and v or (type(v) == "number" and tointeger(v))
   if not i or i < lo or (hi and i > hi) then
-    usage(format("%s: '%s' must be an integer %s (got %s)", opname, name,
+    usage(format("%s: '%s' must be %san integer %s (got %s)", opname, name, also or "",
       hi and format("from %d to %d", lo, hi) or format(">= %d", lo), show(v)))
   end
   return i
@@ -171,7 +171,8 @@ end
 local function take_option(label, plan, q, k, v)
   if k == "fields" then q.fields = fields_value(label, v)
   elseif k == "sort" then q.sort = sort_value(label, v)
-  elseif k == "page_size" then plan.page_size = int_option(label, k, v, 1, PAGE_SIZE_MAX)
+  elseif k == "page_size" then
+    plan.page_size = v == "auto" and v or int_option(label, k, v, 1, PAGE_SIZE_MAX, '"auto" or ')
   elseif k == "max_items" then plan.max_items = int_option(label, k, v, 0)
   elseif k == "start_page" then plan.start_page = int_option(label, k, v, 1)
   elseif k == "page" or k == "rows" then
@@ -213,10 +214,14 @@ end
 
 local function new_plan(path, operation, defaults)
   return { path = path, operation = operation,
-    page_size = defaults and defaults.page_size or 100, start_page = 1 }
+    page_size = defaults and defaults.page_size or "auto", start_page = 1 }
 end
 
-local function finish(plan, q)
+local function finish(label, plan, q)
+  if plan.page_size == "auto" and plan.start_page ~= 1 then
+    usage(format("%s: start_page %d needs a fixed page_size (the page_size of the pull it"
+      .. " resumes: err.page_size), not \"auto\"", label, plan.start_page))
+  end
   plan.customer_id = q.customerId and id_text(q.customerId)
   plan.query = M.encode(q)
   return plan
@@ -266,7 +271,7 @@ function M.check(op, p, defaults, customer)
       .. " cx:%s{ customerId = \"abc123def\" } or cx:customer(\"abc123def\"):%s()",
       opname, opname, opname))
   end
-  return finish(plan, q)
+  return finish(opname, plan, q)
 end
 
 local PATH_ACCEPTED = "a path under base_url, a string starting with '/', e.g."
@@ -351,7 +356,7 @@ function M.free(path, p, defaults, customer, op)
   local plan = new_plan(path, path, defaults)
   plan.op = op
   local q = build(label, plan, p, customer, function(k, v) return free_value(label, k, v) end)
-  return finish(plan, q)
+  return finish(label, plan, q)
 end
 
 -- a value as the API receives it: integral numbers as digits on every Lua version

@@ -21,6 +21,11 @@
 -- (`concurrency`, or the automatic value, at most 32) page requests are kept in flight
 -- (or done and waiting), and items are handed out in page order. At most that many
 -- pages wait besides the one being read, however large the pull.
+-- With `page_size = "auto"` the size adapts (`cxcloud.pagesize`): on the first page to a
+-- 400 or a smaller `pagination.rows`, on any page to a body too large, always by going on
+-- in pages of the new size from the first row not yet handed out, never mixing sizes. When
+-- the count is known beforehand (`count()`, or a store's last pull through `_expect`) and
+-- the size is known too, every page is asked at once instead of after the first.
 -- `max_items` stops the pull (and cancels what is in flight) once enough items came.
 -- The results are the same at any concurrency.
 --
@@ -42,7 +47,7 @@
 -- So the rows of a successful pull add up to what its first page announced.
 --
 -- Failures: iteration raises the error object, with `err.page` (the page it stopped at:
--- pass it as `start_page` to resume) and `err.operation`; `all`, `first`, `count`
+-- pass it as `start_page` to resume, with `err.page_size`) and `err.operation`; `all`, `first`, `count`
 -- return `nil, err`. A response without a `data` array is a "decode" error.
 -- @module cxcloud.query
 
@@ -81,6 +86,8 @@ function M.new(engine, cfg, plan, owner)
     _drift_mode = cfg.drift,
     _key = operations[plan.operation] and operations[plan.operation].key,
     _prefetch = cfg.prefetch or 0,
+    _sizes = engine.page_sizes,     -- what the client learnt of page sizes (`cxcloud.pagesize`)
+    _hint_total = nil,              -- rows expected (a count or a store's last pull)
     _cur = nil,
   }, Query)
 end
@@ -164,10 +171,12 @@ end
 
 local function new_cursor(q)
   local plan = q._plan
+  local auto = plan.page_size == "auto"
   return compat.on_collect(setmetatable({
     q = q,
     engine = q._engine,
-    rows = plan.page_size,
+    auto = auto,                    -- the size adapts (`cxcloud.pagesize`)
+    rows = auto and q._sizes:start(q.operation, plan.max_items) or plan.page_size,
     key = q._key,                   -- the operation's natural key (repeated pages)
     fp = nil,                       -- the last page's rows by that key
     remaining = plan.max_items,     -- nil = no limit
@@ -180,6 +189,7 @@ local function new_cursor(q)
     group = {},                     -- the engine's handle on this cursor's requests
     done = false,
     delivered = 0,                  -- items handed out (for on_progress)
+    pages_done = 0,                 -- pages handed out (for on_progress)
     started = q._progress and q._engine.clock(),
   }, Cursor), Cursor.__gc)
 end
@@ -216,6 +226,7 @@ end
 
 function Cursor:_fail(err, page)
   err.page = err.page or page
+  err.page_size = self.rows
   err.operation = self.q.operation
   self:close()
   return nil, err
@@ -258,6 +269,11 @@ end
 function Cursor:_prefetch(n)
   self.prefetched = true
   local upto = n + self.q._prefetch
+  local hint = self.q._hint_total
+  if hint and (not self.auto or self.q._sizes:known(self.q.operation, self.rows)) then
+    -- the page count is known: every page at once, within the rate limit and concurrency
+    upto = math.max(upto, ceil(hint / self.rows))
+  end
   if self.remaining then upto = min(upto, n - 1 + ceil(self.remaining / self.rows)) end
   for p = n + 1, upto do
     if not self.pending[p] then self:_fetch(p) end
@@ -284,6 +300,38 @@ function Cursor:_set_last(pages, n)
     last = min(last, n - 1 + ceil(self.remaining / self.expected.rows))
   end
   if not self.last or last > self.last then self.last = last end
+end
+
+-- Go on in pages of `size` from the first row of page n (of the size so far): what was
+-- asked at the old size is cancelled, so pages of two sizes never mix.
+function Cursor:_resize(n, size)
+  for p, r in pairs(self.pending) do
+    if not request.done(r) then self.engine:cancel(r) end
+    self.pending[p] = nil
+  end
+  self.npending = 0
+  local page = math.floor((n - 1) * self.rows / size) + 1
+  self.rows, self.deliver, self.next_req = size, page, page
+  local exp = self.expected
+  if exp then
+    exp.rows, exp.pages = size, ceil(exp.total / size)
+    self.last = nil
+    self:_set_last(exp.pages, page)
+  end
+end
+
+-- An automatic size that failed page n with `err`: the size to go on with, or nil (the
+-- error stands). A 400 on the first page is the service refusing the size; a body too
+-- large is asked again in smaller pages.
+function Cursor:_adapt(err)
+  local sizes, op = self.q._sizes, self.q.operation
+  if err.too_large then return sizes:too_large(op, self.rows) end
+  if err.status == 400 and not self.expected then
+    local size = sizes:refused(op, self.rows)
+    if size then self.refused = self.rows end
+    return size
+  end
+  return nil
 end
 
 -- A fingerprint of a page's rows by the operation's natural key (nil when a row lacks every
@@ -380,58 +428,79 @@ function Cursor:next_page()
     self.pending[n] = nil
     self.npending = self.npending - 1
     self.deliver = n + 1
-    if err then return self:_fail(err, n) end
-    local ndata = #data
-    local info
-    if pg == nil then
-      -- the first answer has no pagination: it is the whole result
-      info = { page = n, pages = n, rows = ndata, total = ndata }
-      self.last = n
+    local size = err and self.auto and self:_adapt(err)
+    if size then
+      self:_resize(n, size)
+    elseif err then
+      return self:_fail(err, n)
     else
-      local pages, total = as_int(pg.pages), as_int(pg.total)
-      local rows = self:_page_size(pg)
-      info = { page = n, pages = pages, rows = rows, total = total }
-      if not self.expected then
-        self.expected = { total = total, pages = pages, rows = rows }
-        self:_set_last(pages, n)
-        self:_trim()
-      else
-        local exp = self.expected
-        if total ~= exp.total or pages ~= exp.pages then
-          err = self:_drift(req, n, format("reports total %d in %d pages, the first"
-            .. " page said %d in %d", total, pages, exp.total, exp.pages), pg, ndata)
-          if err then return self:_fail(err, n) end
-        end
-      end
+      local d, info = self:_deliver(n, data, pg, req)
+      if d ~= nil or info ~= nil then return d, info end
     end
-    local rem = self.remaining
-    if rem then
-      if ndata > rem then
-        for i = rem + 1, ndata do data[i] = nil end
-        ndata = rem
-      end
-      self.remaining = rem - ndata
-      if self.remaining == 0 then
-        -- enough: cancel what is still in flight
-        for p, r in pairs(self.pending) do
-          if not request.done(r) then self.engine:cancel(r) end
-          self.pending[p] = nil
-        end
-        self.npending = 0
-        self.last = n
-      end
-    end
-    if pg == nil then self:_trim() end
-    self:_fill()
-    if self.started then self:_progress(n, info, ndata) end
-    if ndata > 0 or not self.skip_empty then return data, info end
   end
+end
+
+-- Page n came (`data`, its `pagination` or nil): checked against the first page, counted,
+-- handed out. Returns what `next_page` returns, or nothing to go on to the next page.
+function Cursor:_deliver(n, data, pg, req)
+  local err
+  local ndata = #data
+  local info
+  if pg == nil then
+    -- the first answer has no pagination: it is the whole result
+    info = { page = n, pages = n, rows = ndata, total = ndata }
+    self.last = n
+  else
+    local pages, total = as_int(pg.pages), as_int(pg.total)
+    local rows = self:_page_size(pg)
+    info = { page = n, pages = pages, rows = rows, total = total }
+    if self.auto then
+      self.q._sizes:answered(self.q.operation, self.rows, as_int(pg.rows), req.bytes, ndata,
+        pages > n, self.refused)
+    end
+    if not self.expected then
+      self.expected = { total = total, pages = pages, rows = rows }
+      -- the service's own size: asked from now on (what is queued asks the same pages)
+      if self.auto then self.rows = rows end
+      self:_set_last(pages, n)
+      self:_trim()
+    else
+      local exp = self.expected
+      if total ~= exp.total or pages ~= exp.pages then
+        err = self:_drift(req, n, format("reports total %d in %d pages, the first"
+          .. " page said %d in %d", total, pages, exp.total, exp.pages), pg, ndata)
+        if err then return self:_fail(err, n) end
+      end
+    end
+  end
+  local rem = self.remaining
+  if rem then
+    if ndata > rem then
+      for i = rem + 1, ndata do data[i] = nil end
+      ndata = rem
+    end
+    self.remaining = rem - ndata
+    if self.remaining == 0 then
+      -- enough: cancel what is still in flight
+      for p, r in pairs(self.pending) do
+        if not request.done(r) then self.engine:cancel(r) end
+        self.pending[p] = nil
+      end
+      self.npending = 0
+      self.last = n
+    end
+  end
+  if pg == nil then self:_trim() end
+  self:_fill()
+  if self.started then self:_progress(n, info, ndata) end
+  if ndata > 0 or not self.skip_empty then return data, info end
 end
 
 -- after page n: tell the query's on_progress function how far the pass is
 function Cursor:_progress(n, info, ndata)
   self.delivered = self.delivered + ndata
-  local done = n - self.q._plan.start_page + 1
+  self.pages_done = self.pages_done + 1
+  local done = self.pages_done
   local last = self.last or info.pages
   local elapsed = self.engine.clock() - self.started
   local rate = elapsed > 0 and done / elapsed or nil
@@ -549,7 +618,7 @@ end
 function Query:first()
   local plan = self._plan
   if plan.max_items == 0 then return nil end
-  local index = (plan.start_page - 1) * plan.page_size + 1
+  local index = plan.page_size == "auto" and 1 or (plan.start_page - 1) * plan.page_size + 1
   local data, _, err = one_request(self, index, 1)
   if err then return nil, err end
   return data[1]
@@ -567,7 +636,16 @@ function Query:count()
     return nil, errors.new("decode", "response 'pagination' lacks an integer 'total'", {
       method = "GET", url = page_url(self, 1, 1), operation = self.operation, page = 1 })
   end
+  self._hint_total = total -- a pull of this query can ask for every page at once
   return total
+end
+
+--- Internal (for `db:sync`): a pull of this query is expected to give `total` rows (as the
+-- store's last pull did), so it asks for every page at once when its page size is known.
+-- A different count is still pulled exactly (drift rules as always).
+-- @tparam integer total
+function Query:_expect(total)
+  self._hint_total = total
 end
 
 --- Have `fn` called after each page of every later pass over this query (any idiom).
@@ -596,8 +674,8 @@ Query.__close = Query.close
 
 function Query.__tostring(q)
   local plan = q._plan
-  return format("cxcloud.query %s %s (page_size %d%s%s)", q.operation,
-    plan.query ~= "" and plan.query or "(no parameters)", plan.page_size,
+  return format("cxcloud.query %s %s (page_size %s%s%s)", q.operation,
+    plan.query ~= "" and plan.query or "(no parameters)", tostring(plan.page_size),
     plan.start_page ~= 1 and (", start_page " .. plan.start_page) or "",
     plan.max_items and (", max_items " .. plan.max_items) or "")
 end

@@ -255,7 +255,11 @@ describe("cxcloud.sandbox", function()
       assert.truthy(expect(400, { customerId = cust, page = 1 }):find("together"))
       assert.truthy(expect(400, { customerId = cust, rows = 10 }):find("together"))
       assert.truthy(expect(400, { customerId = cust, page = 0, rows = 10 }):find("positive"))
-      assert.truthy(expect(400, { customerId = cust, page = 1, rows = 1001 }):find("1000"))
+      assert.truthy(expect(400, { customerId = cust, page = 1, rows = 10001 }):find("1 and 10000", 1, true))
+      finally(function() sb:set { max_rows = 10000 } end)
+      sb:set { max_rows = 1000 }
+      assert.equal("rows must be between 1 and 1000, got 1001",
+        expect(400, { customerId = cust, page = 1, rows = 1001 }))
       assert.truthy(expect(400, { customerId = cust, costumerId = "x" }):find("'costumerId'"))
       assert.truthy(expect(400, {}):find("customerId is required"))
       assert.truthy(expect(400, { customerId = cust, fields = "serialNumber,nope" }):find("'nope'"))

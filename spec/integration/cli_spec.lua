@@ -215,7 +215,8 @@ describe("cxcloud command line", function()
         { { "hardware", "-c", c1, "--where", "serialNumber" }, "NAME=VALUE" },
         { { "hardware", "-c", c1, "--where", "serialNumbr=X" }, "serialNumber" },
         { { "hardware" }, "--customer" },
-        { { "hardware", "-c", c1, "--page-size", "0" }, "positive integer" },
+        { { "hardware", "-c", c1, "--page-size", "0" }, "auto or an integer from 1 to 10000" },
+        { { "hardware", "-c", c1, "--page-size", "10001" }, "got '10001'" },
         { { "hardware", "-c", c1, "--format", "json", "--append" }, "jsonl" },
         { {}, "Usage" },
         { { "customers", "--proxy", "ftp://proxy.invalid" }, "--proxy" },
@@ -281,6 +282,29 @@ describe("cxcloud command line", function()
       end
     end)
 
+    it("names the page size an automatic pull had in its resume command", function()
+      sb:set { max_rows = 40, rows_over_max = "cap" } -- the service answers pages of 40
+      sb:faults { { op = "hardware", page = 2, status = 400, times = -1 } }
+      local out, err, code = cli(sb, { "hardware", "-c", c1, "--format", "csv", "--fields",
+        "serialNumber" })
+      sb:faults {}
+      sb:set { max_rows = 10000, rows_over_max = "refuse" }
+      assert.equal(1, code)
+      local resume = err:match("to resume: (cxcloud [^\n]+)")
+      assert.truthy(resume and resume:find("--page-size 40 --start-page 2 --append", 1, true), err)
+      local env = {}
+      for k, v in pairs(sb:env()) do env[#env + 1] = k .. "=" .. shell_quote(v) end
+      local p = io.popen(("env %s %s %s/bin/%s"):format(table.concat(env, " "), interpreter,
+        os.getenv("PWD"), resume))
+      local whole = out .. p:read("a")
+      assert.is_true(p:close())
+      local want = { "serialNumber" }
+      for _, t in ipairs(sb:truth("hardware", c1)) do want[#want + 1] = t.serialNumber end
+      local got = {}
+      for line in whole:gmatch("([^\r]*)\r\n") do got[#got + 1] = line end
+      assert.same(want, got)
+    end)
+
     it("tells how to resume the one customer that failed among several", function()
       sb:faults { { op = "hardware", customerId = c2, page = 2, status = 400, times = -1 } }
       local out, err, code = cli(sb, { "hardware", "-c", c1, "-c", c2, "--page-size", "10",
@@ -290,7 +314,7 @@ describe("cxcloud command line", function()
       assert.truthy(err:find("hardware failed at page 2 for customer " .. c2, 1, true), err)
       local resume = err:match("to resume: (cxcloud [^\n]+)")
       assert.truthy(resume, err)
-      local tail = "--customer " .. c2 .. " --with-customer-id --start-page 2 --append"
+      local tail = "--customer " .. c2 .. " --with-customer-id --page-size 10 --start-page 2 --append"
       assert.truthy(resume:find(tail, 1, true), resume)
       assert.is_nil(resume:find(c1, 1, true), resume)
       local env = {}
@@ -455,7 +479,7 @@ describe("cxcloud command line", function()
       helper.show(out)
       assert.is_true(ok, out)
       assert.is_true(os.time() - started < 60)
-      for _, want in ipairs { "$ cxcloud customers", "KRUSTY BRANDS", "page 15/15  1500/1500 rows",
+      for _, want in ipairs { "$ cxcloud customers", "KRUSTY BRANDS", "1500/1500 rows",
           "1501 lines", "$ cxcloud report --customer", "hwLastDateOfSupport", "(all)",
           "criticalAdvisories", "Sandbox stopped" } do
         assert.truthy(out:find(want, 1, true), want)

@@ -119,7 +119,7 @@ describe("cx:query(path, params)", function()
     assert.is_string((cx:token()))
     local mark = helper.mark(sb)
     local cases = {
-      { { page_size = 0 }, "page_size" }, { { page_size = 1001 }, "page_size" },
+      { { page_size = 0 }, "page_size" }, { { page_size = 10001 }, "page_size" },
       { { max_items = -1 }, "max_items" }, { { start_page = 0 }, "start_page" },
       { { sort = "a,b:ASC" }, "sort" }, { { fields = "" }, "fields" },
       { { page = 2 }, "start_page" }, { { rows = 5 }, "page_size" },

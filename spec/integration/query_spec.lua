@@ -222,7 +222,7 @@ describe("queries", function()
   end)
 
   it("all/first/count return nil, err; iteration raises the error object", function()
-    local cx = helper.client(sb, { max_retries = 0 })
+    local cx = helper.client(sb, { max_retries = 0, page_size = 100 })
     finally(function() cx:close() end)
     sb:faults { { op = "hardware", status = 400, times = 4, body = '{"status":400,"message":"no"}' } }
     local list, err = cx:hardware { customerId = customer_id }:all()

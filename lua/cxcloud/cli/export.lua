@@ -130,8 +130,8 @@ end
 -- the command line again, with --start-page N --append instead of what it had; for one
 -- customer of several, with that --customer (and --with-customer-id, so that its records
 -- keep the column they had)
-local function resume_command(argv, page, customer)
-  local drop_value = { ["--start-page"] = true }
+local function resume_command(argv, page, customer, page_size)
+  local drop_value = { ["--start-page"] = true, ["--page-size"] = true }
   local drop = { ["--append"] = true }
   if customer then
     drop_value["--customer"], drop_value["-c"] = true, true
@@ -151,6 +151,8 @@ local function resume_command(argv, page, customer)
   if customer then
     out[#out + 1] = "--customer " .. common.shell_quote(customer) .. " --with-customer-id"
   end
+  -- a page number means something at the size the pull used
+  if page_size then out[#out + 1] = "--page-size " .. page_size end
   out[#out + 1] = "--start-page " .. page .. " --append"
   return table.concat(out, " ")
 end
@@ -177,7 +179,7 @@ local function report_failures(args, argv, failures, multi)
     elseif err.page then
       io.stderr:write(format("cxcloud: pages %d-%d (%d rows)%s were written; to resume: %s\n",
         start, err.page - 1, written, customer and (" of customer " .. customer) or "",
-        resume_command(argv, err.page, customer)))
+        resume_command(argv, err.page, customer, err.page_size)))
     end
   end
 end
@@ -242,9 +244,9 @@ function M.pull(args, argv, op, make)
 
   local show = not args.quiet and (args.progress or term.isatty(2))
   local bar = show and term.progress(term.isatty(2), now)
-  local states, t0 = {}, now()
+  local states, t0, calls0 = {}, now(), cx:stats().requests
   local function redraw(final)
-    local sum = { page = 0, pages = 0, rows = 0, total = 0 }
+    local sum = { page = 0, pages = 0, rows = 0, total = 0, calls = cx:stats().requests - calls0 }
     for _, s in pairs(states) do
       sum.page = sum.page + (s.page - (args.start_page or 1) + 1)
       sum.pages = sum.pages + (s.pages - (args.start_page or 1) + 1)

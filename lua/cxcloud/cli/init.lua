@@ -70,8 +70,14 @@ local function export_options(cmd)
     :argname("A,B,...")
   cmd:option("--sort", "Sort on one field (the API's sort)."):argname("FIELD:ASC|DESC")
   cmd:option("-n --max-items", "Stop after N records."):argname("N"):convert(non_negative("--max-items"))
-  cmd:option("--page-size", "Rows per request (default 100)."):argname("N")
-    :convert(positive("--page-size"))
+  cmd:option("--page-size", "Rows per request: 1 to 10000, or auto (default: auto, the largest"
+    .. " pages the service gives)."):argname("N|auto")
+    :convert(function(s)
+      if s == "auto" then return s end
+      local n = math.tointeger(tonumber(s))
+      if n and n >= 1 and n <= 10000 then return n end
+      return nil, format("--page-size expects auto or an integer from 1 to 10000, got '%s'", s)
+    end)
   cmd:option("--start-page", "Start at page N (resume a failed pull)."):argname("N")
     :convert(positive("--start-page"))
   cmd:flag("--append", "Add to the output: no CSV header; with --output, FILE's content is kept"

@@ -39,13 +39,15 @@ function M.duration(s)
   return format("%d:%02d", s // 60, s % 60)
 end
 
---- One progress line: "hardware  page 12/120  1,200/12,000 rows  9.8 req/s  0:11 left".
+--- One progress line: "hardware  page 12/120  1,200/12,000 rows  13 calls  9.8 req/s  0:11 left".
 -- @tparam string what
--- @tparam table p `{page, pages, rows, total, requests_per_s, eta}` (sums for several pulls)
+-- @tparam table p `{page, pages, rows, total, calls, requests_per_s, eta}` (sums for several
+--   pulls; `calls`: API requests so far, refused and retried ones included)
 -- @treturn string
 function M.progress_text(what, p)
   local parts = { what, format("page %d/%d", p.page or 0, p.pages or 0) }
   parts[#parts + 1] = format("%d/%d rows", p.rows or 0, p.total or 0)
+  if p.calls then parts[#parts + 1] = format(p.calls == 1 and "%d call" or "%d calls", p.calls) end
   if p.requests_per_s then parts[#parts + 1] = format("%.1f req/s", p.requests_per_s) end
   if p.eta then parts[#parts + 1] = M.duration(p.eta) .. " left" end
   return table.concat(parts, "  ")

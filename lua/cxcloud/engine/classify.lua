@@ -139,7 +139,7 @@ function M.new(ctx)
         .. " = %d bytes", msg, cfg.max_body_size, cfg.max_header_size)
     end
     return nil, errors.new(kind, msg, { method = method_of(req), url = req.url,
-      retryable = retryable, status = r.status })
+      retryable = retryable, status = r.status, too_large = kind == "decode" or nil })
   end
 
   -- A 2xx body as a Lua value, or nil and an error object. Nesting beyond max_json_depth
@@ -161,6 +161,7 @@ function M.new(ctx)
     return nil, errors.new("decode", msg .. (ctype and (", content-type " .. ctype) or ""), {
         status = status, method = method_of(req), url = req.url,
         retryable = reason == nil,
+        too_large = reason == "too_large" or nil,
         body = not req.token and errors.snippet(text, redact) or nil,
       })
   end

@@ -16,6 +16,10 @@
 -- * At most `eng.max_inflight` API transfers (`cxcloud.engine.concurrency`), each when the
 --   rate limiter gives a slot (`cxcloud.engine.rate`) and its backoff (`req.not_before`)
 --   is over.
+-- * Within the client's memory bound (`max_buffered`): the answers waiting to be taken hold
+--   their bytes, and each transfer in flight may grow to `max_body_size`; a request goes out
+--   only while both fit under the bound, or when nothing else is in flight. A bound reached
+--   lowers what is in flight, never fails a request.
 -- * None once the gateway has said that the daily quota is spent (`eng.quota.spent`): until
 --   the next UTC day, a request that would go out fails at once with that error, "not sent".
 -- * A C error while a request is handed to the core ends that request with an error object
@@ -126,6 +130,25 @@ local function submit(eng, req, now)
   return true
 end
 
+--- Bytes held by answers not taken yet (`eng.held`, weak: a dropped answer leaves it when
+-- collected, as its text does).
+function M.held(eng)
+  local n = 0
+  for req in pairs(eng.held) do
+    if req.state == "answered" then n = n + req.bytes else eng.held[req] = nil end
+  end
+  return n
+end
+
+-- Does one more transfer fit in the memory bound?
+local function room(eng)
+  local cfg = eng.cfg
+  if eng.ninflight == 0 or not cfg.max_buffered then return true end
+  local fits = (eng.ninflight + 1) * cfg.max_body_size + M.held(eng) <= cfg.max_buffered
+  if not fits then eng.stats.memory_waits = eng.stats.memory_waits + 1 end
+  return fits
+end
+
 -- Drop queued requests of dead groups; true when a queued API request is wanted.
 local function sweep(eng)
   local q, waiting = eng.queue, eng.waiting
@@ -188,6 +211,7 @@ function M.dispatch(eng, now, dry)
       err.message = "not sent: " .. spent.message
       request.fail(req, err)
     elseif req.not_before <= now then
+      if not room(eng) then return wake end
       local slot = rate:slot(now)
       if slot then return earliest(wake, slot) end
       if dry then return now end

@@ -90,6 +90,7 @@ function M.new(core_client, cfg, core, deps)
     threads = {},       -- cx:map coroutine -> { waits = { group -> n }, req, nested }
     inflight = {},      -- transfer id -> req (API and token)
     ninflight = 0,      -- API transfers in flight
+    held = setmetatable({}, { __mode = "k" }), -- answered reqs not taken (engine.dispatch)
     seq = 0,
     closed = false,
     stats = stats,
@@ -248,7 +249,7 @@ function Engine:map(list, fn, n)
 end
 
 --- Counters: requests, retries, throttled, overloaded, token_requests, auth_retries,
--- budget_exhausted, slowdowns, plus the core's connects and transfers, the retry
+-- budget_exhausted, slowdowns, memory_waits, plus the core's connects and transfers, the retry
 -- budget left, the rate in force (`rate`, requests/s; nil when off) and `concurrency`.
 -- @treturn table
 function Engine:get_stats()

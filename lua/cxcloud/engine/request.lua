@@ -93,6 +93,7 @@ end
 --- An API request's 2xx answer, kept as its wire text until it is taken.
 function M.answered(req, text, status, ctype)
   req.state, req.body, req.err = "answered", text, nil
+  req.bytes = #text
   req.status, req.ctype = status, ctype
 end
 

@@ -99,6 +99,7 @@ local function complete_api(eng, req, r, now)
     eng.retry:success(req)
     eng.rate:success(now)
     request.answered(req, text, r.status, r.headers and r.headers["content-type"])
+    eng.held[req] = true
     return
   end
   local stats = eng.stats

@@ -5,7 +5,7 @@ local M = {}
 
 --- The counter names, each starting at 0.
 M.NAMES = { "requests", "retries", "throttled", "overloaded", "token_requests", "auth_retries",
-  "budget_exhausted", "slowdowns" }
+  "budget_exhausted", "slowdowns", "memory_waits" }
 
 --- A fresh set of counters.
 -- @treturn table name -> 0

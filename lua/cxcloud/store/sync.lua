@@ -71,8 +71,9 @@ local unpack = table.unpack or rawget(_G, "unpack")
 function Pair:load_state()
   local conn, ctx = self.conn, self.ctx
   self.tbl = ctx.db:_table(self.op.name)
-  self.before = conn:value('SELECT CAST(run AS TEXT) FROM _pairs WHERE operation = ? AND "customerId" = ?',
-    self.op.name, self.cid)
+  local last = conn:all('SELECT CAST(run AS TEXT) AS run, CAST("rows" AS TEXT) AS n FROM _pairs'
+    .. ' WHERE operation = ? AND "customerId" = ?', self.op.name, self.cid)[1]
+  self.before, self.expect = last and last.run, last and tonumber(last.n)
   local where, args = self:scope()
   local old = {}
   for r in conn:rows("SELECT _key, _hash FROM " .. conn:quote(self.op.name) .. where, unpack(args)) do
@@ -109,6 +110,7 @@ function Pair:pull()
   local params = {}
   if not self.global then params.customerId = self.cid end
   local q = ctx.cx[op.name](ctx.cx, params)
+  if self.expect then q:_expect(self.expect) end
   for page in q:pages() do
     pages = pages + 1
     local batch = {}
@@ -399,6 +401,21 @@ local function close_interrupted(conn)
   end
 end
 
+-- The page sizes earlier runs learnt (`cxcloud.pagesize`), kept in `_meta`: a client that
+-- learnt nothing yet starts from them.
+local function load_page_sizes(conn, cx)
+  local text = conn:value("SELECT value FROM _meta WHERE name = 'page_sizes'")
+  local ok, t = pcall(cjson.decode, text or "{}")
+  if ok and type(t) == "table" then cx:_page_sizes():import(t) end
+end
+
+local function save_page_sizes(conn, cx)
+  local t = cx:_page_sizes():export()
+  if next(t) == nil then return end
+  conn:exec("INSERT INTO _meta (name, value) VALUES ('page_sizes', ?) ON CONFLICT (name)"
+    .. " DO UPDATE SET value = excluded.value", cjson.encode(t))
+end
+
 --- Runs one sync. See `cxcloud.store` for the options and the result.
 -- @param db the store
 -- @param cx a client
@@ -421,6 +438,7 @@ function M.run(db, cx, opts)
     progress = opts.progress, t0 = os.time(), calls0 = cx:stats().requests, at = M.now() }, Ctx)
   local quota = cx:quota()
   close_interrupted(conn)
+  load_page_sizes(conn, cx)
   -- the calls other processes made today with this client id count in cx:quota()
   cx:_share_quota(quota.day, M.stored_calls(conn, quota.day, quota.client))
   local run_text = conn:value("INSERT INTO _runs (started, status, host, client) VALUES (?, 'running', ?, ?)"
@@ -518,6 +536,7 @@ function M.run(db, cx, opts)
         .. " removed = ?, pairs = ?, skipped = ? WHERE run = ?", finished, run.status, tostring(run.calls),
         tostring(run.rows), tostring(run.added), tostring(run.changed), tostring(run.removed),
         tostring(run.pairs), #run.skipped > 0 and cjson.encode(run.skipped) or nil, run_text)
+      save_page_sizes(conn, cx)
       if run.calls > 0 then
         conn:exec("INSERT INTO _quota (day, client, calls) VALUES (?, ?, ?) ON CONFLICT (day, client)"
           .. " DO UPDATE SET calls = _quota.calls + excluded.calls", quota.day, quota.client or "",
@@ -558,12 +577,15 @@ function M.plan(db, cx, opts)
   quota = cx:quota()
   local plan = { pairs = 0, known = 0, unknown = 0, calls = 0, listing = 0, day = quota.day,
     today = quota.calls, limit = quota.limit, left = quota.left }
+  load_page_sizes(conn, cx)
   local function add(op, cid)
     plan.pairs = plan.pairs + 1
-    local pages = conn:value("SELECT CAST(pages AS TEXT) FROM _pairs"
+    local rows = conn:value('SELECT CAST("rows" AS TEXT) FROM _pairs'
       .. ' WHERE operation = ? AND "customerId" = ?', op.name, cid)
-    if pages then
-      plan.known, plan.calls = plan.known + 1, plan.calls + tonumber(pages)
+    if rows then
+      -- pages at the size the next pull starts with; an empty extract is one call too
+      local pages = math.max(1, math.ceil(tonumber(rows) / cx:_page_size(op.name)))
+      plan.known, plan.calls = plan.known + 1, plan.calls + pages
     else
       plan.unknown = plan.unknown + 1
     end

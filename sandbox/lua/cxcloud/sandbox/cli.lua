@@ -54,7 +54,11 @@ local GROUPS = {
     { "--today", "today", "string", "YYYY-MM-DD", "reference date for EoL milestones (default 2025-10-01)" },
     { "--bulletins-require-customer", "bulletins_require_customer", "flag", nil,
       "make customerId mandatory on the bulletin operations" },
-    { "--max-rows", "max_rows", "int", "N", "largest accepted rows parameter (default 1000)" },
+    { "--max-rows", "max_rows", "int", "N",
+      "largest page served, 1..10000 (default 10000); a larger rows is refused or capped (--rows-over-max)" },
+    { "--rows-over-max", "rows_over_max", "string", "refuse|cap",
+      "rows above --max-rows: refuse (400, the default) or cap (served as pages of --max-rows rows);"
+        .. " rows above 10000 are refused either way" },
     { "--mutations", "mutations", "jsonfile", "FILE",
       "drift to replay at start: a JSON file with the answer of GET /_sandbox/state (or its"
         .. " 'mutations' array), to restart with the same data" },

@@ -7,6 +7,10 @@
 
 local config = {}
 
+--- The largest `rows` the sandbox ever serves: the API's hard cap as we model it (a 400 above
+-- it whatever `max_rows` and `rows_over_max` say).
+config.ROWS_LIMIT = 10000
+
 --- Option descriptions: default, check, and whether `set{}` may change it at run time.
 -- `runtime = true` options can be changed with `sb:set{...}`.
 local spec = {
@@ -36,7 +40,10 @@ local spec = {
   throttle_status = { default = 403, desc = "403 or 429", runtime = true },
   retry_after = { desc = "a string or number for Retry-After on 429 throttling", runtime = true },
   daily_quota = { default = 0, desc = "requests per client since start, >= 0 (0 = off)", runtime = true },
-  max_rows = { default = 1000, desc = "a positive integer", runtime = true },
+  max_rows = { default = config.ROWS_LIMIT, desc = "an integer 1.." .. config.ROWS_LIMIT
+    .. " (the largest page served)", runtime = true },
+  rows_over_max = { default = "refuse", desc = '"refuse" (400 when rows > max_rows) or "cap"'
+    .. " (rows > max_rows served as rows = max_rows)", runtime = true },
   bulletins_require_customer = { default = false, desc = "a boolean", runtime = true },
   unauthenticated_status = { default = 401, desc = "401 or 403", runtime = true },
   http2 = { default = false, desc = "a boolean (offer h2 through ALPN)" },
@@ -128,7 +135,8 @@ local checks = {
   throttle_status = function(v) return v == 403 or v == 429 end,
   retry_after = function(v) return type(v) == "string" or type(v) == "number" end,
   daily_quota = function(v) return is_int(v) and v >= 0 end,
-  max_rows = function(v) return is_int(v) and v >= 1 end,
+  max_rows = function(v) return is_int(v) and v >= 1 and v <= config.ROWS_LIMIT end,
+  rows_over_max = function(v) return v == "refuse" or v == "cap" end,
   bulletins_require_customer = function(v) return type(v) == "boolean" end,
   unauthenticated_status = function(v) return v == 401 or v == 403 end,
   http2 = function(v) return type(v) == "boolean" end,

@@ -50,7 +50,14 @@
 --   throttle_status [403]        403 (+ X-Mashery-Error-Code) or 429 (+ Retry-After)
 --   retry_after [nil]            Retry-After value for 429 throttling (default: the wait)
 --   daily_quota [0 = off]        requests per client; then 403 ERR_403_DEVELOPER_OVER_RATE
---   max_rows [1000]              largest `rows` accepted (400 above)
+--   max_rows [10000]             largest page served, 1..10000; a `rows` above it is
+--                                handled as rows_over_max says
+--   rows_over_max ["refuse"]     "refuse": a 400 for rows > max_rows; "cap": such a request
+--                                is served as if rows = max_rows had been asked
+--                                (pagination.rows = max_rows, pages = ceil(total /
+--                                max_rows), pages numbered by max_rows). Whatever both
+--                                say, rows > 10000 is a 400 (the API's hard cap as
+--                                modelled), so by default any rows 1..10000 is served
 --   bulletins_require_customer [false]  customerId required on the bulletin operations
 --   unauthenticated_status [401] status for a request without Authorization (401 with
 --                                WWW-Authenticate, or 403 with ERR_403_NOT_AUTHORIZED)
@@ -67,7 +74,7 @@
 --   quiet [true]                 false: the server reports internal errors on stderr
 --
 -- Runtime-changeable with `sb:set{}`: entitled, token_lifetime, latency, token_latency,
--- rate_limit, rate_burst, throttle_status, retry_after, daily_quota, max_rows,
+-- rate_limit, rate_burst, throttle_status, retry_after, daily_quota, max_rows, rows_over_max,
 -- bulletins_require_customer, unauthenticated_status, log_limit, chunk_rows.
 --
 -- Behaviour (where the real API is unknown, the choice made is stated):
@@ -78,10 +85,11 @@
 --   * GET /cs/api/v2/<operation>: 401 + WWW-Authenticate for a missing (default),
 --     unknown, expired or revoked token; 400 for a missing customerId, an unknown
 --     parameter, `page` without `rows` or the reverse, a non-positive page/rows, rows >
---     max_rows, an unknown `fields` name, a bad `sort`; 403 for a customer the
---     credentials are not entitled to; 404 for an unknown path; 405 for a method other
---     than GET. Errors are `{"status": n, "message": "..."}`; every response has
---     X-Mashery-Message-ID and Content-Type application/json.
+--     10000, rows > max_rows unless rows_over_max = "cap", an unknown `fields` name, a
+--     bad `sort`; 403 for a customer the credentials are not entitled to; 404 for an
+--     unknown path; 405 for a method other than GET. Errors are `{"status": n,
+--     "message": "..."}`; every response has X-Mashery-Message-ID and Content-Type
+--     application/json.
 --   * Filters are exact, case-sensitive equality on every documented parameter
 --     (no wildcards); an ID matches its decimal digits. `sort` takes one field,
 --     ASC/DESC in any case, is stable, and puts JSON nulls first (ASC). `fields`

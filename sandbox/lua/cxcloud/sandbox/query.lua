@@ -1,9 +1,11 @@
 --- Query semantics of the sandbox: parameter validation, equality filters, `sort`,
--- `fields`, `page`/`rows`, and the cache of filtered/sorted results.
+-- `fields`, `page`/`rows` (within `max_rows` and `rows_over_max`), and the cache of
+-- filtered/sorted results.
 --
 -- Shared by the server and by `sandbox.truth`, so both answer the same way.
 -- @module cxcloud.sandbox.query
 
+local config = require "cxcloud.sandbox.config"
 local ops = require "cxcloud.sandbox.ops"
 local data = require "cxcloud.sandbox.data"
 
@@ -32,16 +34,25 @@ local function fail(status, message)
   return nil, status, message
 end
 
-local function positive(name, v, max)
+local function positive(name, v)
   if type(v) == "number" and math.type(v) == "integer" and v >= 1 then v = tostring(v) end
   if type(v) ~= "string" or not v:match("^[1-9]%d*$") or #v > 10 or tonumber(v) > 2147483647 then
     return nil, string.format("%s must be a positive integer, got '%s'", name, tostring(v))
   end
-  local n = math.tointeger(tonumber(v))
-  if max and n > max then
-    return nil, string.format("%s must not exceed %d, got %d", name, max, n)
+  return math.tointeger(tonumber(v))
+end
+
+-- The rows a page is served with: `rows` itself up to `max_rows`; above it a 400, or with
+-- `rows_over_max = "cap"` `max_rows` (what a service that caps silently sends) up to
+-- config.ROWS_LIMIT, the hard cap of every mode.
+local function page_rows(cfg, rows)
+  local max, cap = cfg.max_rows, cfg.rows_over_max == "cap"
+  local limit = cap and config.ROWS_LIMIT or max
+  if rows > limit then
+    return nil, string.format("rows must be between 1 and %d, got %d%s", limit, rows,
+      cap and limit > max and string.format(" (rows above %d are served as pages of %d)", max, max) or "")
   end
-  return n
+  return math.min(rows, max)
 end
 
 --- Parses and validates the query parameters of a request.
@@ -90,7 +101,8 @@ function query.parse(ds, op, params)
   if params.page ~= nil then
     local page, err = positive("page", params.page)
     if not page then return fail(400, err) end
-    local rows, err2 = positive("rows", params.rows, cfg.max_rows)
+    local rows, err2 = positive("rows", params.rows)
+    if rows then rows, err2 = page_rows(cfg, rows) end
     if not rows then return fail(400, err2) end
     q.page, q.rows = page, rows
   end
