@@ -832,7 +832,8 @@ local function overload_run(box, count, want_rows)
   local jobs, shells = {}, {}
   for k = 1, count do
     local ci = opt.partner_customers + k
-    jobs[k] = client_job(BY_ID.cxcloud, env, { BENCH_CUSTOMER = box.all_customers[ci] })
+    jobs[k] = client_job(BY_ID.cxcloud, env, { BENCH_CUSTOMER = box.all_customers[ci],
+      BENCH_PAGE_SIZE = opt.page_size })
     shells[k] = "( " .. jobs[k].shell .. "; echo $? >" .. sh_quote(jobs[k].base .. ".rc") .. " ) &"
   end
   box:reset_stats()

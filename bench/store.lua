@@ -258,7 +258,8 @@ return function(B)
       out(format("## Store: partner sync, %d customers x every operation at %g requests/s, %g ms latency",
         opt.store_customers, opt.rate_limit, opt.store_latency))
       out("")
-      out(format("`bin/cxcloud sync --db DB -q` (client defaults: rate_limit = 10, page_size = 100) as a child"
+      out(format("`bin/cxcloud sync --db DB -q` (client defaults: rate_limit = 10, page_size = \"auto\"; the"
+        .. " sandbox serves pages of up to 1,000 rows and refuses more with a 400) as a child"
         .. " process under `/usr/bin/time`. Hardware per customer spread quadratically over %d..%d rows"
         .. " (%d in all); the other operations follow from it. Bound = calls / rate. Rows/s = rows / wall."
         .. " Size: the SQLite file (with -wal), or `pg_database_size`. Written by sync 2: rows whose `_run`"
@@ -291,7 +292,8 @@ return function(B)
       out("## Store: apply speed and memory (no latency, no rate limit, client rate_limit = 0)")
       out("")
       out("bench/clients/cxcloud_store_sync.lua: one customer, operations = {\"hardware\"}, first sync into an"
-        .. " empty store, pages of 100. Sync s: `db:sync` alone (the child's own clock, without start-up);"
+        .. " empty store, the client's default page_size (\"auto\": pages of 1,000 rows here, the sandbox's"
+        .. " limit). Sync s: `db:sync` alone (the child's own clock, without start-up);"
         .. " rows/s = rows / sync s; it includes the pull from the sandbox (TLS, JSON decode), whose server"
         .. " thread shares the machine's 2 cores with the client.")
       out("")
