@@ -86,10 +86,28 @@ return function(B)
       r.api_requests or -1, r.refused or -1, r.throttled or -1, r.bound_calls, r.bound))
   end
 
-  local function settle(r, L, bound_calls)
+  -- what a finished run `r` on `box` measured against limit L and its bound; the operations
+  -- refused (400) from the sandbox's log; a Python script that gave up on throttling is its
+  -- result, not a failure of the benchmark
+  local function settle(r, L, bound_calls, box)
     r.limit, r.bound_calls = L, bound_calls
     r.bound = bound_s(bound_calls)
-    if not r.ok then B.fail() end
+    local ops, n = {}, 0
+    for _, rec in ipairs(box:log()) do
+      if rec.status == 400 and rec.op and not ops[rec.op] then
+        ops[rec.op] = true
+        n = n + 1
+      end
+    end
+    r.refused_ops = n
+    local _, gave_up = r.err:gsub("still throttled after 10 tries", "")
+    if not r.ok and gave_up > 0 and r.client.kind == "python" then
+      r.why = format("%d %s gave up after 10 throttled answers", gave_up, gave_up == 1 and "task" or "tasks")
+      r.gave_up = gave_up
+      say(format("bench: note: %s: %s", r.client.name, r.why))
+    elseif not r.ok then
+      B.fail()
+    end
     line(r)
     return r
   end
@@ -112,7 +130,7 @@ return function(B)
     local client, extra = single_client(c)
     local r = B.run_client(client, 1, rows, extra, box)
     r.client_def = c
-    res.single[#res.single + 1] = settle(r, L, math.max(1, math.ceil(rows / L.rows)))
+    res.single[#res.single + 1] = settle(r, L, math.max(1, math.ceil(rows / L.rows)), box)
     return r
   end
 
@@ -143,7 +161,7 @@ return function(B)
     local client, extra = partner_job(c, P)
     local r = B.run_checked(client, box, extra, P.want, P.n)
     r.client_def = c
-    res.partner[#res.partner + 1] = settle(r, L, workload.fewest_calls(P.pairs, L.rows))
+    res.partner[#res.partner + 1] = settle(r, L, workload.fewest_calls(P.pairs, L.rows), box)
     return r
   end
 
@@ -169,7 +187,7 @@ return function(B)
     B.report_failure(r)
     r.client_def, r.beside = h.c, true
     io.stdout:write(format("  %-46s ", h.c.name))
-    res.partner[#res.partner + 1] = settle(r, h.L, workload.fewest_calls(h.P.pairs, h.L.rows))
+    res.partner[#res.partner + 1] = settle(r, h.L, workload.fewest_calls(h.P.pairs, h.L.rows), h.box)
   end
 
   -----------------------------------------------------------------------------
@@ -214,6 +232,23 @@ return function(B)
         fmt_num(row.marginal, "%.3f"), fmt_num(b and b.rss, "%.1f")))
       res.cpu[#res.cpu + 1] = row
     end
+    -- JSON decode alone, the client's decoder (identifier fields as strings) against json.loads
+    local decoder = B.core.decoder(require("cxcloud.operations").identifiers)
+    local dc = B.decode_costs(box, 3, page, function(body) return decoder(body, 64, math.huge) end)
+    if dc then
+      say(format("  JSON decode alone per 10,000 rows (pages of %d): cxcloud %.3f s, Python json.loads %s s",
+        page, dc.cxcloud, fmt_num(dc.python, "%.3f")))
+    end
+    res.cpu_decode = dc
+    -- the largest pull again, at the rate and latency of the other runs: is the CPU what waits?
+    box:set { latency = lat, token_latency = 0, rate_limit = opt.rate_limit }
+    B.core.sleep(1.5)
+    io.stdout:write(format("  %-46s ", format("%s, %d rows at the rate", AUTO.name, large)))
+    io.stdout:flush()
+    local r = B.run_client({ id = "auto", name = AUTO.name, kind = "lua" }, 3, large,
+      { BENCH_PAGE_SIZE = AUTO.page_size }, box)
+    r.client_def = AUTO
+    res.cpu_at_rate = settle(r, { rows = page, mode = "refuse" }, math.ceil(large / page), box)
   end
 
   -----------------------------------------------------------------------------
@@ -318,9 +353,15 @@ return function(B)
       end
       local c = r.client_def
       rows[#rows + 1] = { "", c.id == "auto" and ("**" .. c.name .. "**") or c.name,
-        tostring(r.api_requests or "-"), tostring(r.refused or "-"), tostring(r.throttled or "-"),
-        r.ok and fmt_num(r.wall) or ("FAILED: " .. (r.why or "?")),
-        r.ok and fmt_num(r.wall / r.bound, "%.2fx") or "-", fmt_num(r.cpu), fmt_num(r.rss, "%.1f") }
+        tostring(r.api_requests or "-"),
+        (r.refused or 0) > 0 and format("%d (%d operation%s)", r.refused, r.refused_ops,
+          r.refused_ops == 1 and "" or "s")
+          or tostring(r.refused or "-"),
+        tostring(r.throttled or "-"),
+        r.ok and fmt_num(r.wall) or r.gave_up and format("%s (%s)", fmt_num(r.wall), r.why)
+          or ("FAILED: " .. (r.why or "?")),
+        (r.ok or r.gave_up) and fmt_num(r.wall / r.bound, "%.2fx") or "-", fmt_num(r.cpu),
+        fmt_num(r.rss, "%.1f") }
     end
     return B.md_table({ "service's page limit", "client", "calls", "refused (400)", "throttled", "wall s",
       "wall / bound", "CPU s", "peak RSS MiB" }, rows, "llrrrrrrr")
@@ -394,6 +435,23 @@ return function(B)
         format("wall s, %d rows", large), "peak RSS MiB", "CPU s / 10,000 rows", "marginal",
         "of the API's time", "vs Python" }, rows, "lrrrrrrrr"))
       out("")
+      local dc = res.cpu_decode
+      if dc then
+        out(format("JSON decode alone, the same %s-row page (%.1f MiB) decoded over and over, per 10,000"
+          .. " rows: cxcloud's decoder (identifiers as strings) %.3f s, Python `json.loads` %s s.",
+          int(res.cpu_page), dc.bytes / 1048576, dc.cxcloud, fmt_num(dc.python, "%.3f")))
+        out("")
+      end
+      local r = res.cpu_at_rate
+      if r then
+        out(format("The %s-row pull again with %s, at %g requests/s and %g ms latency (pages of up to %s"
+          .. " rows, the client's default max_body_size): %s calls (%d refused), wall %s s against a bound of"
+          .. " %d calls, %.2f s; CPU %s s, %s of the wall time.", int(large), AUTO.name, opt.rate_limit,
+          opt.pages_latency, int(res.cpu_page), tostring(r.api_requests or "-"), r.refused or 0,
+          r.ok and fmt_num(r.wall) or "FAILED", r.bound_calls, r.bound, fmt_num(r.cpu),
+          (r.ok and r.cpu and r.wall) and format("%.0f%%", 100 * r.cpu / r.wall) or "-"))
+        out("")
+      end
     end
     for _, L in ipairs(res.limits) do
       local s, p

@@ -656,12 +656,14 @@ local function throughput()
   return results
 end
 
--- one raw page (rows = page_size) of customer 1, through the C core
-local function raw_page()
+-- one raw page (`rows` rows, default page_size) of customer `ci` (default 1) of the sandbox `box`
+-- (default the main one), through the C core
+local function raw_page(box, ci, rows)
+  box = box or sb
   local options = require "cxcloud.options"
-  local cfg, secret = options.validate({ client_id = sb.client_id, client_secret = sb.client_secret,
-    token_url = sb.local_token_url, ca_file = sb.ca_file, timeout = 30, connect_timeout = 10 },
-    function() end)
+  local cfg, secret = options.validate({ client_id = box.client_id, client_secret = box.client_secret,
+    token_url = box.local_token_url, ca_file = box.ca_file, timeout = 30, connect_timeout = 10,
+    max_body_size = 1024 * 1024 * 1024 }, function() end)
   local c <close> = core.new(options.core(cfg, secret, nil, "cxcloud-bench"))
   local function fetch(t)
     c:submit(t)
@@ -674,31 +676,34 @@ local function raw_page()
   local tok = tr.status == 200 and core.decode(tr.body)
   if not tok then return nil end
   c:set_token(tok.access_token, "Bearer")
-  local r = fetch { url = format("%s/inventory/hardware?customerId=%s&page=1&rows=%d", sb.local_base_url,
-    sb.all_customers[1], opt.page_size) }
+  local r = fetch { url = format("%s/inventory/hardware?customerId=%s&page=1&rows=%d", box.local_base_url,
+    box.all_customers[ci or 1], rows or opt.page_size) }
   return r.status == 200 and r.body or nil
 end
 
 -- JSON decode alone, per 10,000 rows: cxcloud's core.decode (in this process) and
--- Python's json.loads, on the same page
-local function decode_costs()
-  local body = raw_page()
+-- Python's json.loads, on the same page (raw_page's arguments; `decode` replaces core.decode)
+local function decode_costs(box, ci, rows, decode)
+  rows = rows or opt.page_size
+  decode = decode or core.decode
+  local body = raw_page(box, ci, rows)
   if not body then return nil end
   local path = TMP .. "/page.json"
   write_file(path, body)
-  local n = 300
-  for _ = 1, 20 do core.decode(body) end
+  local n = math.max(3, 30000 // rows)
+  for _ = 1, math.max(1, n // 15) do decode(body) end
   collectgarbage()
   local t0 = os.clock()
-  for _ = 1, n do core.decode(body) end
+  for _ = 1, n do decode(body) end
   local lua_s = (os.clock() - t0) / n
   local py = capture(PY .. " -c " .. sh_quote("import json, sys, time\n"
     .. "b = open(sys.argv[1], 'rb').read()\n"
-    .. "for _ in range(20): json.loads(b)\n"
+    .. "for _ in range(" .. math.max(1, n // 15) .. "): json.loads(b)\n"
     .. "t = time.process_time()\n"
     .. "for _ in range(" .. n .. "): json.loads(b)\n"
     .. "print((time.process_time() - t) / " .. n .. ")") .. " " .. sh_quote(path))
-  local per = 10000 / opt.page_size
+  os.remove(path)
+  local per = 10000 / rows
   return { bytes = #body, cxcloud = lua_s * per, python = tonumber(py) and tonumber(py) * per }
 end
 
@@ -956,8 +961,9 @@ local ok_run, perr = pcall(function()
     sh_quote = sh_quote, read_file = read_file, capture = capture, apt_install = apt_install, TMP = TMP,
     TIME = TIME, LUA = LUA, PY = PY, ROOT = ROOT, BENCH = BENCH, LUA_PATH = LUA_PATH, LUA_CPATH = LUA_CPATH,
     sandbox = sandbox, core = core, available = available, workload = workload, run_client = run_client,
-    run_checked = run_checked, client_job = client_job, job_result = job_result, sandbox_view = sandbox_view,
-    report_failure = report_failure, fail = function() failures = failures + 1 end,
+    run_checked = run_checked, decode_costs = decode_costs, client_job = client_job,
+    job_result = job_result, sandbox_view = sandbox_view, report_failure = report_failure,
+    fail = function() failures = failures + 1 end,
   }
   local store_report, pages_report
   if phase("store") then store_report = dofile(BENCH .. "/store.lua")(B)() end
