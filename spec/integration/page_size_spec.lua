@@ -7,10 +7,10 @@ local store = require "cxcloud.store"
 local helper = require "spec.support.helper"
 
 local ROWS = 2500
--- a latency long against the client's own time per request, also under valgrind
-local LATENCY = helper.memcheck and 2 or 0.3
+-- a latency long against the client's own time per request
+local LATENCY = 0.3
 
-describe("page_size = \"auto\"", function()
+describe("page_size = \"auto\" #lua_logic", function()
   local sb, cid
   setup(function()
     sb = helper.sandbox { seed = 41, customers = 2, hardware = { ROWS, 1500 } }
