@@ -168,11 +168,12 @@ test-c: $(C_TESTS)
 # checks measure a client that valgrind slows down 50-fold. So are the store's specs (#store)
 # and the PostgreSQL harness's (#harness): their C of ours is the digest, the canonical JSON and the
 # lock file, which spec/unit checks here; the rest is Lua and luadbi, whose own C loses
-# memory around the harness's lost connections (not ours to fix).
+# memory around the harness's lost connections (not ours to fix). Specs tagged #lua_logic test
+# decisions made in Lua (page sizes, the memory bound) over C paths other specs cover here.
 test-memcheck: deps
 	@$(call install_missing,$(PKGS_memcheck) $(PKGS_system))
 	@$(MAKE) --no-print-directory all
-	$(LUA_ENV) CXCLOUD_MEMCHECK=1 busted --lua=$(CURDIR)/.ci/valgrind-lua --exclude-tags=store,harness spec/unit \
+	$(LUA_ENV) CXCLOUD_MEMCHECK=1 busted --lua=$(CURDIR)/.ci/valgrind-lua --exclude-tags=store,harness,lua_logic spec/unit \
 	  spec/integration spec/system
 
 # The whole suite with the C core built with AddressSanitizer and UndefinedBehaviorSanitizer.
