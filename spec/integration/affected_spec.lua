@@ -161,7 +161,26 @@ describe("affected", function()
     end)
 
     it("finds the devices of a field notice and of hardware and software EoL bulletins", function()
-      local fn = widest("field_notices", "field_notice_bulletins", "bulletinNumber")
+      -- a notice that names several hardware rows of one device, the first not the most
+      -- severe: the record has the most severe status
+      local fn, fn_customers
+      for _, b in ipairs(sb:truth("field_notice_bulletins")) do
+        local mixed, n = false, 0
+        for _, c in ipairs(sb.customers) do
+          local first, found = {}, false
+          for _, r in ipairs(sb:truth("field_notices", c)) do
+            if tostring(r.bulletinNumber) == tostring(b.bulletinNumber) then
+              found = true
+              local k = tostring(r.neInstanceId)
+              if first[k] and RANK[r.vulnerabilityStatus] > RANK[first[k]] then mixed = true end
+              first[k] = first[k] or r.vulnerabilityStatus
+            end
+          end
+          if found then n = n + 1 end
+        end
+        if mixed and (not fn or n > fn_customers) then fn, fn_customers = b, n end
+      end
+      assert(fn, "the data should have a field notice naming several rows of a device")
       local want = truth("field_notices", "bulletinNumber", { [tostring(fn.bulletinNumber)] = true },
         function(rec, rows)
           worst_status(rec, rows)
