@@ -130,7 +130,7 @@ describe("affected", function()
   end)
 
   describe("the library function", function()
-    it("finds every device an advisory names, by its name or its instance ID, asking the catalogue once", function()
+    it("finds every device an advisory names, by name or instance ID, asking the catalogue once", function()
       local want = advisory_truth(advisory)
       assert.is_true(customers_of(want) >= 3)
       local mark = helper.mark(sb)
@@ -279,7 +279,8 @@ describe("affected", function()
       local n = 0
       for _ in out:gmatch("[^\n]+") do n = n + 1 end
       assert.equal(#advisory_truth(advisory, { c }), n)
-      _, err, code = cli(sb, { "affected", "--advisory", "x", "--eol", "y" })
+      out, err, code = cli(sb, { "affected", "--advisory", "x", "--eol", "y" })
+      assert.equal("", out)
       assert.equal(2, code)
       assert.truthy(err:find("one of --advisory, --field-notice, --eol", 1, true), err)
     end)

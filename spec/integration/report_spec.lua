@@ -7,6 +7,7 @@
 local helper = require "spec.support.helper"
 local cjson = require "cjson"
 local store = require "cxcloud.store"
+local cli_process = require "spec.support.cli_process"
 local shell_quote = require("cxcloud.shell").quote
 
 local interpreter = arg and arg[-1] or "lua5.4"
@@ -241,6 +242,20 @@ describe("cxcloud report", function()
     local rows = jsonl(out)
     assert.same(ids_where(c1, function(d) return d.critical > 0 end), ids_of(rows))
     for _, r in ipairs(rows) do assert.is_true(r.criticalAdvisories > 0) end
+  end)
+
+  it("gets its date from `cxcloud sandbox` too: the export lines carry CXCLOUD_TODAY", function()
+    local out = dir .. "/sandbox.out"
+    os.execute(("%s bin/cxcloud sandbox --today 2027-03-04 --customers 1 --hardware 5 > %s 2>&1 &")
+      :format(shell_quote(interpreter), shell_quote(out)))
+    local text = cli_process.wait_for(function()
+      local t = helper.read_file(out)
+      return t and t:find("Press Ctrl-C", 1, true) and t
+    end, 30)
+    local pid = text and text:match("%(pid (%d+)%)")
+    if pid then os.execute("kill -TERM " .. pid) end
+    assert.truthy(text, helper.read_file(out))
+    assert.truthy(text:find("\nexport CXCLOUD_TODAY=2027-03-04\n", 1, true), text)
   end)
 
   it("refuses a bad date, whether given or from CXCLOUD_TODAY", function()
