@@ -131,8 +131,8 @@ function M.parser()
     .. " before DATE (default: --today)."):args("?"):argname("DATE")
   report:flag("--not-covered", "Only devices with no hardware under contract (covered = no).")
   report:flag("--critical", "Only devices with a critical security advisory.")
-  report:option("-f --fields", "Only these columns, in this order (with several customers,"
-    .. " customerId and customerName are columns too)."):argname("A,B,...")
+  report:option("-f --fields", "Only these columns, in this order (customerId and customerName"
+    .. " too; with --totals, the totals' columns)."):argname("A,B,...")
   report:option("-n --max-items", "Only the first N records (after sorting)."):argname("N")
     :convert(non_negative("--max-items"))
   output_options(report)
