@@ -2,6 +2,7 @@
 --
 --    cxcloud OPERATION [--customer ID]... [--all-customers] [--where NAME=VALUE]... ...
 --    cxcloud report --customer ID [--format ...] [--output FILE]
+--    cxcloud affected --advisory ID|--field-notice ID|--eol ID [--customer ID]... [--format ...]
 --    cxcloud query PATH [--where NAME=VALUE]... [the export options]
 --    cxcloud repl [--sandbox]
 --    cxcloud sandbox [...]
@@ -125,12 +126,19 @@ function M.parser()
   report:flag("--totals", "One line per customer: devices, not covered, past last date of support,"
     .. " critical advisories.")
   report:option("--today", "The date that 'past last date of support' compares with (default:"
-    .. " today, UTC)."):argname("YYYY-MM-DD")
+    .. " CXCLOUD_TODAY, which a sandbox's environment sets, else today, UTC)."):argname("YYYY-MM-DD")
+  report:option("--past-support", "Only devices whose hardware or software last date of support is"
+    .. " before DATE (default: --today)."):args("?"):argname("DATE")
+  report:flag("--not-covered", "Only devices with no hardware under contract (covered = no).")
+  report:flag("--critical", "Only devices with a critical security advisory.")
+  report:option("-f --fields", "Only these columns, in this order (customerId and customerName"
+    .. " too; with --totals, the totals' columns)."):argname("A,B,...")
   report:option("-n --max-items", "Only the first N records (after sorting)."):argname("N")
     :convert(non_negative("--max-items"))
   output_options(report)
   report:option("--db", "Read from this store (a file or a postgresql:// URI) instead of the"
     .. " service: no request."):argname("DB")
+  require("cxcloud.cli.affected").add_to_parser(p, output_options)
   local function db_option(cmd)
     cmd:option("--db", "The store: a file path (SQLite, created when missing) or a"
       .. " postgresql:// URI (default: CXCLOUD_DB)."):argname("DB")
@@ -217,7 +225,7 @@ local function usage_message(parser, msg, argv)
   if bad then
     local names = operation_names()
     for _, c in ipairs { "report", "query", "repl", "sandbox", "sync", "changes", "quota",
-      "help" } do names[#names + 1] = c end
+      "help", "affected" } do names[#names + 1] = c end
     local s = util.suggest(bad, names)
     return format("unknown operation or command '%s'%s\nRun 'cxcloud --help' for the operations"
       .. " and commands.", bad, s and format(" (did you mean '%s'?)", s) or "")
@@ -246,6 +254,7 @@ local function run_command(args, argv, parser)
   if name == "sandbox" then return common.require_sandbox("cxcloud.sandbox.cli").run(args) end
   if name == "repl" then return require("cxcloud.cli.repl").run(args) end
   if name == "report" then return require("cxcloud.cli.report").run(args, argv) end
+  if name == "affected" then return require("cxcloud.cli.affected").run(args) end
   if name == "query" then return require("cxcloud.cli.export").run_path(args, argv) end
   if name == "sync" then return require("cxcloud.cli.sync").run(args) end
   if name == "changes" then return require("cxcloud.cli.changes").run(args) end
