@@ -169,7 +169,8 @@ function M.parser()
     .. " coverage gained/lost, devices past last date of support.")
   changes:flag("--values", "Add each change's old and new item (JSON).")
   changes:option("--today",
-    "With --summary: the date a last date of support is compared with."):argname("YYYY-MM-DD")
+    "With --summary: the date a last date of support is compared with (default: CXCLOUD_TODAY,"
+    .. " which a sandbox's environment sets, else today, UTC)."):argname("YYYY-MM-DD")
   changes:option("-n --max-items", "Stop after N records."):argname("N"):convert(non_negative("--max-items"))
   output_options(changes)
   local quota = p:command("quota", "API calls counted today against the daily quota; with --db, those"
