@@ -340,8 +340,13 @@ function M.pull(args, argv, op, make)
   if bar and term.isatty(2) and not args.output and term.isatty(1) then
     sink = { write = function(_, ...) bar.clear() return io.stdout:write(...) end }
   end
+  local order = op.fields
+  if first then
+    order = { table.unpack(first) }
+    for _, name in ipairs(op.fields or {}) do order[#order + 1] = name end
+  end
   local writer, file = M.destination(args, fmt, {
-    columns = columns, order = op.fields, first = first, empty_columns = empty }, sink)
+    columns = columns, order = order, first = first, empty_columns = empty }, sink)
 
   local job = { args = args, argv = argv, ids = ids, names = names, multi = multi, fmt = fmt,
     states = {}, written = {}, pages = {}, got = { rows = 0 } }
