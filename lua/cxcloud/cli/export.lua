@@ -448,6 +448,7 @@ function M.pull(args, argv, op, make)
     cx:close()
     return 1
   end
+  for _, spool in pairs(spools) do writer:discard(spool) end -- those of the customers that failed
   writer:finish()
   if file then
     local cok, cerr = file:commit()
