@@ -247,8 +247,8 @@ describe("cxcloud command line, several customers", function()
   describe("Ctrl-C", function()
     -- starts bin/cxcloud ARGS (quoted words) slowly enough to be interrupted mid-pull, waits
     -- until `ready()`, sends SIGINT; returns the exit status and standard error
-    local function interrupt(args, errfile, ready)
-      sb:set { latency = 0.2 }
+    local function interrupt(args, errfile, ready, latency)
+      sb:set { latency = latency or 0.2 }
       local out = os.tmpname()
       local status, pid = cli_process.spawn(sb, args .. " 2>" .. shell_quote(errfile), out)
       assert.truthy(pid)
@@ -307,6 +307,31 @@ describe("cxcloud command line, several customers", function()
       local want = {}
       for _, item in ipairs(sb:truth("hardware", c1)) do want[#want + 1] = item.serialNumber end
       assert.same(want, rows)
+      os.remove(outfile)
+      os.remove(dir)
+    end)
+
+    it("among several customers, writes those complete and prints the command for the others", function()
+      local dir = tmpdir()
+      local outfile = dir .. "/out.csv"
+      -- c1's pull hangs; c2's completes
+      sb:faults { { op = "hardware", customerId = c1, action = "stall", before = 5, times = -1 } }
+      local n2 = #sb:truth("hardware", c2)
+      local code, err = interrupt(("hardware -c %s,%s --format csv --fields serialNumber > %s")
+        :format(c1, c2, shell_quote(outfile)), dir .. "/err", function()
+          local _, n = (slurp(outfile) or ""):gsub("\r\n", "")
+          return n == n2 + 1
+        end, 0)
+      sb:faults {}
+      assert.equal(130, code, err)
+      local retry = err:match("^cxcloud: interrupted after %d+ page%(s%), 1 of 2 customers complete; their"
+        .. " records were written; to pull the other 1: (cxcloud [^\n]+)\n$")
+      assert.truthy(retry, err)
+      local rest, err2, code2 = run_printed(sb, retry)
+      assert.equal(0, code2, err2)
+      local rows = records(slurp(outfile) .. rest)
+      assert.equal("customerId,customerName,serialNumber", table.remove(rows, 1))
+      assert.same(want_rows { c1, c2 }, sorted(rows))
       os.remove(outfile)
       os.remove(dir)
     end)
