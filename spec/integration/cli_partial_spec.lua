@@ -13,12 +13,13 @@ local failure = require "cxcloud.cli.failure"
 local shell_quote = require("cxcloud.shell").quote
 local slurp = helper.read_file
 
-local interpreter = arg and arg[-1] or "lua5.4"
+-- the command line is a Lua 5.4 program, whatever Lua runs the spec
+local interpreter = "lua5.4"
 local BIN = os.getenv("PWD") .. "/bin/cxcloud"
 
 local function tmpdir()
   local p = io.popen("mktemp -d")
-  local d = p:read("l")
+  local d = p:read("*l")
   p:close()
   return d
 end
@@ -43,17 +44,21 @@ local function env_words(sb)
   return table.concat(env, " ")
 end
 
--- runs a shell command line; returns stdout, stderr, exit status
+-- runs a shell command line; returns stdout, stderr, exit status (through a file: on Lua 5.1
+-- a pipe's close does not give it)
 local function sh(cmd)
-  local errfile = os.tmpname()
-  local p = assert(io.popen(cmd .. " 2>" .. shell_quote(errfile), "r"))
-  local out = p:read("a")
-  local ok, _, code = p:close()
+  local errfile, statusfile = os.tmpname(), os.tmpname()
+  local p = assert(io.popen(("%s 2>%s; echo $? >%s"):format(cmd, shell_quote(errfile),
+    shell_quote(statusfile)), "r"))
+  local out = p:read("*a")
+  p:close()
   local err = slurp(errfile) or ""
+  local code = tonumber(slurp(statusfile))
   os.remove(errfile)
+  os.remove(statusfile)
   helper.show(out)
   helper.show(err)
-  return out, err, ok and 0 or code
+  return out, err, code
 end
 
 -- bin/cxcloud with args (a list of words), configured for sandbox `sb`

@@ -24,7 +24,7 @@ function M.read_file(path)
   if not f then
     usage(format("--customers-file: cannot read '%s': %s", path, (tostring(err):gsub("^.*: ", ""))))
   end
-  local text = f:read("a")
+  local text = f:read("*a")
   f:close()
   if not text then usage(format("--customers-file: cannot read '%s'", path)) end
   local ids, n = {}, 0
