@@ -198,7 +198,7 @@ local function report_single(job, err)
     if advice and not transient then io.stderr:write("cxcloud: ", advice, "\n") end
     local start = args.start_page or 1
     io.stderr:write(format("cxcloud: pages %d-%d (%d rows) were written; to resume: %s\n", start,
-      got.page, got.rows, failure.resume_command(job.argv, got.page + 1, nil, got.size)))
+      got.page, got.rows, failure.resume_command(job.argv, got.page + 1, nil, got.size, job.fmt == "json")))
   else
     io.stderr:write("cxcloud: nothing was written", advice and ("; " .. advice) or "", "\n")
   end
@@ -275,7 +275,7 @@ local function report_interrupt(job)
     io.stderr:write(head, "; ", untouched(args.output), "\n")
   elseif got.page then
     io.stderr:write(head, format(": pages %d-%d (%d rows) were written; to resume: %s\n",
-      args.start_page or 1, got.page, got.rows, failure.resume_command(job.argv, page, nil, got.size)))
+      args.start_page or 1, got.page, got.rows, failure.resume_command(job.argv, page, nil, got.size, job.fmt == "json")))
   else
     io.stderr:write(head, ": nothing was written\n")
   end
@@ -398,10 +398,16 @@ function M.pull(args, argv, op, make)
     return true
   end
 
+  -- after a failure or an interrupt: the file left as it was, what standard output got
+  -- whole (a JSON array closed)
   local function cleanup()
     if bar then bar.done() end
     if file then file:abort() end
     for _, spool in pairs(spools) do writer:discard(spool) end
+    if not file and fmt == "json" and writer.opened then
+      writer:finish()
+      io.stdout:flush()
+    end
   end
 
   local rok, errs = pcall(function()

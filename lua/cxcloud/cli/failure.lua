@@ -167,8 +167,9 @@ end
 -- @tparam integer page
 -- @tparam[opt] string customer
 -- @tparam[opt] integer page_size
+-- @tparam[opt] boolean json without --append: the rest goes out as an array of its own
 -- @treturn string
-function M.resume_command(argv, page, customer, page_size)
+function M.resume_command(argv, page, customer, page_size, json)
   local drop = { ["--start-page"] = true, ["--page-size"] = true, ["--append"] = true }
   local extra = {}
   if customer then
@@ -176,7 +177,9 @@ function M.resume_command(argv, page, customer, page_size)
     extra = { "--customer", customer, "--with-customer-id" }
   end
   if page_size then extra[#extra + 1] = "--page-size"; extra[#extra + 1] = tostring(page_size) end
-  for _, w in ipairs { "--start-page", tostring(page), "--append" } do extra[#extra + 1] = w end
+  extra[#extra + 1] = "--start-page"
+  extra[#extra + 1] = tostring(page)
+  if not json then extra[#extra + 1] = "--append" end
   return M.command(argv, drop, extra)
 end
 
