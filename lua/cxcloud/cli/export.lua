@@ -275,7 +275,8 @@ local function report_interrupt(job)
     io.stderr:write(head, "; ", untouched(args.output), "\n")
   elseif got.page then
     io.stderr:write(head, format(": pages %d-%d (%d rows) were written; to resume: %s\n",
-      args.start_page or 1, got.page, got.rows, failure.resume_command(job.argv, page, nil, got.size, job.fmt == "json")))
+      args.start_page or 1, got.page, got.rows,
+      failure.resume_command(job.argv, page, nil, got.size, job.fmt == "json")))
   else
     io.stderr:write(head, ": nothing was written\n")
   end
