@@ -227,7 +227,7 @@ sandbox: all
 	$(LUA_ENV) $(LUA) bin/cxcloud sandbox
 
 lint:
-	luacheck -q lua sandbox spec examples bin/cxcloud
+	luacheck -q lua sandbox spec examples examples/nmap/cxcloud.nse bin/cxcloud
 
 docs:
 	ldoc -q .

@@ -71,7 +71,7 @@ build_keeping_core = $(MAKE) --no-print-directory all && sum=$$(cksum < cxcloud/
 test-nmap:
 	@$(call install_missing,$(PKGS_nmap))
 	@$(call build_keeping_core,lua5.3)
-	$(LUA_ENV) lua5.4 examples/nmap/test.lua $(CURDIR)/$(call core_dir,lua5.3)
+	$(LUA_ENV) lua5.4 examples/nmap/test.lua $(CURDIR)/$(patsubst %/,%,$(call core_dir,lua5.3))
 
 # The whole suite on each other Lua (5.4: `make test`), every version even when one fails,
 # LUA_VERSIONS_JOBS of them at once (their specs mostly wait on the network and the rate
