@@ -34,17 +34,23 @@ LDFLAGS  += -shared $(SANITIZE)
 
 LIB_SRC  := $(wildcard src/lib/*.c)
 SRC      := $(wildcard src/*.c) $(LIB_SRC)
-# Objects per Lua version; the module is relinked whenever it was last built for another one.
+# Objects per Lua version, and a C core per Lua version, so that building for one never
+# replaces another's: lua5.4's (the one bin/cxcloud loads) is cxcloud/core.so, another's
+# build/<lua>/cxcloud/core.so (`make LUA=lua5.3` says how to use it). MODULE=... puts one
+# elsewhere; it is relinked whenever it was last built for another Lua.
 OBJ_DIR  := build/$(LUA_PC)
 OBJ      := $(SRC:src/%.c=$(OBJ_DIR)/%.o)
-MODULE   := cxcloud/core.so
+core_dir  = $(if $(filter lua5.4,$(1)),,build/$(1)/)
+MODULE   := $(call core_dir,$(LUA_PC))cxcloud/core.so
+# the directory to put on LUA_CPATH (as DIR/?.so) for MODULE: "" is the top of the tree
+CORE_DIR := $(patsubst %cxcloud/core.so,%,$(MODULE))
 BUILT_FOR = $(dir $(MODULE)).built-for
 
 # Lua finds the library's modules in lua/, the sandbox's (a product of its own, Lua 5.4) in
-# sandbox/lua/, the C core in ./cxcloud/, and lua-http, cqueues and busted's pure-Lua parts in
+# sandbox/lua/, LUA's C core in MODULE, and lua-http, cqueues and busted's pure-Lua parts in
 # Debian's 5.1 tree (they run unchanged on 5.4).
 LUA_ENV  := LUA_PATH="$(CURDIR)/lua/?.lua;$(CURDIR)/lua/?/init.lua;$(CURDIR)/sandbox/lua/?.lua;$(CURDIR)/sandbox/lua/?/init.lua;/usr/share/lua/5.1/?.lua;/usr/share/lua/5.1/?/init.lua;;" \
-            LUA_CPATH="$(CURDIR)/?.so;;"
+            LUA_CPATH="$(CURDIR)/$(CORE_DIR)?.so;;"
 BUSTED   := $(LUA_ENV) busted --lua=$(LUA)
 
 # ca-certificates: the client verifies against the system CA bundle by default. python3: the
@@ -64,7 +70,7 @@ DEB_PKGS := lua5.4 liblua5.4-dev $(if $(filter lua5.4,$(LUA_PC)),,$(LUA_PC) $(DE
             pkg-config gcc make ca-certificates python3
 PKGS_system   := nginx-light tinyproxy postgresql lua-dbi-postgresql
 PKGS_memcheck := valgrind
-PKGS_luarocks := luarocks
+PKGS_luarocks := luarocks lua5.3 liblua5.3-dev
 PKGS_embed    := valgrind
 PKGS_nmap     := nmap lua5.3 liblua5.3-dev
 PKGS_fuzz     := clang libclang-rt-14-dev
@@ -77,6 +83,11 @@ SUDO     := $(shell [ "$$(id -u)" = 0 ] || echo sudo)
         clean fuzz bench bench-partner bench-store bench-pages sandbox
 
 all: $(MODULE)
+ifneq ($(MODULE),cxcloud/core.so)
+	@echo "$(MODULE): the C core for $(LUA_PC) (cxcloud/core.so stays lua5.4's, which bin/cxcloud loads)"
+	@echo "  use it: LUA_PATH='$(CURDIR)/lua/?.lua;$(CURDIR)/lua/?/init.lua;;' LUA_CPATH='$(CURDIR)/$(CORE_DIR)?.so;;' $(LUA) ..."
+	@echo "  or install it: make LUA=$(LUA) install"
+endif
 
 $(OBJ_DIR)/lib/%.o: src/lib/%.c $(wildcard src/lib/*.h)
 	@mkdir -p $(@D)
@@ -126,8 +137,9 @@ test: deps
 	  2>&1 | tee build/test-output.log
 	$(LUA) spec/support/leakcheck.lua build/secrets.txt build/test-output.log build/shown.txt
 
-# The unit specs alone: no network, no sandbox, seconds.
+# The unit specs alone: no network, no sandbox, seconds; LUA's core (MODULE) under them.
 test-unit: all
+	@echo "test-unit: $(LUA) with $(MODULE)"
 	$(BUSTED) spec/unit
 
 # The system checks against real third-party servers: nginx (overload), tinyproxy (proxies)
@@ -223,7 +235,7 @@ sandbox: all
 	$(LUA_ENV) $(LUA) bin/cxcloud sandbox
 
 lint:
-	luacheck -q lua sandbox spec examples bin/cxcloud
+	luacheck -q lua sandbox spec examples examples/nmap/cxcloud.nse bin/cxcloud
 
 docs:
 	ldoc -q .

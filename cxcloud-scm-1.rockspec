@@ -21,11 +21,13 @@ dependencies = {
 }
 -- The Makefile builds the C core and installs every module: one list of files, not two.
 -- CFLAGS is only the builder's part: the Makefile adds its own warnings and include paths to it.
+-- LUA goes to both steps: the core of each Lua version has a place of its own in the tree.
 build = {
    type = "make",
    build_variables = { CFLAGS = "$(CFLAGS)", LUA_INCDIR = "$(LUA_INCDIR)", LUA = "$(LUA)" },
    install_variables = {
       PREFIX = "$(PREFIX)", LUA_LMOD = "$(LUADIR)", LUA_CMOD = "$(LIBDIR)", BIN_DIR = "$(BINDIR)",
+      LUA = "$(LUA)", LUA_INCDIR = "$(LUA_INCDIR)", CFLAGS = "$(CFLAGS)",
    },
    copy_directories = { "examples" },
 }

@@ -13,9 +13,10 @@ local here = debug.getinfo(1, "S").source:match("^@(.*/)") or "./"
 local cli = here .. "../bin/cxcloud"
 local interpreter = arg and arg[-1] or "lua5.4"
 
--- the data's end-of-life dates are placed around today, as a real account's would be
+-- the sandbox's own `today` (its default): its environment passes it to the commands
+-- (CXCLOUD_TODAY), so the report's counts are the same on any date
 local sb = sandbox.start { -- stopped at the end (and when this process exits)
-  seed = 2026, customers = 6, hardware = { 1500, 120, 80, 60, 40, 40 }, today = os.date("!%Y-%m-%d"),
+  seed = 2026, customers = 6, hardware = { 1500, 120, 80, 60, 40, 40 },
 }
 local customer = sb.customers[1]
 print(("A local CX Cloud sandbox listens on 127.0.0.1:%d; the commands below reach it through"

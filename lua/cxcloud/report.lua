@@ -13,8 +13,13 @@
 --    criticalAdvisories   those whose bulletin (securityAdvisoryInstanceId) is rated Critical
 --    fieldNotices         field_notices rows naming the element
 --
+-- Seven of the operations are per customer; the three bulletin catalogues are the same for
+-- every customer, so `build_many` pulls them once for all customers: a report costs, per
+-- customer, one call per operation and page (7 while each holds at most a page of rows),
+-- plus the catalogues once (3, one page each).
+--
 -- `sort_attention` orders records so that what needs attention comes first; `totals` sums
--- them per customer.
+-- them per customer; `today` is the date "past last date of support" compares with.
 -- @module cxcloud.report
 
 local M = {}
@@ -24,23 +29,75 @@ M.COLUMNS = { "neInstanceId", "hostname", "ipAddress", "productId", "swVersion",
   "hwLastDateOfSupport", "swLastDateOfSupport", "advisories", "criticalAdvisories", "fieldNotices" }
 
 --- The totals' columns, in order.
-M.TOTAL_COLUMNS = { "customerId", "devices", "notCovered", "partiallyCovered",
+M.TOTAL_COLUMNS = { "customerId", "customerName", "devices", "notCovered", "partiallyCovered",
   "pastLastDateOfSupport", "advisories", "criticalAdvisories", "fieldNotices" }
 
--- what each join pulls: operation and the fields it needs
-local PULLS = {
+--- The operations pulled per customer: operation and the fields the join needs.
+M.PER_CUSTOMER = {
   { "network_elements", { "neInstanceId", "hostname", "ipAddress", "productId", "swVersion" } },
   { "hardware", { "neInstanceId", "hwInstanceId", "serialNumber" } },
   { "coverage", { "serialNumber" } },
   { "hardware_eol", { "neInstanceId", "hwInstanceId", "hwEolInstanceId" } },
-  { "hardware_eol_bulletins", { "hwEolInstanceId", "lastDateOfSupport" } },
   { "software_eol", { "neInstanceId", "swEolInstanceId" } },
-  { "software_eol_bulletins", { "swEolInstanceId", "lastDateOfSupport" } },
   { "security_advisories", { "neInstanceId", "securityAdvisoryInstanceId" } },
-  { "security_advisory_bulletins", { "securityAdvisoryInstanceId", "securityImpactRating" } },
   { "field_notices", { "neInstanceId" } },
 }
-M.PULLS = PULLS
+
+--- The bulletin catalogues: the same for every customer, pulled once.
+M.CATALOGUES = {
+  { "hardware_eol_bulletins", { "hwEolInstanceId", "lastDateOfSupport" } },
+  { "software_eol_bulletins", { "swEolInstanceId", "lastDateOfSupport" } },
+  { "security_advisory_bulletins", { "securityAdvisoryInstanceId", "securityImpactRating" } },
+}
+
+--- Every pull of the join (per customer, then the catalogues).
+M.PULLS = {}
+for _, list in ipairs { M.PER_CUSTOMER, M.CATALOGUES } do
+  for _, pull in ipairs(list) do M.PULLS[#M.PULLS + 1] = pull end
+end
+
+local function is_400(err)
+  return type(err) == "table" and err.kind == "http" and err.status == 400
+end
+
+--- Every item of operation `op` on `target` (a client or a customer view), asking only for
+-- `fields`; when the API refuses them (a 400: v2 may name a field differently than v1
+-- did), the whole items.
+-- @param target client or customer view
+-- @tparam string op
+-- @tparam[opt] {string,...} fields
+-- @tparam[opt] table params filters
+-- @treturn table|nil items
+-- @return err
+function M.pull(target, op, fields, params)
+  local p = {}
+  for k, v in pairs(params or {}) do p[k] = v end
+  p.fields = fields
+  local list, err = target[op](target, p):all()
+  if not list and fields and is_400(err) then
+    p.fields = nil
+    list, err = target[op](target, p):all()
+  end
+  return list, err
+end
+
+--- Every item of a bulletin catalogue, pulled once for every customer: without a
+-- customerId (the catalogues are global, as the store keeps them), or, when the service
+-- refuses that (a 400: v2 may require customerId there), through the view of `customer`.
+-- @param cx client
+-- @tparam string op
+-- @tparam[opt] {string,...} fields
+-- @tparam[opt] string customer a customerId for the second try
+-- @tparam[opt] table params filters
+-- @treturn table|nil items
+-- @return err
+function M.pull_catalogue(cx, op, fields, customer, params)
+  local list, err = M.pull(cx, op, fields, params)
+  if not list and customer and is_400(err) then
+    list, err = M.pull(cx:customer(customer), op, fields, params)
+  end
+  return list, err
+end
 
 local function key(v)
   if v == nil then return nil end
@@ -127,30 +184,99 @@ function M.join(lists)
   return records
 end
 
+-- the report's lists of one customer: its own pulls plus the shared catalogues
+local function lists_of(per_customer, catalogues)
+  local lists = {}
+  for k, v in pairs(per_customer) do lists[k] = v end
+  for k, v in pairs(catalogues) do lists[k] = v end
+  return lists
+end
+
+--- Pull what the report needs for several customers, concurrently (`cx:map`), the
+-- catalogues once for all of them, and join it per customer.
+-- @param cx client
+-- @tparam {string,...} ids customerIds
+-- @treturn {{table,...},...}|nil the records of each customer, in the order of `ids`
+-- @return err (an error object) when a pull failed, with `customerId` set for a
+--   customer's own pull
+function M.build_many(cx, ids)
+  local tasks = {}
+  for _, pull in ipairs(M.CATALOGUES) do tasks[#tasks + 1] = { pull = pull } end
+  for _, id in ipairs(ids) do
+    for _, pull in ipairs(M.PER_CUSTOMER) do tasks[#tasks + 1] = { pull = pull, id = id } end
+  end
+  local results, errs = cx:map(tasks, function(t)
+    local list, err
+    if t.id then
+      list, err = M.pull(cx:customer(t.id), t.pull[1], t.pull[2])
+    else
+      list, err = M.pull_catalogue(cx, t.pull[1], t.pull[2], ids[1])
+    end
+    if not list then error(err, 0) end
+    return list
+  end)
+  if errs then
+    for i = 1, #tasks do
+      local err = errs[i]
+      if err ~= nil then
+        if type(err) == "table" and tasks[i].id then err.customerId = tasks[i].id end
+        return nil, err
+      end
+    end
+  end
+  local catalogues, own = {}, {}
+  for i, t in ipairs(tasks) do
+    if t.id then
+      own[t.id] = own[t.id] or {}
+      own[t.id][t.pull[1]] = results[i]
+    else
+      catalogues[t.pull[1]] = results[i]
+    end
+  end
+  local out = {}
+  for i, id in ipairs(ids) do out[i] = M.join(lists_of(own[id], catalogues)) end
+  return out
+end
+
 --- Pull what the report needs for one customer (concurrently) and join it.
 -- @param cx client
 -- @tparam string customer_id
 -- @treturn {table,...}|nil records
 -- @return err (an error object) when a pull failed
 function M.build(cx, customer_id)
-  local view = cx:customer(customer_id)
-  local results, errs = cx:map(PULLS, function(pull)
-    local list, err = view[pull[1]](view, { fields = pull[2] }):all()
-    if not list and err.kind == "http" and err.status == 400 then
-      -- v2 may name a field differently than v1 did: the whole items then
-      list, err = view[pull[1]](view):all()
+  local all, err = M.build_many(cx, { customer_id })
+  if not all then return nil, err end
+  return all[1]
+end
+
+--- The date "past last date of support" compares with by default: `CXCLOUD_TODAY` when
+-- set (a sandbox's environment sets it to the sandbox's own `today`, so that its data and
+-- the report agree on any date), else today in UTC.
+-- @treturn string|nil "YYYY-MM-DD"
+-- @treturn string|nil why not (CXCLOUD_TODAY is not a date)
+function M.today()
+  local env = os.getenv("CXCLOUD_TODAY")
+  if env and env ~= "" then
+    if not M.is_date(env) then
+      return nil, string.format("CXCLOUD_TODAY expects a date YYYY-MM-DD, got '%s'", env)
     end
-    if not list then error(err, 0) end
-    return list
-  end)
-  if errs then
-    for i = 1, #PULLS do
-      if errs[i] ~= nil then return nil, errs[i] end
-    end
+    return env
   end
-  local lists = {}
-  for i, pull in ipairs(PULLS) do lists[pull[1]] = results[i] end
-  return M.join(lists)
+  return os.date("!%Y-%m-%d")
+end
+
+--- Is `s` a date "YYYY-MM-DD" (a real one: month 1-12, day within the month)?
+-- @param s
+-- @treturn boolean
+function M.is_date(s)
+  if type(s) ~= "string" then return false end
+  local y, m, d = s:match("^(%d%d%d%d)%-(%d%d)%-(%d%d)$")
+  if not y then return false end
+  y, m, d = tonumber(y), tonumber(m), tonumber(d)
+  if m < 1 or m > 12 or d < 1 then return false end
+  local days = { 31, (y % 4 == 0 and (y % 100 ~= 0 or y % 400 == 0)) and 29 or 28,
+    31, 30, 31, 30, 31, 31, 30, 31, 30, 31 }
+  return d <= days[m]
 end
 
 --- Is a record past a last date of support (hardware or software) on `today`?
@@ -195,9 +321,11 @@ end
 -- @tparam string customer_id
 -- @tparam {table,...} records
 -- @tparam string today
+-- @tparam[opt] string customer_name
 -- @treturn table
-function M.totals(customer_id, records, today)
-  local t = { customerId = customer_id, devices = #records, notCovered = 0, partiallyCovered = 0,
+function M.totals(customer_id, records, today, customer_name)
+  local t = { customerId = customer_id, customerName = customer_name, devices = #records,
+    notCovered = 0, partiallyCovered = 0,
     pastLastDateOfSupport = 0, advisories = 0, criticalAdvisories = 0, fieldNotices = 0 }
   for _, r in ipairs(records) do
     if r.covered == "no" then t.notCovered = t.notCovered + 1 end

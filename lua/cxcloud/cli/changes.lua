@@ -40,7 +40,13 @@ function M.run(args)
   local fmt = export.format(args)
   local rows, columns = {}, M.COLUMNS
   if args.summary then
-    rows, columns = db:summary { since = since, today = args.today }, summary.COLUMNS
+    local today = args.today
+    if not today then
+      local err
+      today, err = require("cxcloud.report").today() -- CXCLOUD_TODAY (a sandbox's date), else today
+      if not today then common.usage(err) end
+    end
+    rows, columns = db:summary { since = since, today = today }, summary.COLUMNS
   else
     if args.values then columns = { "run", "at", "operation", "customerId", "key", "change", "fields",
       "old", "new" } end

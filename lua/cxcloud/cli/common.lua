@@ -7,6 +7,8 @@ local errors = require "cxcloud.errors"
 
 local M = {}
 
+local format = string.format
+
 local Exit = { __name = "cxcloud.cli.exit" }
 Exit.__tostring = function(e) return e.message end
 M.Exit = Exit
@@ -29,19 +31,39 @@ function M.message(err)
   return (tostring(err):gsub("^cxcloud: ", ""):gsub("\n.*", ""))
 end
 
+--- Did `err` come from an interrupt (SIGINT: the stand-alone interpreter raises
+-- "interrupted!" wherever Lua code runs, and the client turns it into an error object when
+-- it was waiting on a request)?
+-- @param err anything raised
+-- @treturn boolean
+function M.is_interrupt(err)
+  local msg = type(err) == "string" and err or errors.is_error(err) and err.message
+  return type(msg) == "string" and msg:find("interrupted!$") ~= nil
+end
+
+--- Raise the interrupt again, as the interpreter raised it (`main` exits with 130).
+function M.interrupt()
+  error("interrupted!", 0)
+end
+
 --- Stop with exit status 1: the work failed.
 -- @param err an error object or a message
 -- @tparam[opt] string context what was being done ("listing the customers")
-function M.fail(err, context)
+-- @tparam[opt] string advice what to do about it (a line of its own)
+function M.fail(err, context, advice)
+  if M.is_interrupt(err) then M.interrupt() end
   local msg = M.message(err)
   if context then msg = context .. ": " .. msg end
+  if advice then msg = msg .. "\ncxcloud: " .. advice end
   error(setmetatable({ status = 1, message = msg }, Exit), 0)
 end
 
 --- Re-raise what a call raised: a cxcloud usage error becomes a usage exit, another
--- cxcloud error a failure; anything else (a bug, an interrupt) goes on as it is.
+-- cxcloud error a failure, an interrupt the interrupt; anything else (a bug) goes on as
+-- it is.
 function M.reraise(err)
   if M.is_exit(err) then error(err, 0) end
+  if M.is_interrupt(err) then M.interrupt() end
   if errors.is_error(err) then
     if err.kind == "usage" then M.usage(M.message(err)) end
     M.fail(err)
@@ -78,13 +100,18 @@ M.SANDBOX_ROCK = "cxcloud-sandbox"
 
 --- The sandbox's module `name` ("cxcloud.sandbox", "cxcloud.sandbox.cli"), or nil when the
 -- sandbox is not installed: it is its own rock (cxcloud-sandbox-scm-1.rockspec), not part of
--- the library's. A sandbox that is there but fails to load raises as it is.
+-- the library's; or nil and a message when it is there but a module it needs is not (lua-http,
+-- cqueues, ...). A sandbox that fails to load otherwise raises as it is.
 -- @tparam string name
 -- @treturn table|nil
+-- @treturn string|nil
 function M.sandbox_module(name)
   local ok, mod = pcall(require, name)
   if ok then return mod end
-  if tostring(mod):find("module '" .. name .. "' not found", 1, true) then return nil end
+  local missing = tostring(mod):match("module '([^']+)' not found")
+  if missing == name then return nil end
+  if missing then return nil, format("the sandbox needs the module '%s', which is not installed (make deps"
+    .. " installs it)", missing) end
   error(mod, 0)
 end
 
@@ -93,9 +120,24 @@ end
 -- @tparam string name
 -- @treturn table
 function M.require_sandbox(name)
-  return M.sandbox_module(name) or M.fail("the sandbox is not installed: it is the separate rock "
+  local mod, why = M.sandbox_module(name)
+  return mod or M.fail(why or ("the sandbox is not installed: it is the separate rock "
     .. M.SANDBOX_ROCK .. " (Lua 5.4; in a checkout: luarocks --lua-version=5.4 make "
-    .. M.SANDBOX_ROCK .. "-scm-1.rockspec, or run bin/cxcloud from the checkout)")
+    .. M.SANDBOX_ROCK .. "-scm-1.rockspec, or run bin/cxcloud from the checkout)"))
+end
+
+--- The one line for a module that `require` did not find, or nil for another error: the C
+-- core (not built yet in a checkout) or a dependency.
+-- @param err what `require` raised
+-- @treturn string|nil
+function M.missing_module(err)
+  local name = type(err) == "string" and err:match("module '([^']+)' not found")
+  if not name then return nil end
+  if name == "cxcloud.core" then
+    return "the C core is not built: run make (the module 'cxcloud.core' is not on LUA_CPATH)"
+  end
+  return format("the module '%s' is not installed (make deps installs the dependencies;"
+    .. " LUA_PATH and LUA_CPATH say where Lua looks)", name)
 end
 
 --- A word for a POSIX shell: bare when it is plainly safe (so that a resume command reads

@@ -7,6 +7,8 @@ local cxcloud = require "cxcloud"
 local output = require "cxcloud.cli.output"
 local term = require "cxcloud.cli.term"
 local common = require "cxcloud.cli.common"
+local customers = require "cxcloud.cli.customers"
+local failure = require "cxcloud.cli.failure"
 local now = require("cxcloud.core").now
 
 local M = {}
@@ -48,45 +50,48 @@ function M.params(args)
   return p
 end
 
---- The customers an invocation names: `--customer` (repeated), or every customer the
--- credentials see with `--all-customers`; nil when neither is given.
+--- The customers an invocation names (`--customer`, each value an ID or a comma-separated
+-- list; `--customers-file`), or every customer the credentials see with `--all-customers`;
+-- nil when none is named (see `cxcloud.cli.customers`).
 -- @param cx client
 -- @tparam table args
 -- @treturn table|nil ids
+-- @treturn table|nil names (customerId -> customerName), with --all-customers
 function M.customers(cx, args)
-  if args.all_customers then
-    local list, err = cx:customers { fields = "customerId" }:all()
-    if not list then fail(err, "listing the customers") end
-    local ids = {}
-    for i, c in ipairs(list) do ids[i] = c.customerId end
-    if #ids == 0 then fail("the credentials see no customer (customer-details is empty)") end
-    return ids
-  end
-  if args.customer and #args.customer > 0 then return args.customer end
-  return nil
+  return customers.select(cx, args)
 end
 
---- The format: --format, else from the output file's extension, else table on a terminal.
+-- the format an --output file's extension names
+local EXTENSIONS = { csv = "csv", jsonl = "jsonl", json = "json", txt = "table" }
+
+--- The format: --format, else from the output file's extension (an extension it does not
+-- know is a usage error), else table on a terminal, jsonl otherwise.
 -- @tparam table args
 -- @treturn string
 function M.format(args)
   if args.format then return args.format end
   if args.output then
-    local ext = args.output:match("%.(%w+)$")
-    ext = ext and ext:lower()
-    if ext == "csv" or ext == "json" or ext == "jsonl" then return ext end
-    return "jsonl"
+    local ext = args.output:match("%.([^./]+)$")
+    local fmt = ext and EXTENSIONS[ext:lower()]
+    if not fmt then
+      usage(format("--output '%s': %s; the extensions that give the format are .csv, .jsonl, .json"
+        .. " and .txt (a table), or give --format", args.output,
+        ext and ("unknown extension '." .. ext .. "'") or "no extension to tell the format by"))
+    end
+    return fmt
   end
   return term.isatty(1) and "table" or "jsonl"
 end
 
---- The destination of an export: a writer on standard output or on an output file.
+--- The destination of an export: a writer on standard output (or `sink`, standing for it)
+-- or on an output file.
 -- @tparam table args
 -- @tparam string fmt
--- @tparam table wopts writer options (columns, order, first)
+-- @tparam table wopts writer options (columns, order, first, empty_columns)
+-- @param[opt] sink what stands for standard output
 -- @treturn table writer
 -- @treturn table|nil output file
-function M.destination(args, fmt, wopts)
+function M.destination(args, fmt, wopts, sink)
   if args.append and fmt == "json" then
     usage("--append cannot extend a JSON array: use --format jsonl or csv")
   end
@@ -106,8 +111,7 @@ function M.destination(args, fmt, wopts)
     end
   end
   if fmt == "table" then wopts.width = term.isatty(1) and not args.output and term.columns() or nil end
-  local sink = file or io.stdout
-  return output.writer(fmt, sink, wopts), file
+  return output.writer(fmt, file or sink or io.stdout, wopts), file
 end
 
 --- Writes `rows` whole to `--output` (or standard output) in format `fmt`, or stops with
@@ -125,63 +129,6 @@ function M.write_all(args, fmt, rows, columns)
     if not ok then fail(string.format("cannot write '%s': %s", args.output, tostring(err))) end
   end
   io.stdout:flush()
-end
-
--- the command line again, with --start-page N --append instead of what it had; for one
--- customer of several, with that --customer (and --with-customer-id, so that its records
--- keep the column they had)
-local function resume_command(argv, page, customer, page_size)
-  local drop_value = { ["--start-page"] = true, ["--page-size"] = true }
-  local drop = { ["--append"] = true }
-  if customer then
-    drop_value["--customer"], drop_value["-c"] = true, true
-    drop["--all-customers"], drop["-a"], drop["--with-customer-id"] = true, true, true
-  end
-  local out, skip = { "cxcloud" }, false
-  for _, a in ipairs(argv) do
-    local name = a:match("^(%-%-[%w-]+)=") or a:match("^(%-%a).") or a
-    if skip then
-      skip = false
-    elseif drop_value[a] then
-      skip = true
-    elseif not drop[a] and not drop_value[name] then
-      out[#out + 1] = common.shell_quote(a)
-    end
-  end
-  if customer then
-    out[#out + 1] = "--customer " .. common.shell_quote(customer) .. " --with-customer-id"
-  end
-  -- a page number means something at the size the pull used
-  if page_size then out[#out + 1] = "--page-size " .. page_size end
-  out[#out + 1] = "--start-page " .. page .. " --append"
-  return table.concat(out, " ")
-end
-
--- what failed pulls say, and how to resume them: `failures` = { {err, customer, written} }
-local function report_failures(args, argv, failures, multi)
-  for _, f in ipairs(failures) do
-    local err, customer = f[1], multi and f[2] or nil
-    io.stderr:write(format("cxcloud: %s failed%s%s: %s\n", args.command,
-      err.page and format(" at page %d", err.page) or "",
-      customer and (" for customer " .. customer) or "", common.message(err)))
-  end
-  if args.output then
-    io.stderr:write(format("cxcloud: %s was not written (a pull that fails leaves no partial"
-      .. " file); run the command again, or export to standard output, which can be resumed\n",
-      args.output))
-    return
-  end
-  for _, f in ipairs(failures) do
-    local err, customer, written = f[1], multi and f[2] or nil, f[3]
-    local start = args.start_page or 1
-    if err.page and err.page <= start and not customer then
-      io.stderr:write("cxcloud: nothing was written; run the command again\n")
-    elseif err.page then
-      io.stderr:write(format("cxcloud: pages %d-%d (%d rows)%s were written; to resume: %s\n",
-        start, err.page - 1, written, customer and (" of customer " .. customer) or "",
-        resume_command(argv, err.page, customer, err.page_size)))
-    end
-  end
 end
 
 --- Run an export. Returns the exit status.
@@ -207,21 +154,158 @@ function M.run_path(args, argv)
   end)
 end
 
---- The export itself: `make(cx, params)` makes the query for one customer.
+
+-- the names of the customers, for the records of several (one request); nil, after saying
+-- so, when they cannot be listed: the export goes on without them
+local function customer_names(cx)
+  local _, names = customers.list(cx)
+  if type(names) == "table" and not cxcloud.is_error(names) then return names end
+  if common.is_interrupt(names) then common.interrupt() end
+  -- refused credentials would fail every customer's pull the same way
+  if names.kind == "auth" then fail(names, "listing the customers' names", failure.advice(names)) end
+  io.stderr:write(format("cxcloud: the customers' names could not be listed (%s): the records"
+    .. " carry their customerId without customerName\n", common.message(names)))
+  return nil
+end
+
+-- "ID" or "ID (NAME)"
+local function who(id, names)
+  local name = names and names[id]
+  return name and format("%s (%s)", id, name) or id
+end
+
+-- a --output file that exists is "unchanged", one that does not "not written"
+local function untouched(path)
+  local f = io.open(path, "rb")
+  if f then f:close() return path .. " unchanged" end
+  return path .. " not written"
+end
+
+-- One customer's pull failed (or the only pull): what failed, and what to do. `got` is
+-- what was written: { page = the last page written, size = its page size, rows }.
+local function report_single(job, err)
+  local args, got = job.args, job.got
+  local advice = failure.advice(err, { command = args.command, customer = job.ids and job.ids[1] })
+  local transient = failure.transient(err)
+  io.stderr:write(format("cxcloud: %s failed%s: %s\n", args.command,
+    err.page and format(" at page %d", err.page) or "", common.message(err)))
+  if args.output then
+    io.stderr:write(format("cxcloud: %s was not written (a pull that fails leaves no partial file)%s\n",
+      args.output, transient and "; run the command again, or export to standard output, which can be"
+      .. " resumed" or ""))
+    if advice and not transient then io.stderr:write("cxcloud: ", advice, "\n") end
+  elseif got.page then
+    if advice and not transient then io.stderr:write("cxcloud: ", advice, "\n") end
+    local start = args.start_page or 1
+    io.stderr:write(format("cxcloud: pages %d-%d (%d rows) were written; to resume: %s\n", start,
+      got.page, got.rows, failure.resume_command(job.argv, got.page + 1, nil, got.size, job.fmt == "json")))
+  else
+    io.stderr:write("cxcloud: nothing was written", advice and ("; " .. advice) or "", "\n")
+  end
+end
+
+-- Some customers of several failed: each with its reason, the advice (once per kind), and
+-- one command that retries just them. `written`: ids whose records were written.
+local function report_several(job, failed, written)
+  local args, names = job.args, job.names
+  local advice, seen = {}, {}
+  local ids, unseen = {}, {}
+  for _, f in ipairs(failed) do
+    local id, err = f[1], f[2]
+    ids[#ids + 1] = id
+    io.stderr:write(format("cxcloud: %s failed%s for customer %s: %s\n", args.command,
+      (err.page or 1) > (args.start_page or 1) and format(" at page %d", err.page) or "",
+      who(id, names), common.message(err)))
+    if err.kind == "http" and err.status == 403 and not err.quota_spent then
+      unseen[#unseen + 1] = id
+    else
+      local a = failure.advice(err, { command = args.command, customer = id })
+      if a and not seen[a] then seen[a] = true; advice[#advice + 1] = a end
+    end
+  end
+  if #unseen > 0 then
+    table.insert(advice, 1, failure.advice({ kind = "http", status = 403 },
+      { customer = table.concat(unseen, ", ") }))
+  end
+  local dest = args.output and (" to " .. args.output) or ""
+  if #written > 0 then
+    io.stderr:write(format("cxcloud: %s: %d of %d customers failed; the records of the %d that"
+      .. " succeeded were written%s\n", args.command, #failed, #failed + #written, #written, dest))
+  else
+    io.stderr:write(format("cxcloud: %s: every customer failed; nothing was written%s\n", args.command,
+      args.output and format(" (%s)", untouched(args.output)) or ""))
+  end
+  for _, a in ipairs(advice) do io.stderr:write("cxcloud: ", a, "\n") end
+  -- a JSON array cannot be appended to: the retry writes one of its own
+  local append = (#written > 0 or args.append) and job.fmt ~= "json"
+  local out = args.output and #written > 0 and job.fmt == "json"
+    and (args.output:gsub("%.[^./]*$", "") .. ".retry.json") or nil
+  io.stderr:write(format("cxcloud: to retry%s: %s\n",
+    #written == 0 and "" or #ids == 1 and " just it" or " just them",
+    failure.retry_command(job.argv, ids, { append = append, output = out })))
+end
+
+-- The pull was interrupted (SIGINT): where it stopped, the --output file left as it was, or
+-- for standard output what was written and how to go on.
+local function report_interrupt(job)
+  local args, got = job.args, job.got
+  if job.multi then
+    local rest, n = {}, 0
+    for i, id in ipairs(job.ids) do
+      if job.written[i] then n = n + 1 else rest[#rest + 1] = id end
+    end
+    local pages = 0
+    for _, k in pairs(job.pages) do pages = pages + k end
+    local head = format("cxcloud: interrupted after %d page(s), %d of %d customers complete", pages, n,
+      #job.ids)
+    if args.output then
+      io.stderr:write(head, "; ", untouched(args.output), "\n")
+    elseif n == 0 then
+      io.stderr:write(head, "; nothing was written\n")
+    else
+      io.stderr:write(head, format("; their records were written; to pull the other %d: %s\n", #rest,
+        failure.retry_command(job.argv, rest, { append = job.fmt ~= "json" or nil })))
+    end
+    return
+  end
+  local page = (got.page or (args.start_page or 1) - 1) + 1
+  local head = format("cxcloud: interrupted at page %d%s", page,
+    got.pages and format(" of %d", got.pages) or "")
+  if args.output then
+    io.stderr:write(head, "; ", untouched(args.output), "\n")
+  elseif got.page then
+    io.stderr:write(head, format(": pages %d-%d (%d rows) were written; to resume: %s\n",
+      args.start_page or 1, got.page, got.rows,
+      failure.resume_command(job.argv, page, nil, got.size, job.fmt == "json")))
+  else
+    io.stderr:write(head, ": nothing was written\n")
+  end
+end
+
+--- The export itself: `make(cx, params)` makes the query for one customer. One customer's
+-- records are written as they arrive; with several, each customer's are held in a
+-- temporary file until its pull is complete, then written whole, so that a customer that
+-- fails leaves nothing and the others are written (exit status 3).
 -- @tparam table args
 -- @tparam {string,...} argv
 -- @tparam table op the operations entry (name, params, fields)
 -- @tparam function make
 -- @treturn integer
 function M.pull(args, argv, op, make)
+  local fmt = M.format(args)
   local params = M.params(args)
-  local cx = common.client(args)
-  local ids = M.customers(cx, args)
-  if not ids and requires_customer(op) then
-    usage(format("%s needs --customer ID (repeatable) or --all-customers", args.command))
+  if args.append and fmt == "json" then
+    usage("--append cannot extend a JSON array: use --format jsonl or csv")
   end
-  local multi = args.all_customers or (ids and #ids > 1)
+  local cx = common.client(args)
+  local ids, names = M.customers(cx, args)
+  if not ids and requires_customer(op) then
+    usage(format("%s needs --customer ID (repeatable), --customers-file FILE or --all-customers",
+      args.command))
+  end
+  local multi = args.all_customers or (ids ~= nil and #ids > 1)
   local tag = multi or args.with_customer_id
+  if tag and ids and not names then names = customer_names(cx) end
   -- every query first, so that a bad parameter stops us before any output
   local queries = {}
   for i, id in ipairs(ids or { false }) do
@@ -230,21 +314,44 @@ function M.pull(args, argv, op, make)
     if id then p.customerId = id end
     queries[i] = common.checked(function() return make(cx, p) end)
   end
-  local fmt = M.format(args)
+  local first = tag and (names and { "customerId", "customerName" } or { "customerId" }) or nil
   local columns
   if args.fields then
     columns = {}
-    if tag then columns[1] = "customerId" end
+    for _, name in ipairs(first or {}) do columns[#columns + 1] = name end
     for name in args.fields:gmatch("[^,%s]+") do
-      if name ~= "customerId" or not tag then columns[#columns + 1] = name end
+      if not (first and (name == "customerId" or name == "customerName" and names)) then
+        columns[#columns + 1] = name
+      end
     end
   end
-  local writer, file = M.destination(args, fmt, {
-    columns = columns, order = op.fields, first = tag and { "customerId" } or nil })
+  local empty = columns
+  if not empty and op.fields then
+    empty = {}
+    for _, name in ipairs(first or {}) do empty[#empty + 1] = name end
+    for _, name in ipairs(op.fields) do
+      if not (first and (name == "customerId" or name == "customerName")) then empty[#empty + 1] = name end
+    end
+  end
 
   local show = not args.quiet and (args.progress or term.isatty(2))
   local bar = show and term.progress(term.isatty(2), now)
-  local states, t0, calls0 = {}, now(), cx:stats().requests
+  -- the progress line and the records on one terminal: the line is cleared before records
+  local sink = io.stdout
+  if bar and term.isatty(2) and not args.output and term.isatty(1) then
+    sink = { write = function(_, ...) bar.clear() return io.stdout:write(...) end }
+  end
+  local order = op.fields
+  if first then
+    order = { table.unpack(first) }
+    for _, name in ipairs(op.fields or {}) do order[#order + 1] = name end
+  end
+  local writer, file = M.destination(args, fmt, {
+    columns = columns, order = order, first = first, empty_columns = empty }, sink)
+
+  local job = { args = args, argv = argv, ids = ids, names = names, multi = multi, fmt = fmt,
+    states = {}, written = {}, pages = {}, got = { rows = 0 } }
+  local states, t0, calls0 = job.states, now(), cx:stats().requests
   local function redraw(final)
     local sum = { page = 0, pages = 0, rows = 0, total = 0, calls = cx:stats().requests - calls0 }
     for _, s in pairs(states) do
@@ -262,52 +369,93 @@ function M.pull(args, argv, op, make)
     bar.show(term.progress_text(args.command, sum), final)
   end
 
-  local written = {}
+  local spools = {}
   local function pull(q, i)
     local id = ids and ids[i]
-    written[i] = 0
+    local name = names and id and names[id]
+    local spool = multi and writer:spool() or nil
+    spools[i] = spool
     if bar then q:on_progress(function(p) states[i] = p; redraw() end) end
-    for page in q:pages() do
+    for page, info in q:pages() do
       if tag then
         for _, item in ipairs(page) do
           if item.customerId == nil then item.customerId = id end
+          if item.customerName == nil then item.customerName = name end
         end
       end
-      writer:rows(page)
-      written[i] = written[i] + #page
+      writer:rows(page, spool)
+      job.pages[i] = (job.pages[i] or 0) + 1
+      if not multi then
+        local got = job.got
+        got.page, got.pages, got.size, got.rows = info.page, info.pages, info.rows, got.rows + #page
+        if not file then io.stdout:flush() end
+      end
+    end
+    if spool then
+      writer:commit(spool)
+      job.written[i] = true
       if not file then io.stdout:flush() end
     end
     return true
   end
 
-  local ok, errs
-  if #queries == 1 then
-    local pok, err = pcall(pull, queries[1], 1)
-    ok = pok
-    if not pok then errs = { err } end
-  else
+  -- after a failure or an interrupt: the file left as it was, what standard output got
+  -- whole (a JSON array closed)
+  local function cleanup()
+    if bar then bar.done() end
+    if file then file:abort() end
+    for _, spool in pairs(spools) do writer:discard(spool) end
+    if not file and fmt == "json" and writer.opened then
+      writer:finish()
+      io.stdout:flush()
+    end
+  end
+
+  local rok, errs = pcall(function()
+    if not multi then
+      local ok, err = pcall(pull, queries[1], 1)
+      return not ok and { err } or nil
+    end
     local _, e = cx:map(queries, pull)
-    errs = e
-    ok = e == nil
+    return e
+  end)
+  if not rok then
+    cleanup()
+    if common.is_interrupt(errs) then
+      report_interrupt(job)
+      cx:close()
+      return 130
+    end
+    common.reraise(errs)
   end
   if bar then
     if next(states) then redraw(true) end
     bar.done()
   end
-  if not ok then
-    if file then file:abort() end
-    local failures = {}
-    for i = 1, #queries do
-      local err = errs[i]
-      if err ~= nil then
-        if not cxcloud.is_error(err) then common.reraise(err) end
-        failures[#failures + 1] = { err, ids and ids[i], written[i] or 0 }
-      end
+  local failed, written = {}, {}
+  for i = 1, #queries do
+    local err = errs and errs[i]
+    if err == nil then
+      written[#written + 1] = ids and ids[i]
+    elseif common.is_interrupt(err) then
+      cleanup()
+      report_interrupt(job)
+      cx:close()
+      return 130
+    elseif not cxcloud.is_error(err) then
+      cleanup()
+      common.reraise(err)
+    else
+      failed[#failed + 1] = { ids and ids[i], err }
     end
-    report_failures(args, argv, failures, multi)
+  end
+  if #failed > 0 and (not multi or #written == 0) then
+    cleanup()
+    if multi then report_several(job, failed, written) else report_single(job, failed[1][2]) end
     cx:close()
     return 1
   end
+  for _, spool in pairs(spools) do writer:discard(spool) end -- those of the customers that failed
   writer:finish()
   if file then
     local cok, cerr = file:commit()
@@ -320,6 +468,10 @@ function M.pull(args, argv, op, make)
       args.output and (" written to " .. args.output) or "", now() - t0))
   end
   cx:close()
+  if #failed > 0 then
+    report_several(job, failed, written)
+    return 3
+  end
   return 0
 end
 

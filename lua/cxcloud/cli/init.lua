@@ -2,6 +2,7 @@
 --
 --    cxcloud OPERATION [--customer ID]... [--all-customers] [--where NAME=VALUE]... ...
 --    cxcloud report --customer ID [--format ...] [--output FILE]
+--    cxcloud affected --advisory ID|--field-notice ID|--eol ID [--customer ID]... [--format ...]
 --    cxcloud query PATH [--where NAME=VALUE]... [the export options]
 --    cxcloud repl [--sandbox]
 --    cxcloud sandbox [...]
@@ -10,7 +11,8 @@
 --    cxcloud changes --db DB [--since RUN|YYYY-MM-DD] [--summary] [--format ...]
 --    cxcloud quota [--db DB]
 --
--- `main(argv)` returns the exit status: 0 success, 1 the work failed, 2 a usage error.
+-- `main(argv)` returns the exit status: 0 success, 1 the work failed, 2 a usage error, 3
+-- partial (some customers of several failed; the others were written), 130 interrupted.
 -- The client (and its C core) is loaded only by the commands that use it, so that
 -- `cxcloud sandbox` needs nothing but the sandbox. The sandbox is a rock of its own
 -- (cxcloud-sandbox): its module `cxcloud.sandbox.cli` declares and runs `cxcloud sandbox`;
@@ -47,10 +49,10 @@ local FORMATS = { "table", "csv", "jsonl", "json" }
 
 local function output_options(cmd)
   cmd:option("--format", "table (aligned; the default on a terminal), csv (RFC 4180), jsonl"
-    .. " (one JSON object per line; the default otherwise, or from the --output file's"
-    .. " extension), json (one array)."):choices(FORMATS)
+    .. " (one JSON object per line; the default otherwise), json (one array)."):choices(FORMATS)
   cmd:option("-o --output", "Write to FILE (whole or not at all: a failed pull leaves no"
-    .. " partial file)."):argname("FILE")
+    .. " partial file); its extension gives the format unless --format does: .csv, .jsonl,"
+    .. " .json, .txt (table)."):argname("FILE")
   cmd:flag("-q --quiet", "No progress line or summary on standard error.")
   cmd:flag("--progress", "Show the progress line even when standard error is not a terminal.")
   cmd:option("--proxy",
@@ -59,11 +61,14 @@ local function output_options(cmd)
 end
 
 local function export_options(cmd)
-  cmd:option("-c --customer", "A customerId; repeat for several customers (each record then"
-    .. " carries its customerId)."):argname("ID"):count("*")
+  cmd:option("-c --customer", "A customerId, or several separated by commas; repeat for several"
+    .. " customers (each record then carries its customerId and customerName)."):argname("ID")
+    :count("*")
+  cmd:option("--customers-file", "The customers' IDs, one per line (blank lines and # comments"
+    .. " are ignored)."):argname("FILE")
   cmd:flag("-a --all-customers", "Every customer the credentials see, concurrently.")
-  cmd:flag("--with-customer-id", "Every record carries its customerId even for one customer (as"
-    .. " it does for several).")
+  cmd:flag("--with-customer-id", "Every record carries its customerId and customerName even for"
+    .. " one customer (as it does for several).")
   cmd:option("-w --where", "An API parameter of the operation, e.g. --where productFamily=..."
     .. " (repeatable)."):argname("NAME=VALUE"):count("*")
   cmd:option("-f --fields", "Only these fields, in this order (the API's fields parameter).")
@@ -83,6 +88,19 @@ local function export_options(cmd)
   cmd:flag("--append", "Add to the output: no CSV header; with --output, FILE's content is kept"
     .. " (and its CSV header gives the columns).")
   output_options(cmd)
+end
+
+-- what `OP --help` adds: the operation's parameters (for --where) and fields (for --fields
+-- and --sort), from the operations table
+local function operation_epilog(op)
+  local params = {}
+  for _, p in ipairs(op.params) do
+    local text = p[1] .. (p.required and "*" or "")
+    if p.enum then text = text .. " (v1 values: " .. table.concat(p.enum, "|") .. ")" end
+    params[#params + 1] = text
+  end
+  return format("Parameters (--where NAME=VALUE; customerId through --customer; * required): %s.\n\n"
+    .. "Fields (--fields, --sort): %s.", table.concat(params, ", "), table.concat(op.fields or {}, ", "))
 end
 
 local function operation_names()
@@ -106,7 +124,8 @@ function M.parser()
     :help_description_margin(34)
     :help_max_width(100)
     :require_command(false)
-    :epilog("Exit status: 0 success, 1 the work failed, 2 a usage error.\n"
+    :epilog("Exit status: 0 success, 1 the work failed, 2 a usage error, 3 partial (some customers"
+      .. " of several failed, the others were written), 130 interrupted.\n"
       .. "Run 'cxcloud COMMAND --help' for a command's options.")
   p:flag("--version", "Show the version and exit."):action(function()
     io.write(require("cxcloud")._VERSION, "\n")
@@ -116,6 +135,7 @@ function M.parser()
     local names = op.name
     if op.name:find("_") then names = names .. " " .. op.name:gsub("_", "-") end
     local cmd = p:command(names, format("%s (%s).", op.title, op.path))
+    cmd:epilog(operation_epilog(op))
     export_options(cmd)
   end
   local report = p:command("report", "One record per network element of a customer: coverage,"
@@ -125,12 +145,19 @@ function M.parser()
   report:flag("--totals", "One line per customer: devices, not covered, past last date of support,"
     .. " critical advisories.")
   report:option("--today", "The date that 'past last date of support' compares with (default:"
-    .. " today, UTC)."):argname("YYYY-MM-DD")
+    .. " CXCLOUD_TODAY, which a sandbox's environment sets, else today, UTC)."):argname("YYYY-MM-DD")
+  report:option("--past-support", "Only devices whose hardware or software last date of support is"
+    .. " before DATE (default: --today)."):args("?"):argname("DATE")
+  report:flag("--not-covered", "Only devices with no hardware under contract (covered = no).")
+  report:flag("--critical", "Only devices with a critical security advisory.")
+  report:option("-f --fields", "Only these columns, in this order (customerId and customerName"
+    .. " too; with --totals, the totals' columns)."):argname("A,B,...")
   report:option("-n --max-items", "Only the first N records (after sorting)."):argname("N")
     :convert(non_negative("--max-items"))
   output_options(report)
   report:option("--db", "Read from this store (a file or a postgresql:// URI) instead of the"
     .. " service: no request."):argname("DB")
+  require("cxcloud.cli.affected").add_to_parser(p, output_options)
   local function db_option(cmd)
     cmd:option("--db", "The store: a file path (SQLite, created when missing) or a"
       .. " postgresql:// URI (default: CXCLOUD_DB)."):argname("DB")
@@ -161,7 +188,8 @@ function M.parser()
     .. " coverage gained/lost, devices past last date of support.")
   changes:flag("--values", "Add each change's old and new item (JSON).")
   changes:option("--today",
-    "With --summary: the date a last date of support is compared with."):argname("YYYY-MM-DD")
+    "With --summary: the date a last date of support is compared with (default: CXCLOUD_TODAY,"
+    .. " which a sandbox's environment sets, else today, UTC)."):argname("YYYY-MM-DD")
   changes:option("-n --max-items", "Stop after N records."):argname("N"):convert(non_negative("--max-items"))
   output_options(changes)
   local quota = p:command("quota", "API calls counted today against the daily quota; with --db, those"
@@ -217,7 +245,7 @@ local function usage_message(parser, msg, argv)
   if bad then
     local names = operation_names()
     for _, c in ipairs { "report", "query", "repl", "sandbox", "sync", "changes", "quota",
-      "help" } do names[#names + 1] = c end
+      "help", "affected" } do names[#names + 1] = c end
     local s = util.suggest(bad, names)
     return format("unknown operation or command '%s'%s\nRun 'cxcloud --help' for the operations"
       .. " and commands.", bad, s and format(" (did you mean '%s'?)", s) or "")
@@ -244,8 +272,12 @@ local function run_command(args, argv, parser)
     return 0
   end
   if name == "sandbox" then return common.require_sandbox("cxcloud.sandbox.cli").run(args) end
-  if name == "repl" then return require("cxcloud.cli.repl").run(args) end
+  if name == "repl" then
+    require "cxcloud.core" -- not built: one line here, rather than the REPL's interpreter failing
+    return require("cxcloud.cli.repl").run(args)
+  end
   if name == "report" then return require("cxcloud.cli.report").run(args, argv) end
+  if name == "affected" then return require("cxcloud.cli.affected").run(args) end
   if name == "query" then return require("cxcloud.cli.export").run_path(args, argv) end
   if name == "sync" then return require("cxcloud.cli.sync").run(args) end
   if name == "changes" then return require("cxcloud.cli.changes").run(args) end
@@ -253,7 +285,8 @@ local function run_command(args, argv, parser)
   return require("cxcloud.cli.export").run(args, argv)
 end
 
---- Run the command line. Returns the exit status (0, 1 or 2); messages go to standard error.
+--- Run the command line. Returns the exit status (0, 1, 2, 3 or 130); messages go to standard
+-- error.
 -- @tparam {string,...} argv the arguments (without the program name)
 -- @treturn integer
 function M.main(argv)
@@ -265,6 +298,10 @@ function M.main(argv)
   end
   local rok, status = pcall(run_command, args, argv, parser)
   if rok then return status or 0 end
+  if common.is_interrupt(status) then
+    io.stderr:write("cxcloud: interrupted\n")
+    return 130
+  end
   if common.is_exit(status) then
     io.stderr:write("cxcloud: ", status.message, "\n")
     return status.status
@@ -273,9 +310,10 @@ function M.main(argv)
     io.stderr:write("cxcloud: ", common.message(status), "\n")
     return status.kind == "usage" and 2 or 1
   end
-  if type(status) == "string" and status:find("interrupted!$") then
-    io.stderr:write("cxcloud: interrupted\n")
-    return 130
+  local missing = common.missing_module(status)
+  if missing then
+    io.stderr:write("cxcloud: ", missing, "\n")
+    return 1
   end
   io.stderr:write("cxcloud: internal error: ", tostring(status), "\n",
     os.getenv("CXCLOUD_DEBUG") and debug.traceback() or "", "")

@@ -1,9 +1,12 @@
 --- Output for the command line and the REPL: values as text, JSON, CSV (RFC 4180),
 -- aligned tables, and record writers that stream rows in four formats to a sink.
 --
---    local w = output.writer("csv", io.stdout, { op = op_entry })
+--    local w = output.writer("csv", io.stdout, { order = op.fields })
 --    w:rows(page)        -- as pages arrive; the columns come from the first rows
 --    w:finish()
+--
+-- A spool holds records in a temporary file until they are written whole (`w:commit`) or
+-- dropped (`w:discard`): one customer's records among several, say.
 --
 -- Nothing here touches the network.
 -- @module cxcloud.cli.output
@@ -161,7 +164,8 @@ function M.csv_field(v)
   return s
 end
 
---- One CSV record (with its CRLF).
+--- One CSV record (with its CRLF). JSON null and the string "null" (which the API sends
+-- for a missing value) are empty cells.
 -- @tparam table row
 -- @tparam {string,...} columns
 -- @treturn string
@@ -169,7 +173,9 @@ function M.csv_record(row, columns)
   local cells = {}
   for i = 1, #columns do
     local v = row[columns[i]]
-    if type(v) == "string" and not find(v, '[",\r\n]') then
+    if v == "null" then
+      cells[i] = ""
+    elseif type(v) == "string" and not find(v, '[",\r\n]') then
       cells[i] = v
     elseif mtype(v) == "integer" then
       cells[i] = format("%d", v)
@@ -346,13 +352,18 @@ Writer.__index = Writer
 -- @param sink anything with `write(self, ...)`
 -- @tparam[opt] table opts `columns` (fixed list), `order` (field order to prefer),
 --   `first` (fields that lead, e.g. {"customerId"}), `header` (false: no CSV header),
---   `width` (table: the terminal's width)
--- @treturn table writer with `rows(list)`, `finish()`, `count`
+--   `width` (table: the terminal's width), `empty_columns` (the header of a CSV without
+--   records, when `columns` is not given)
+-- @treturn table writer with `rows(list[, spool])`, `spool()`, `commit(spool)`,
+--   `discard(spool)`, `finish()`, `count` (records written to the sink)
 function M.writer(fmt, sink, opts)
   opts = opts or {}
   return setmetatable({
     fmt = fmt, sink = sink, columns = opts.columns, order = opts.order, first = opts.first,
-    header = opts.header ~= false, width = opts.width, count = 0, started = false,
+    header = opts.header ~= false, width = opts.width, empty_columns = opts.empty_columns,
+    count = 0,
+    started = false, -- the columns (and a table's widths) are set, from the first records
+    opened = false,  -- the header (or a JSON array's bracket) is on the sink
   }, Writer)
 end
 
@@ -361,10 +372,14 @@ function Writer:_start(list)
   if not self.columns and self.fmt ~= "jsonl" and self.fmt ~= "json" then
     self.columns = M.columns(list, self.order, self.first)
   end
+  if self.fmt == "table" then self.ws, self.shown = M.widths(list, self.columns, self.width) end
+end
+
+function Writer:_open()
+  self.opened = true
   if self.fmt == "csv" then
     if self.header then self.sink:write(M.csv_header(self.columns)) end
   elseif self.fmt == "table" then
-    self.ws, self.shown = M.widths(list, self.columns, self.width)
     local h, rule = M.table_header(self.columns, self.ws, self.shown)
     self.sink:write(h, "\n", rule, "\n")
   elseif self.fmt == "json" then
@@ -372,36 +387,105 @@ function Writer:_start(list)
   end
 end
 
---- Write a batch of records (a page).
--- @tparam {table,...} list
-function Writer:rows(list)
-  if not self.started then
-    if #list == 0 then return end
-    self:_start(list)
-  end
+-- the records of `list` as text, one string each (json: without the separators, which
+-- depend on what the sink already has)
+function Writer:_format(list)
   local out, fmt, cols = {}, self.fmt, self.columns
   for i = 1, #list do
     local row = list[i]
-    if fmt == "jsonl" then
-      out[i] = json_item(row, cols or self.order, self) .. "\n"
-    elseif fmt == "json" then
-      out[i] = (self.count + i > 1 and ",\n" or "\n") .. json_item(row, cols or self.order, self)
+    if fmt == "jsonl" or fmt == "json" then
+      out[i] = json_item(row, cols or self.order, self)
     elseif fmt == "csv" then
       out[i] = M.csv_record(row, cols)
     else
-      out[i] = M.table_line(row, cols, self.ws, self.shown) .. "\n"
+      out[i] = M.table_line(row, cols, self.ws, self.shown)
     end
   end
-  self.count = self.count + #list
-  self.sink:write(concat(out))
+  return out
 end
 
---- End the output (the closing bracket of json; a header for an empty csv).
+-- records (as `_format` makes them) onto the sink
+function Writer:_emit(recs)
+  if not self.opened then self:_open() end
+  local fmt, n = self.fmt, #recs
+  if fmt == "json" then
+    for i = 1, n do recs[i] = (self.count + i > 1 and ",\n" or "\n") .. recs[i] end
+    self.sink:write(concat(recs))
+  elseif fmt == "csv" then
+    self.sink:write(concat(recs))
+  else
+    self.sink:write(concat(recs, "\n"), "\n")
+  end
+  self.count = self.count + n
+end
+
+--- Write a batch of records (a page), to the sink or, given one, to a spool.
+-- @tparam {table,...} list
+-- @tparam[opt] table spool from `spool()`
+function Writer:rows(list, spool)
+  if #list == 0 then return end
+  if not self.started then self:_start(list) end
+  local recs = self:_format(list)
+  if not spool then return self:_emit(recs) end
+  -- one record per line (a csv record's own line breaks are quoted: it goes back whole)
+  local sep = self.fmt == "csv" and "" or "\n"
+  local ok, err = spool.f:write(concat(recs, sep), sep)
+  if not ok then error(format("cannot write a temporary file: %s", tostring(err)), 0) end
+  spool.count = spool.count + #recs
+end
+
+--- A spool: records held in a temporary file (removed when closed, or when the process
+-- ends) until `commit` or `discard`.
+-- @treturn table
+function Writer:spool() -- luacheck: no self
+  local f, err = io.tmpfile()
+  if not f then error(format("cannot make a temporary file: %s", tostring(err)), 0) end
+  return { f = f, count = 0 }
+end
+
+--- Write a spool's records to the sink (after the header when they are the first), and
+-- close it.
+-- @tparam table spool
+function Writer:commit(spool)
+  local f = spool.f
+  spool.f = nil
+  if spool.count > 0 then
+    f:seek("set")
+    if self.fmt == "csv" then
+      if not self.opened then self:_open() end
+      while true do
+        local chunk = f:read(65536)
+        if not chunk then break end
+        self.sink:write(chunk)
+      end
+      self.count = self.count + spool.count
+    else
+      local batch = {}
+      for line in f:lines() do
+        batch[#batch + 1] = line
+        if #batch == 256 then self:_emit(batch); batch = {} end
+      end
+      if #batch > 0 then self:_emit(batch) end
+    end
+  end
+  f:close()
+end
+
+--- Drop a spool's records.
+-- @tparam table spool
+function Writer:discard(spool) -- luacheck: no self
+  if spool.f then spool.f:close() end
+  spool.f = nil
+end
+
+--- End the output: the closing bracket of json; for a csv without records, its header
+-- when the columns are known (`columns`, else `empty_columns`).
 function Writer:finish()
-  if not self.started then
+  if not self.opened then
     if self.fmt == "json" then self.sink:write("[]\n") return end
-    if self.fmt == "csv" and self.header and self.columns then
-      self.sink:write(M.csv_header(self.columns))
+    local columns = self.columns or self.empty_columns
+    if self.fmt == "csv" and self.header and columns then
+      self.sink:write(M.csv_header(columns))
     end
     return
   end

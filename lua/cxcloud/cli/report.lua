@@ -1,80 +1,206 @@
---- `cxcloud report`: the report of `cxcloud.report` for one customer or many, pulled or
--- (with `--db`) read from a store, as records or totals.
+--- `cxcloud report`: the report of `cxcloud.report` for one customer or many, pulled (the
+-- bulletin catalogues once for all customers) or (with `--db`) read from a store, as
+-- records or totals, optionally only the devices past a last date of support, not covered
+-- or with a critical advisory.
 -- @module cxcloud.cli.report
 
 local common = require "cxcloud.cli.common"
 local export = require "cxcloud.cli.export"
 local report = require "cxcloud.report"
+local util = require "cxcloud.util"
 
 local M = {}
 
 local format = string.format
+local usage = common.usage
 
-local function today_utc()
-  return os.date("!%Y-%m-%d")
+-- the records' columns: the report's, with pastLastDateOfSupport after the dates, and the
+-- customer first for several customers
+local function record_columns(multi)
+  local cols = multi and { "customerId", "customerName" } or {}
+  for _, c in ipairs(report.COLUMNS) do
+    cols[#cols + 1] = c
+    if c == "swLastDateOfSupport" then cols[#cols + 1] = "pastLastDateOfSupport" end
+  end
+  return cols
+end
+M.record_columns = record_columns
+
+-- --fields A,B,...: those of `available`, in that order; an unknown name is a usage error
+local function chosen_fields(spec, available, what)
+  local known = {}
+  for _, c in ipairs(available) do known[c] = true end
+  local cols = {}
+  for name in spec:gmatch("[^,%s]+") do
+    if not known[name] then
+      local s = util.suggest(name, available)
+      usage(format("--fields: unknown %s column '%s'%s; the columns are %s", what, name,
+        s and format(" (did you mean '%s'?)", s) or "", table.concat(available, ",")))
+    end
+    cols[#cols + 1] = name
+  end
+  if #cols == 0 then usage("--fields expects column names, e.g. --fields hostname,covered") end
+  return cols
+end
+
+local function date_option(value, what)
+  if not report.is_date(value) then
+    usage(format("%s expects a date YYYY-MM-DD, got '%s'", what, value))
+  end
+  return value
+end
+
+-- only `columns` of each row (so that jsonl and json hold what --fields names, too)
+local function project(rows, columns)
+  local out = {}
+  for i, r in ipairs(rows) do
+    local p = {}
+    for _, c in ipairs(columns) do p[c] = r[c] end
+    out[i] = p
+  end
+  return out
+end
+
+-- the records a filter keeps (every filter given must hold)
+local function filter(records, args, past_date)
+  if not (past_date or args.not_covered or args.critical) then return records end
+  local out = {}
+  for _, r in ipairs(records) do
+    if (not past_date or report.past(r, past_date))
+      and (not args.not_covered or r.covered == "no")
+      and (not args.critical or r.criticalAdvisories > 0) then
+      out[#out + 1] = r
+    end
+  end
+  return out
+end
+
+-- customerId -> customerName, from the service (one call) or the store (none)
+local function names_of(source, args)
+  local list, err
+  if args.db then
+    list = source:items("customers")
+  else
+    list, err = report.pull(source, "customers", { "customerId", "customerName" })
+    if not list then
+      source:close()
+      common.fail(err, "listing the customers")
+    end
+  end
+  local names = {}
+  for _, c in ipairs(list) do
+    if c.customerId ~= nil then names[tostring(c.customerId)] = c.customerName end
+  end
+  return names, list
 end
 
 --- Run `cxcloud report`. Returns the exit status.
 -- @tparam table args parsed options
 -- @treturn integer
 function M.run(args)
-  local today = args.today or today_utc()
-  if not today:match("^%d%d%d%d%-%d%d%-%d%d$") then
-    common.usage(format("--today expects a date YYYY-MM-DD, got '%s'", today))
+  local today = args.today
+  if today then
+    date_option(today, "--today")
+  else
+    local err
+    today, err = report.today()
+    if not today then usage(err) end
   end
-  local source, ids
+  local past_date
+  if args.past_support then past_date = date_option(args.past_support[1] or today, "--past-support") end
+  local multi = args.all_customers or (args.customer and #args.customer > 1)
+  local columns
+  if args.totals then
+    columns = args.fields and chosen_fields(args.fields, report.TOTAL_COLUMNS, "--totals")
+      or report.TOTAL_COLUMNS
+  else
+    columns = args.fields and chosen_fields(args.fields, record_columns(true), "report")
+      or record_columns(multi)
+  end
+  if not args.all_customers and not (args.customer and #args.customer > 0) then
+    usage("report needs --customer ID (repeatable) or --all-customers")
+  end
+
+  local now = require("cxcloud.core").now
+  local started, calls0 = now(), nil
+  local source, ids, names
+  local need_names = args.totals or multi or (args.fields and args.fields:find("customerName", 1, true))
   if args.db then
     source = require("cxcloud.cli.sync").open_store(args)
-    ids = args.all_customers and source:synced_customers()
-      or (args.customer and #args.customer > 0 and args.customer) or nil
+    ids = args.all_customers and source:synced_customers() or args.customer
+    if need_names then names = names_of(source, args) end
   else
     source = common.client(args)
-    ids = export.customers(source, args)
+    calls0 = source:stats().requests
+    if args.all_customers or need_names then
+      local list
+      names, list = names_of(source, args)
+      if args.all_customers then
+        ids = {}
+        for i, c in ipairs(list) do ids[i] = tostring(c.customerId) end
+        if #ids == 0 then
+          source:close()
+          common.fail("the credentials see no customer (customer-details is empty)")
+        end
+      end
+    end
+    ids = ids or args.customer
   end
-  if not ids then common.usage("report needs --customer ID (repeatable) or --all-customers") end
-  local multi = #ids > 1 or args.all_customers
-  local all, sums = {}, {}
-  for _, id in ipairs(ids) do
-    local records, err
-    if args.db then
-      records, err = source:report { customerId = id }
-    else
-      records, err = report.build(source, id)
+  names = names or {}
+
+  local per_customer = {}
+  if args.db then
+    for i, id in ipairs(ids) do
+      local records, err = source:report { customerId = id }
+      if not records then
+        source:close()
+        common.fail(err, format("report for customer %s", id))
+      end
+      per_customer[i] = records
     end
-    if not records then
+  else
+    local all, err = report.build_many(source, ids)
+    if not all then
       source:close()
-      common.fail(err, format("report for customer %s", id))
+      common.fail(err, err.customerId and format("report for customer %s", err.customerId)
+        or "report (the bulletin catalogues)")
     end
-    sums[#sums + 1] = report.totals(id, records, today)
+    per_customer = all
+  end
+  local calls = calls0 and source:stats().requests - calls0
+  source:close()
+
+  local all, sums = {}, {}
+  for i, id in ipairs(ids) do
+    local records = filter(per_customer[i], args, past_date)
+    sums[#sums + 1] = report.totals(id, records, today, names[id])
     for _, r in ipairs(records) do
-      if multi then r.customerId = id end
+      r.pastLastDateOfSupport = report.past(r, today) and "yes" or "no"
+      if multi or args.fields then r.customerId, r.customerName = id, names[id] end
       all[#all + 1] = r
     end
   end
-  source:close()
-  local fmt = args.format or (args.output and args.output:match("%.(%w+)$")) or nil
-  if fmt ~= "table" and fmt ~= "csv" and fmt ~= "jsonl" and fmt ~= "json" then
-    fmt = require("cxcloud.cli.term").isatty(1) and not args.output and "table" or "jsonl"
-  end
-  local rows, columns
+  local fmt = export.format(args)
+  local rows
   if args.totals then
-    rows, columns = sums, report.TOTAL_COLUMNS
-    if #sums > 1 then
-      local grand = report.totals("(all)", all, today)
-      rows[#rows + 1] = grand
-    end
+    rows = sums
+    if #sums > 1 then rows[#rows + 1] = report.totals("(all)", all, today) end
   else
     if fmt == "table" then report.sort_attention(all, today) end
     rows = all
-    columns = report.COLUMNS
-    if multi then columns = { "customerId", table.unpack(report.COLUMNS) } end
   end
   if args.max_items and #rows > args.max_items then
     local cut = {}
     for i = 1, args.max_items do cut[i] = rows[i] end
     rows = cut
   end
-  export.write_all(args, fmt, rows, columns)
+  export.write_all(args, fmt, project(rows, columns), columns)
+  if not args.quiet and (args.progress or require("cxcloud.cli.term").isatty(2)) then
+    io.stderr:write(format("cxcloud: report: %d device(s)%s of %d customer(s)%s in %.1f s\n",
+      #all, (past_date or args.not_covered or args.critical) and " selected" or "", #ids,
+      calls and format(", %d call(s)", calls) or " from the store",
+      now() - started))
+  end
   return 0
 end
 

@@ -57,7 +57,8 @@ end
 -- otherwise (forced with `--progress`) a line is printed at most once a second.
 -- @tparam boolean tty
 -- @tparam function clock monotonic seconds
--- @treturn table with `show(text)` and `done()`
+-- @treturn table with `show(text)`, `clear()` (the line is blank until the next `show`: for
+--   output to the same terminal) and `done()`
 function M.progress(tty, clock)
   local last, shown = -math.huge, false
   local self = {}
@@ -69,9 +70,14 @@ function M.progress(tty, clock)
     if tty then io.stderr:write("\r", text, "\27[K") else io.stderr:write(text, "\n") end
     io.stderr:flush()
   end
-  function self.done()
-    if shown and tty then io.stderr:write("\r\27[K") io.stderr:flush() end
+  function self.clear()
+    if shown and tty then
+      io.stderr:write("\r\27[K")
+      io.stderr:flush()
+      shown = false
+    end
   end
+  self.done = self.clear
   return self
 end
 

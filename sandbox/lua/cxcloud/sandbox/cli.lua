@@ -224,6 +224,8 @@ function M.run(args)
   local env = {
     { "CXCLOUD_CLIENT_ID", cfg.client_id }, { "CXCLOUD_CLIENT_SECRET", cfg.client_secret },
     { "CXCLOUD_BASE_URL", base }, { "CXCLOUD_TOKEN_URL", token }, { "CXCLOUD_CA_FILE", ca },
+    -- the data's reference date, for `cxcloud report` (past last date of support)
+    { "CXCLOUD_TODAY", cfg.today },
   }
   if as_json then
     local json = require "cxcloud.sandbox.json"
@@ -231,7 +233,7 @@ function M.run(args)
       pid = server.pid(), port = port, control_port = srv.control_port, admin_key = cfg.admin_key,
       base_url = base, token_url = token, ca_file = ca, client_id = cfg.client_id,
       client_secret = cfg.client_secret, customers = entitled, all_customers = ids,
-      connect_to = connect_to,
+      connect_to = connect_to, today = cfg.today,
     }, "\n")
   else
     local w = io.write

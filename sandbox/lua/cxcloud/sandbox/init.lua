@@ -206,13 +206,15 @@ function Handle:client_options(extra)
   return t
 end
 
---- Environment variables for a program that reads CXCLOUD_* (localhost URLs).
+--- Environment variables for a program that reads CXCLOUD_* (localhost URLs), and
+-- CXCLOUD_TODAY, the sandbox's `today`: the date `cxcloud report` compares last dates of
+-- support with, so that its counts agree with the data's milestones on any date.
 -- @treturn table name -> value
 function Handle:env()
   return {
     CXCLOUD_CLIENT_ID = self.client_id, CXCLOUD_CLIENT_SECRET = self.client_secret,
     CXCLOUD_BASE_URL = self.local_base_url, CXCLOUD_TOKEN_URL = self.local_token_url,
-    CXCLOUD_CA_FILE = self.ca_file,
+    CXCLOUD_CA_FILE = self.ca_file, CXCLOUD_TODAY = self.config.today,
   }
 end
 
