@@ -9,8 +9,8 @@
 --    over 20..1000 rows per customer (bench/workload.lua `partner_sandbox`), each client
 --    listing its rows, checked against the sandbox's truth (bench/clients/cxcloud_partner.lua
 --    with `cx:map` over the pairs, requests_partner.py with ThreadPoolExecutor(6)). The Python
---    pull, about 8 minutes at 1,000 ms, runs beside the others on a sandbox of its own (the same
---    data and limits, its own rate limit), so that the part takes about 10 minutes.
+--    pull, about 7 minutes at 1,000 ms, runs beside the others on a sandbox of its own (the same
+--    data and limits, its own rate limit), so that the whole part takes about 7 minutes, not 14.
 --
 -- Both for each page limit of the service (`--pages-limits`, default 1,000 rows refusing
 -- more with a 400, 1,000 rows serving shorter pages, 10,000 rows): cxcloud page_size = "auto"
@@ -175,7 +175,7 @@ return function(B)
     return r
   end
 
-  -- The Python partner pull takes about 8 minutes at 1,000 ms: it runs on a sandbox of its own
+  -- The Python partner pull takes about 7 minutes at 1,000 ms: it runs on a sandbox of its own
   -- (the same data, its own rate limit and counters) beside the other runs.
   local function partner_start(box, c, L, P)
     local client, extra = partner_job(c, P)
