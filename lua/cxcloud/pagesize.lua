@@ -19,6 +19,7 @@
 -- @module cxcloud.pagesize
 
 local compat = require "cxcloud.compat"
+local request = require "cxcloud.engine.request"
 
 local M = {}
 
@@ -41,7 +42,7 @@ Memory.__index = Memory
 --   client's memory bound)
 -- @treturn table memory
 function M.new(body_limit)
-  return setmetatable({ ops = {}, body_limit = body_limit }, Memory)
+  return setmetatable({ ops = {}, body_limit = body_limit, probes = {} }, Memory)
 end
 
 local function entry(self, op)
@@ -67,6 +68,29 @@ function M.start(self, op, max_items)
   return size
 end
 Memory.start = M.start
+
+--- A pull's first page of `op` asks `size`, not known to work yet (`req` its request):
+-- the other pulls of `op` that start meanwhile wait for its answer (`probe`). A live probe
+-- is not replaced.
+function Memory:probing(op, req, size)
+  if self:known(op, size) then return end
+  local p = self.probes[op]
+  if p and p.req ~= req and not request.done(p.req) then return end
+  self.probes[op] = { req = req, size = size }
+end
+
+--- The pull that asked `req` has its first page, or failed: it is nobody's probe any more.
+function Memory:settled(op, req)
+  local p = self.probes[op]
+  if p and p.req == req then self.probes[op] = nil end
+end
+
+--- The request of the live probe of `op` and the size it asks, or nil.
+function Memory:probe(op)
+  local p = self.probes[op]
+  if not p then return nil end
+  return p.req, p.size
+end
 
 --- Is `size` known to be accepted for `op` (a page of that size came)?
 function Memory:known(op, size)

@@ -92,6 +92,20 @@ describe("page_size = \"auto\" #lua_logic", function()
     assert.equal("1000:200 1000:200 1000:200", asked(calls(mark)))
   end)
 
+  it("pulls of one operation side by side (cx:map) wait for the first one's answer: one"
+    .. " refused call, not one per pull #yields", function()
+      sb:set { max_rows = 1000, latency = 0.05 }
+      local cx = client()
+      finally(function() cx:close() end)
+      local ids = { sb.customers[1], sb.customers[2], sb.customers[1], sb.customers[2] }
+      local mark = helper.mark(sb)
+      local lists = cx:map(ids, function(id) return assert(cx:hardware { customerId = id }:all()) end)
+      for i, id in ipairs(ids) do exact(lists[i], id) end
+      local refused = 0
+      for _, c in ipairs(calls(mark)) do if c.status == 400 then refused = refused + 1 end end
+      assert.equal(1, refused)
+    end)
+
   it("takes a 400 at every size for the error it is, and learns nothing from it", function()
     local cx = client { max_retries = 0 }
     finally(function() cx:close() end)
@@ -217,8 +231,13 @@ describe("page_size = \"auto\" #lua_logic", function()
       local db = assert(store.open(path))
       finally(function() db:close() end)
       local cx1 = client()
+      local first = helper.mark(sb)
       assert(db:sync(cx1, { operations = { "hardware" } }))
       cx1:close()
+      -- the first run's pairs of the operation wait for one probe: one refused call
+      local refused = 0
+      for _, c in ipairs(calls(first, "hardware")) do if c.status == 400 then refused = refused + 1 end end
+      assert.equal(1, refused)
       local cx2 = client()
       finally(function() cx2:close() end)
       local plan = assert(db:plan(cx2, { operations = { "hardware" } }))
