@@ -66,7 +66,16 @@ for a in actions:
         pump(20, prompt)
 os.write(fd, b"\x04")
 pump(10, lambda o: False)
-_, status = os.waitpid(pid, 0)
+status, end = None, time.time() + 5
+while status is None and time.time() < end:
+    done, st = os.waitpid(pid, os.WNOHANG)
+    if done:
+        status = st
+    else:
+        time.sleep(0.02)
+if status is None:  # stuck: the spec fails, it does not hang
+    os.kill(pid, 9)
+    _, status = os.waitpid(pid, 0)
 sys.stdout.write(out.decode("utf-8", "replace"))
 sys.stdout.write("\n[exit %d]\n" % (os.WEXITSTATUS(status) if os.WIFEXITED(status) else -1))
 ]]
