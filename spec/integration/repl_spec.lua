@@ -229,6 +229,11 @@ describe("cxcloud repl", function()
       "^C",                                                                     -- 15
       "y = x * 2",                                                              -- 16
       "y",                                                                      -- 17
+      -- the terminal streams of the cancelled lines are closed
+      "pid = io.open('/proc/self/stat'):read('l'):match('^%d+')",              -- 18
+      "n = 0; for l in io.popen('ls -l /proc/' .. pid .. '/fd'):lines() do"
+        .. " if l:find('/dev/tty$') then n = n + 1 end end",                    -- 19
+      "n",                                                                      -- 20
     }
     -- the query, the loop of queries and the endless loop end with one line each
     assert.equal("cx:customers():all()\n^Cinterrupted\n", answer(out, 3))
@@ -245,6 +250,7 @@ describe("cxcloud repl", function()
     assert.equal("print(i)\n", answer(out, 14))
     assert.equal("^C\n", answer(out, 15))
     assert.equal("y\n84\n", answer(out, 17))
+    assert.equal("n\n0\n", answer(out, 20))
     assert.is_nil(out:find("stack traceback", 1, true), out)
     assert.truthy(out:find("[exit 0]", 1, true), out)
   end)

@@ -15,6 +15,38 @@ local M = {}
 -- standard input, as something cqueues can poll
 local STDIN = { pollfd = function() return 0 end, events = function() return "r" end }
 
+-- luv (lua-luv), when there, lists and closes descriptors
+local uv
+do
+  local ok, m = pcall(require, "luv")
+  if ok then uv = m end
+end
+
+-- the descriptors open on /dev/tty (lua-readline opens the terminal that way)
+local function tty_fds()
+  local set = {}
+  local req = uv.fs_scandir("/proc/self/fd")
+  while req do
+    local name = uv.fs_scandir_next(req)
+    if not name then break end
+    local fd = tonumber(name)
+    if fd and fd > 2 and uv.fs_readlink("/proc/self/fd/" .. name) == "/dev/tty" then set[fd] = true end
+  end
+  return set
+end
+
+-- the one descriptor in `after` not in `before` (nil unless exactly one)
+local function new_fd(before, after)
+  local found
+  for fd in pairs(after) do
+    if not before[fd] then
+      if found then return nil end
+      found = fd
+    end
+  end
+  return found
+end
+
 --- A reader on lua-readline.
 -- @tparam table rl the `readline` module
 -- @tparam[opt] table catcher a `cxcloud.cli.repl.interrupt` catcher
@@ -32,23 +64,41 @@ function M.readline(rl, catcher, complete)
     end)
   end
   local self = {}
+  local line, done = nil, false
+  local current, stale -- the descriptor of this line's terminal stream, of a cancelled line's
+  local function on_line(l)
+    line, done = l, true
+    rl.handler_remove() -- readline has restored the terminal: this only closes its stream
+  end
+  -- Ctrl-C: the line being edited is dropped and the next prompt starts a new one, by a new
+  -- install without a remove. (lua-readline's handler_remove, while a line is being edited,
+  -- closes the terminal stream before readline restores the terminal through it: a write
+  -- into freed memory.) Each install opens the terminal again, so the cancelled line's
+  -- stream stays open: its descriptor is closed through luv when luv is there.
+  local function cancel()
+    if rl.sigcleanup then rl.sigcleanup() end -- out of an incremental search, a numeric argument
+    stale, current = current, nil
+    io.write("^C\n")
+    io.flush()
+  end
   function self.add_history(entry) rl.add_history(entry) end
   function self.read(prompt)
-    local line, done = nil, false
-    rl.handler_install(prompt, function(l)
-      line, done = l, true
-      rl.handler_remove()
-    end)
+    line, done = nil, false
+    if stale then
+      uv.fs_close(stale)
+      stale = nil
+    end
+    local before = uv and tty_fds()
+    rl.handler_install(prompt, on_line)
+    current = before and new_fd(before, tty_fds())
     while not done do
       if catcher and catcher:poll(STDIN) == "signal" then
-        if rl.sigcleanup then rl.sigcleanup() end
-        rl.handler_remove()
-        io.write("^C\n")
-        io.flush()
+        cancel()
         return false
       end
       rl.read_char()
     end
+    current = nil
     if line == nil then io.write("\n") end
     return line
   end
