@@ -17,8 +17,8 @@
 --
 -- Once a Ctrl-C is seen during a chunk, every later wait of that chunk raises too, and its
 -- hook looks at every instruction: the chunk ends as soon as the library has returned to it
--- (a loop of queries too), and `cx:map`'s calls end at their next wait. A program started with
--- `os.execute` inherits the blocked SIGINT (Ctrl-C reaches it when it has returned).
+-- (a loop of queries too), and `cx:map`'s calls end at their next wait. A program started
+-- with `os.execute` inherits the blocked SIGINT: it runs on, and the chunk ends after it.
 -- @module cxcloud.cli.repl.interrupt
 
 local M = {}
