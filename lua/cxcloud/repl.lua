@@ -1,160 +1,60 @@
---- A Lua prompt for exploring CX Cloud: readable results and `help`.
+--- A Lua prompt for exploring CX Cloud: readable results, `help`, `_`, `show` and `export`.
 --
 --    $ cxcloud repl --sandbox             -- or, in a plain interpreter:
 --    $ lua5.4 -i -e 'require("cxcloud.repl").start()'
 --    cx> cx:customers():all()             -- an aligned table, first rows then "... N more"
+--    cx> show(_, "customerName,country")  -- the last result, those columns
+--    cx> export(_, "customers.csv")       -- csv, jsonl or json by the extension
 --    cx> help "hardware"                  -- parameters (required marked) and fields
 --
--- `start` puts `cxcloud`, `cx` (a client from CXCLOUD_*, or on a fresh sandbox) and `help`
--- in the global table, and replaces `print` with one that shows lists of items as tables,
--- an item as `field = value` lines, a query as its operation and parameters, and a cxcloud
--- error as its one line. The stand-alone interpreter (lua.c) prints each result through the
--- global `print`, shows an error object by its `__tostring` without a traceback, and reads
--- lines with readline when Debian builds it so (line editing and history), but its readline
--- has no completion hook that Lua can set. `loop` is the same prompt on Debian's lua-readline,
--- which adds Tab completion of globals, `cx:` methods, query methods and parameter names.
+-- `start` puts `cxcloud`, `cx` (a client from CXCLOUD_*, or on a fresh sandbox), `help`,
+-- `show` and `export` in the global table, and replaces `print` with one that shows lists of
+-- items as tables, an item as `field = value` lines, a query as its operation and parameters,
+-- and a cxcloud error as its one line (`cxcloud.cli.repl.display`). In the stand-alone
+-- interpreter (lua.c), which prints each result through the global `print` and shows an error
+-- object by its `__tostring`, that is the whole REPL. `loop` is the prompt of `cxcloud repl`:
+-- `_` (the last result), Ctrl-C that ends what runs or clears the line and keeps the session
+-- (`cxcloud.cli.repl.interrupt`), line editing and Tab completion with Debian's lua-readline
+-- (`cxcloud.cli.repl.reader`, `cxcloud.cli.repl.complete`), and a history kept across
+-- sessions (`cxcloud.cli.repl.history`).
 -- @module cxcloud.repl
 
 local cxcloud = require "cxcloud"
-local output = require "cxcloud.cli.output"
+local display = require "cxcloud.cli.repl.display"
+local commands = require "cxcloud.cli.repl.commands"
+local completion = require "cxcloud.cli.repl.complete"
+local interrupt = require "cxcloud.cli.repl.interrupt"
 
 local M = {}
 
-local format, concat, rep = string.format, table.concat, string.rep
+local format, concat = string.format, table.concat
 
 --- Rows of a list shown before "... N more".
 M.ROWS = 20
 
 local original_print = print
 
-local function is_query(v)
-  local mt = getmetatable(v)
-  return type(mt) == "table" and mt.__name == "cxcloud.query"
-end
-
--- a list of items: a non-empty array part whose elements are all tables
-local function is_array_of_tables(t)
-  local n = #t
-  if n == 0 then return false end
-  for i = 1, n do
-    if type(t[i]) ~= "table" then return false end
-  end
-  return true
-end
-
--- the operation whose fields best match an item's keys (for the order of columns)
-local function field_order(item)
-  local best, best_n
-  for _, op in ipairs(cxcloud.operations) do
-    local n = 0
-    for _, f in ipairs(op.fields) do
-      if item[f] ~= nil then n = n + 1 end
-    end
-    if not best_n or n > best_n then best, best_n = op, n end
-  end
-  if not best then return nil end
-  local list = {}
-  for i, f in ipairs(best.fields) do list[i] = f end
-  return list
-end
-
-local function terminal_width()
-  local c = tonumber(os.getenv("COLUMNS") or "")
-  if c and c > 0 then return math.tointeger(c) end
-  return require("cxcloud.cli.term").columns()
-end
-
---- A list of items as an aligned table fitting `width`: the first `M.ROWS` rows, then
--- "... N more" and the count.
+--- A list of items as an aligned table fitting `width` (`cxcloud.cli.repl.display`).
 -- @tparam {table,...} list
 -- @tparam[opt] integer width
 -- @treturn string
-function M.show_list(list, width)
-  width = width or terminal_width()
-  local shown = {}
-  for i = 1, math.min(#list, M.ROWS) do shown[i] = list[i] end
-  local columns = output.columns(shown, field_order(list[1]))
-  local ws, ncols = output.widths(shown, columns, width, 30)
-  local h, rule = output.table_header(columns, ws, ncols)
-  local lines = { h, rule }
-  for _, row in ipairs(shown) do lines[#lines + 1] = output.table_line(row, columns, ws, ncols) end
-  local tail = {}
-  if #list > #shown then tail[#tail + 1] = format("... %d more", #list - #shown) end
-  tail[#tail + 1] = format("(%d item%s", #list, #list == 1 and "" or "s")
-  if ncols < #columns then
-    local rest = {}
-    for c = ncols + 1, #columns do rest[#rest + 1] = columns[c] end
-    local names = concat(rest, ", ")
-    if #names > width - 30 then names = names:sub(1, math.max(10, width - 34)) .. "..." end
-    tail[#tail] = tail[#tail] .. format("; %d more column%s: %s", #rest, #rest == 1 and "" or "s", names)
-  end
-  tail[#tail] = tail[#tail] .. ")"
-  lines[#lines + 1] = concat(tail, " ")
-  return concat(lines, "\n")
-end
+function M.show_list(list, width) return display.show_list(list, width, nil, M.ROWS) end
 
---- An item as `field = value` lines, aligned, in the API's field order.
+--- An item as `field = value` lines, aligned, in reading order.
 -- @tparam table item
 -- @tparam[opt] integer width
 -- @treturn string
-function M.show_item(item, width)
-  width = width or terminal_width()
-  local keys = {}
-  for i = 1, #item do keys[i] = i end
-  for _, k in ipairs(output.columns({ item }, field_order(item))) do keys[#keys + 1] = k end
-  local w = 0
-  for _, k in ipairs(keys) do w = math.max(w, output.width(tostring(k))) end
-  local lines = {}
-  for _, k in ipairs(keys) do
-    local v = item[k]
-    local text = type(v) == "string" and format("%q", v):gsub("\\\n", "\\n") or output.text(v)
-    if type(v) == "table" then text = output.json(v) end
-    local room = math.max(10, width - w - 3)
-    if output.width(text) > room then text = output.fit(text, room) end
-    local name = type(k) == "string" and k or ("[" .. k .. "]")
-    lines[#lines + 1] = name .. rep(" ", w - output.width(name)) .. " = " .. text
-  end
-  return concat(lines, "\n")
-end
+function M.show_item(item, width) return display.show_item(item, width) end
 
 --- A query: its operation and parameters, and what to do with it.
 -- @param q a query object
 -- @treturn string
-function M.show_query(q)
-  return tostring(q) .. "\n  :all()  :first()  :count()  :pages()   or   for item in q do ... end"
-end
+function M.show_query(q) return display.show_query(q) end
 
 --- Any value as the REPL shows it.
 -- @param v
 -- @treturn string
-function M.show(v)
-  if cxcloud.is_error(v) then return "error: " .. tostring(v):gsub("^cxcloud: ", "") end
-  if is_query(v) then return M.show_query(v) end
-  local mt = type(v) == "table" and getmetatable(v)
-  -- plain tables, and views such as cxcloud.operations (no name, no __tostring)
-  if type(v) == "table" and (mt == nil or (type(mt) == "table" and not mt.__name and not mt.__tostring)) then
-    local iter, state, first = pairs(v)
-    if iter(state, first) == nil then return "{} (empty)" end
-    local n, count = #v, 0
-    for _ in pairs(v) do count = count + 1 end
-    if n > 0 and count == n and not is_array_of_tables(v) then
-      local parts = {}
-      for i = 1, n do
-        local x = v[i]
-        parts[i] = type(x) == "string" and format("%q", x) or (type(x) == "table" and output.json(x)
-          or tostring(x))
-      end
-      return "{ " .. concat(parts, ", ") .. " }"
-    end
-    if is_array_of_tables(v) then
-      local list = {}
-      for i = 1, #v do list[i] = v[i] end
-      return M.show_list(list)
-    end
-    return M.show_item(v)
-  end
-  return tostring(v)
-end
+function M.show(v) return display.show(v, M.ROWS) end
 
 --- `print` for the REPL: tables, queries and errors shown readably, other values as the
 -- standard `print` shows them. `nil, err` (a failed `all`, `first`, `count`) shows the error.
@@ -175,19 +75,19 @@ function M.print(...)
   return original_print(concat(parts, "\n"))
 end
 
+--- Completions for the word before the cursor (`cxcloud.cli.repl.complete`).
+-- @tparam string before the line up to the start of the word
+-- @tparam string word
+-- @tparam[opt] table env where names are looked up (default the globals)
+-- @treturn {string,...}
+function M.complete(before, word, env) return completion.complete(before, word, env) end
+
 -- -----------------------------------------------------------------------------
 -- help
 
-local function find_op(name)
-  local want = name:gsub("-", "_")
-  for _, op in ipairs(cxcloud.operations) do
-    if op.name == want then return op end
-  end
-end
-
 local function op_of(v, cx)
-  if type(v) == "string" then return find_op(v) end
-  if is_query(v) then return find_op(v.operation) end
+  if type(v) == "string" then return completion.find_op(v) end
+  if display.is_query(v) then return completion.find_op(v.operation) end
   if type(v) == "function" and cx then
     for _, op in ipairs(cxcloud.operations) do
       local ok, m = pcall(function() return cx[op.name] end)
@@ -213,6 +113,9 @@ function M.help_text(what, cx)
       .. "  cx:map(list, fn)  cx:stats()"
     lines[#lines + 1] = "Queries: q:all()  q:first()  q:count()  q:pages()  for item in q do ... end"
     lines[#lines + 1] = "Options in params: fields, sort (\"field:ASC\"), page_size, max_items, start_page"
+    lines[#lines + 1] = "Results: _ (the last one)  show(v, \"productId,serialNumber\")"
+      .. "  export(v, \"items.csv\")  (.csv, .jsonl, .json)"
+    lines[#lines + 1] = "Keys: Tab completes  Ctrl-C stops what runs or clears the line  Ctrl-D ends"
     lines[#lines + 1] = "More: help \"hardware\" or help(cx.hardware): parameters and fields"
     return concat(lines, "\n")
   end
@@ -245,103 +148,7 @@ function M.help_text(what, cx)
 end
 
 -- -----------------------------------------------------------------------------
--- completion
-
-local KEYWORDS = { "and", "break", "do", "else", "elseif", "end", "false", "for", "function",
-  "goto", "if", "in", "local", "nil", "not", "or", "repeat", "return", "then", "true", "until",
-  "while" }
-local CLIENT_METHODS = { "customer", "get", "token", "stats", "quota", "close", "map", "query", "pollfd",
-  "events", "timeout", "step" }
-local QUERY_OPTIONS = { "fields", "sort", "page_size", "max_items", "start_page" }
-
--- the names an object offers after "." or ":"
-local function members(obj)
-  local names, seen = {}, {}
-  local function add(k)
-    if type(k) == "string" and k:match("^[%a_][%w_]*$") and not k:find("^_") and not seen[k] then
-      seen[k] = true
-      names[#names + 1] = k
-    end
-  end
-  if type(obj) == "table" then
-    local mt = getmetatable(obj)
-    local name = type(mt) == "table" and mt.__name
-    if name == "cxcloud.client" or name == "cxcloud.customer" then
-      for _, op in ipairs(cxcloud.operations) do add(op.name) end
-      for _, k in ipairs(CLIENT_METHODS) do
-        local ok, v = pcall(function() return obj[k] end)
-        if ok and v ~= nil then add(k) end
-      end
-      if name == "cxcloud.customer" then add("id") end
-    else
-      for k in pairs(obj) do add(k) end
-      local index = type(mt) == "table" and rawget(mt, "__index")
-      if type(index) == "table" then
-        for k, v in pairs(index) do
-          if type(v) == "function" then add(k) end
-        end
-      end
-    end
-  elseif type(obj) == "string" then
-    for k in pairs(string) do add(k) end
-  end
-  table.sort(names)
-  return names
-end
-
--- the value of a dotted name of globals ("cx", "cxcloud.operations"), or nil
-local function resolve(expr, env)
-  local v = env
-  for part in expr:gmatch("[^.]+") do
-    if type(v) ~= "table" then return nil end
-    local ok, x = pcall(function() return v[part] end)
-    if not ok then return nil end
-    v = x
-  end
-  return v
-end
-
---- Completions for the word before the cursor: `cx:hard` -> `cx:hardware`, `cxcloud.op` ->
--- `cxcloud.operations`, a parameter name inside `cx:hardware { cust` -> `customerId = `,
--- otherwise globals and keywords.
--- @tparam string before the line up to the start of the word
--- @tparam string word
--- @tparam[opt] table env where names are looked up (default the globals)
--- @treturn {string,...}
-function M.complete(before, word, env)
-  env = env or _G
-  local out = {}
-  local function offer(list, prefix, partial, suffix)
-    for _, name in ipairs(list) do
-      if name:sub(1, #partial) == partial then out[#out + 1] = prefix .. name .. (suffix or "") end
-    end
-  end
-  local base, sep, partial = word:match("^([%a_][%w_.]*)([:.])([%w_]*)$")
-  if base then
-    offer(members(resolve(base, env)), base .. sep, partial)
-    return out
-  end
-  local opname = before:match("[:.]([%a_][%w_]*)%s*%(?%s*{[^}]*$")
-  local op = opname and find_op(opname)
-  if op and word:match("^[%a_]*$") then
-    local names = {}
-    for _, p in ipairs(op.params) do names[#names + 1] = p[1] end
-    for _, o in ipairs(QUERY_OPTIONS) do names[#names + 1] = o end
-    offer(names, "", word, " = ")
-    return out
-  end
-  local globals = {}
-  for k in pairs(env) do
-    if type(k) == "string" then globals[#globals + 1] = k end
-  end
-  table.sort(globals)
-  offer(globals, "", word)
-  offer(KEYWORDS, "", word)
-  return out
-end
-
--- -----------------------------------------------------------------------------
--- the prompt loop (with lua-readline: line editing and Tab completion)
+-- the prompt loop
 
 local function message_handler(e)
   if type(e) ~= "string" then
@@ -353,71 +160,115 @@ local function message_handler(e)
   return (debug.traceback(e, 2):gsub("\n%s*%[C%]: in function 'xpcall'.*$", ""))
 end
 
---- Read, evaluate and print until end of input, as the stand-alone interpreter does
--- (`return` tried first, continuation lines for an incomplete chunk), with Debian's
--- lua-readline for line editing, history and Tab completion (`M.complete`).
--- @tparam table rl the `readline` module
-function M.loop(rl)
-  rl.set_options { histfile = "", auto_add = false, completion = true }
-  rl.set_readline_name("cxcloud")
-  rl.set_complete_function(function(text, from, to)
-    rl.set_completion_append_character("") -- readline resets it after each completion
-    return M.complete(text:sub(1, from - 1), text:sub(from, to))
-  end)
+-- the chunk for `text`: an expression first (its values are printed), else statements
+-- @treturn function|nil
+-- @treturn string|nil the error
+-- @treturn boolean whether it is an expression
+local function compile(text)
+  local fn = load("return " .. text, "=stdin", "t")
+  if fn then return fn, nil, true end
+  local err
+  fn, err = load(text, "=stdin", "t")
+  return fn, err, false
+end
+
+-- a chunk that needs more lines ends with "<eof>" in its message
+local function incomplete(err)
+  return err ~= nil and err:find("<eof>$") ~= nil
+end
+
+-- run a compiled chunk, print its values and keep the first in `_`
+local function evaluate(fn, is_expression, catcher)
+  local res
+  if catcher then
+    res = catcher:run(fn, message_handler)
+  else
+    res = table.pack(xpcall(fn, message_handler))
+  end
+  if res.interrupted and (not res[1] or (res[2] == nil and cxcloud.is_error(res[3]))) then
+    -- Ctrl-C: raised in the chunk, or the `nil, err` of the query it ended
+    io.stderr:write("interrupted\n")
+  elseif not res[1] then
+    io.stderr:write(tostring(res[2]), "\n")
+  else
+    if is_expression and res[2] ~= nil then _G._ = res[2] end
+    if res.n > 1 then _G.print(table.unpack(res, 2, res.n)) end
+  end
+  io.stdout:flush()
+  io.stderr:flush()
+end
+
+--- Read, evaluate and print until the end of input, as the stand-alone interpreter does
+-- (`=` and expressions tried first, continuation lines for an incomplete chunk), and keep the
+-- first value of the last expression that had one in `_`. Ctrl-C at a prompt drops the chunk
+-- being typed; the session and its variables stay.
+-- @tparam table opts `reader` (`cxcloud.cli.repl.reader`), `catcher`
+--   (`cxcloud.cli.repl.interrupt`, optional), `history` (`cxcloud.cli.repl.history`, optional)
+function M.loop(opts)
+  local reader, catcher, history = opts.reader, opts.catcher, opts.history
+  if history then
+    for _, entry in ipairs(history.entries) do reader.add_history(entry) end
+  end
   while true do
-    local line = rl.readline(_G._PROMPT or "cx> ")
-    if line == nil then io.write("\n") break end
-    local chunk = line:gsub("^=", "return ")
-    local fn, err = load("return " .. chunk, "=stdin", "t")
-    if not fn then
-      fn, err = load(chunk, "=stdin", "t")
-      while not fn and err:find("<eof>$") do
-        local more = rl.readline(_G._PROMPT2 or ">> ")
-        if more == nil then break end
+    local line = reader.read(_G._PROMPT or "cx> ")
+    if line == nil then break end
+    if line then
+      local chunk = line:gsub("^=", "return ")
+      local fn, err, expr = compile(chunk)
+      local ended = false
+      while not fn and incomplete(err) do
+        local more = reader.read(_G._PROMPT2 or "cx>> ")
+        if more == nil then ended = true break end
+        if more == false then chunk = nil break end -- Ctrl-C: the chunk is dropped
         chunk = chunk .. "\n" .. more
-        fn, err = load(chunk, "=stdin", "t")
+        fn, err, expr = compile(chunk)
+      end
+      if chunk and chunk:find("%S") and (not history or history:add(chunk)) then
+        reader.add_history(chunk)
+      end
+      if ended then
+        io.stderr:write(err, "\n")
+        break
+      end
+      if chunk then
+        if fn then evaluate(fn, expr, catcher) else io.stderr:write(err, "\n") end
       end
     end
-    if chunk:find("%S") then rl.add_history(chunk) end
-    if not fn then
-      io.stderr:write(err, "\n")
-    else
-      local res = table.pack(xpcall(fn, message_handler))
-      if not res[1] then
-        io.stderr:write(tostring(res[2]), "\n")
-      elseif res.n > 1 then
-        _G.print(table.unpack(res, 2, res.n))
-      end
-    end
-    io.stdout:flush()
   end
 end
 
 -- -----------------------------------------------------------------------------
 -- start
 
---- Put `cxcloud`, `cx`, `help` (and `sb` with a sandbox) in the globals, replace `print`,
--- set the prompt, and say what is there.
+--- Put `cxcloud`, `cx`, `help`, `show`, `export` (and `sb` with a sandbox) in the globals,
+-- replace `print`, set the prompt, and say what is there.
 -- @tparam[opt] table opts `sandbox` (true: start one; or a table of sandbox options),
---   `proxy`, `quiet` (no banner)
+--   `proxy`, `quiet` (no banner), `wait` (the client's `wait` option)
 -- @treturn table|nil the client
 -- @treturn table|nil the sandbox
 function M.start(opts)
   opts = opts or {}
   local G = _G
   G.cxcloud = cxcloud
+  local extra
+  if opts.proxy or opts.wait then extra = { proxy = opts.proxy, wait = opts.wait } end
   local cx, sb, why
   if opts.sandbox then
     local sandbox = require("cxcloud.cli.common").require_sandbox("cxcloud.sandbox")
     sb = sandbox.start(type(opts.sandbox) == "table" and opts.sandbox or { seed = 1, customers = 3 })
     G.sb = sb
-    cx = cxcloud.new(sb:client_options(opts.proxy and { proxy = opts.proxy } or nil))
+    cx = cxcloud.new(sb:client_options(extra))
   else
-    local ok, c = pcall(cxcloud.new, opts.proxy and { proxy = opts.proxy } or nil)
+    local ok, c = pcall(cxcloud.new, extra)
     if ok then cx = c else why = tostring(c):gsub("^cxcloud: ", "") end
   end
   G.cx = cx
   G.help = function(what) original_print(M.help_text(what, cx)) end
+  G.show = function(v, columns, rows) commands.show(v, columns, rows or M.ROWS, original_print) end
+  G.export = function(v, path, columns)
+    local n, fmt = commands.export(v, path, columns)
+    original_print(format("wrote %d item%s to %s (%s)", n, n == 1 and "" or "s", path, fmt))
+  end
   G.print = M.print
   G._PROMPT, G._PROMPT2 = "cx> ", "cx>> "
   if not opts.quiet then
@@ -438,5 +289,10 @@ function M.start(opts)
   end
   return cx, sb
 end
+
+--- Is `e` the error of an interrupted chunk (Ctrl-C)?
+-- @param e
+-- @treturn boolean
+M.is_interrupt = interrupt.is_interrupt
 
 return M
