@@ -19,7 +19,6 @@
 -- @module cxcloud.pagesize
 
 local compat = require "cxcloud.compat"
-local request = require "cxcloud.engine.request"
 
 local M = {}
 
@@ -42,7 +41,7 @@ Memory.__index = Memory
 --   client's memory bound)
 -- @treturn table memory
 function M.new(body_limit)
-  return setmetatable({ ops = {}, body_limit = body_limit, probes = {} }, Memory)
+  return setmetatable({ ops = {}, body_limit = body_limit, firsts = {} }, Memory)
 end
 
 local function entry(self, op)
@@ -60,7 +59,7 @@ end
 -- @treturn integer
 function M.start(self, op, max_items)
   local e = self.ops[op] or {}
-  local size = e.size or e.below or M.MAX
+  local size = e.size or e.below or e.trying or M.MAX
   if e.bytes_per_row then
     size = min(size, max(1, floor(self.body_limit * M.BODY_SHARE / e.bytes_per_row)))
   end
@@ -69,27 +68,28 @@ function M.start(self, op, max_items)
 end
 Memory.start = M.start
 
---- A pull's first page of `op` asks `size`, not known to work yet (`req` its request):
--- the other pulls of `op` that start meanwhile wait for its answer (`probe`). A live probe
--- is not replaced.
-function Memory:probing(op, req, size)
-  if self:known(op, size) then return end
-  local p = self.probes[op]
-  if p and p.req ~= req and not request.done(p.req) then return end
-  self.probes[op] = { req = req, size = size }
+--- `cursor`'s first page of `op` is `req` (not sent yet, or in flight), or nil: it came.
+function Memory:first_page(op, cursor, req)
+  local t = self.firsts[op]
+  if not t then
+    t = setmetatable({}, { __mode = "k" })
+    self.firsts[op] = t
+  end
+  t[cursor] = req
 end
 
---- The pull that asked `req` has its first page, or failed: it is nobody's probe any more.
-function Memory:settled(op, req)
-  local p = self.probes[op]
-  if p and p.req == req then self.probes[op] = nil end
-end
-
---- The request of the live probe of `op` and the size it asks, or nil.
-function Memory:probe(op)
-  local p = self.probes[op]
-  if not p then return nil end
-  return p.req, p.size
+--- The service refused `size` for `op`: the first pages of other pulls of `op` that ask it
+-- and are not sent yet are withdrawn, their pulls to ask `next_size` instead (`cursor.ask`),
+-- so that pulls side by side (cx:map, a sync) pay one refused call, not one each.
+-- @tparam table engine the client's engine (to cancel with)
+function Memory:withdraw(op, size, next_size, engine)
+  -- (cursor fields: `rows`, the size its pages ask; `ask`, the size to ask instead)
+  for cursor, req in pairs(self.firsts[op] or {}) do
+    if cursor.rows == size and req.state == "queued" then
+      cursor.ask = next_size
+      engine:cancel(req, "asked again at a size the service takes")
+    end
+  end
 end
 
 --- Is `size` known to be accepted for `op` (a page of that size came)?
@@ -104,10 +104,16 @@ end
 -- size was about something else.
 -- @treturn integer|nil
 function Memory:refused(op, size)
-  if size <= M.FLOOR or self:known(op, size) then return nil end
-  for _, s in ipairs(M.LADDER) do
-    if s < size then return s end
+  local e = entry(self, op)
+  if size > M.FLOOR and not self:known(op, size) then
+    for _, s in ipairs(M.LADDER) do
+      if s < size then
+        e.trying = s -- where pulls starting meanwhile start
+        return s
+      end
+    end
   end
+  e.trying = nil
   return nil
 end
 

@@ -200,35 +200,7 @@ function Cursor:_fetch(n)
   self.npending = self.npending + 1
   if n >= self.next_req then self.next_req = n + 1 end
   if self.auto and not self.expected and n == self.deliver then
-    self.q._sizes:probing(self.q.operation, req, self.rows)
-  end
-end
-
--- Before the first page of an automatic pull: while another pull of the operation asks a
--- size not known to work yet (cx:map, a sync of many customers), wait for its answer and
--- start from it, so that the service refuses a size once, not once per pull.
-function Cursor:_follow_probe()
-  local sizes, op = self.q._sizes, self.q.operation
-  while not sizes:known(op, self.rows) do
-    local probe, size = sizes:probe(op)
-    if not probe then
-      -- what the probes taught while this pull waited
-      self.rows = math.min(self.rows, sizes:start(op, self.q._plan.max_items))
-      return
-    end
-    if not request.done(probe) then
-      self.engine:wait(probe)
-    else
-      local status = probe.err and probe.err.status or probe.status
-      if status == 400 then
-        -- refused: this pull asks the next size, and is the one others wait for
-        local next_size = sizes:refused(op, size)
-        if next_size and next_size < self.rows then self.rows, self.refused = next_size, size end
-      elseif not probe.err and size < self.rows then
-        self.rows = size -- taken: start there (a smaller pagination.rows is followed anyway)
-      end
-      return
-    end
+    self.q._sizes:first_page(self.q.operation, self, req)
   end
 end
 
@@ -357,10 +329,18 @@ end
 -- large is asked again in smaller pages.
 function Cursor:_adapt(err)
   local sizes, op = self.q._sizes, self.q.operation
+  if self.ask then -- another pull of the operation was refused this size: its request withdrawn
+    local size = self.ask
+    self.ask, self.refused = nil, self.rows
+    return size
+  end
   if err.too_large then return sizes:too_large(op, self.rows) end
   if err.status == 400 and not self.expected then
     local size = sizes:refused(op, self.rows)
-    if size then self.refused = self.rows end
+    if size then
+      self.refused = self.rows
+      sizes:withdraw(op, self.rows, size, self.engine)
+    end
     return size
   end
   return nil
@@ -453,21 +433,15 @@ function Cursor:next_page()
     if self.remaining == 0 then self:close() return nil end
     local n = self.deliver
     if self.last and n > self.last then self:close() return nil end
-    if not self.pending[n] then
-      if self.auto and not self.expected then self:_follow_probe() end
-      self:_fetch(n)
-    end
+    if not self.pending[n] then self:_fetch(n) end
     if not self.last and not self.prefetched then self:_prefetch(n) end
     self:_fill()
-    local sent = self.pending[n]
     local data, pg, err, req = self:_receive(n)
     self.pending[n] = nil
     self.npending = self.npending - 1
     self.deliver = n + 1
     local size = err and self.auto and self:_adapt(err)
-    if self.auto and not size and not self.expected then
-      self.q._sizes:settled(self.q.operation, sent) -- the first page came, or the pull failed
-    end
+    if self.auto and not self.expected then self.q._sizes:first_page(self.q.operation, self) end
     if size then
       self:_resize(n, size)
     elseif err then

@@ -92,10 +92,11 @@ describe("page_size = \"auto\" #lua_logic", function()
     assert.equal("1000:200 1000:200 1000:200", asked(calls(mark)))
   end)
 
-  it("pulls of one operation side by side (cx:map) wait for the first one's answer: one"
-    .. " refused call, not one per pull #yields", function()
+  it("pulls of one operation side by side (cx:map) ask a refused size no more once it is"
+    .. " refused: one refused call, not one per pull #yields", function()
       sb:set { max_rows = 1000, latency = 0.05 }
-      local cx = client()
+      -- pulls wait their turn at the rate limit: the first one's 400 comes while they wait
+      local cx = client { rate_limit = 4 }
       finally(function() cx:close() end)
       local ids = { sb.customers[1], sb.customers[2], sb.customers[1], sb.customers[2] }
       local mark = helper.mark(sb)
@@ -230,11 +231,11 @@ describe("page_size = \"auto\" #lua_logic", function()
       finally(function() os.remove(path); os.remove(path .. ".lock") end)
       local db = assert(store.open(path))
       finally(function() db:close() end)
-      local cx1 = client()
+      local cx1 = client { rate_limit = 4 }
       local first = helper.mark(sb)
       assert(db:sync(cx1, { operations = { "hardware" } }))
       cx1:close()
-      -- the first run's pairs of the operation wait for one probe: one refused call
+      -- the first run's other pairs of the operation, waiting their turn, ask no refused size
       local refused = 0
       for _, c in ipairs(calls(first, "hardware")) do if c.status == 400 then refused = refused + 1 end end
       assert.equal(1, refused)

@@ -315,6 +315,7 @@ describe("cxcloud repl", function()
       local cells = {}
       for j, name in ipairs(fields) do
         local v = items[i][name]
+        if v == "null" then v = "" end -- the API's "null" text is an empty cell, as a JSON null
         cells[j] = v:find('[",]') and ('"' .. v:gsub('"', '""') .. '"') or v
       end
       assert.equal(table.concat(cells, ",") .. "\r", lines[i + 1])
