@@ -11,6 +11,18 @@
 /* json.c: sets decode, decoder and null in the module table at the top of the stack. */
 void cx_json_register(lua_State *L);
 
+/* jsondecode.c: the JSON parser, a lua_CFunction called (protected) with a light userdata,
+   the struct below; it returns the decoded value, or raises cjson's error messages. The
+   text's numbers must have passed the pre-scan (cx_json_scan). */
+struct cx_idset;
+struct cx_json_parse_args {
+    const char *text;
+    size_t len;
+    const struct cx_idset *ids; /* identifier fields (NULL: none) */
+    int max_depth;
+};
+int cx_json_parse(lua_State *L);
+
 /* lockfile.c: sets lockfile in the module table at the top of the stack, and registers the
    lock file's metatable. */
 void cx_lockfile_register(lua_State *L);

@@ -66,12 +66,32 @@ static int valid_number(const char *s, size_t n, int *integral)
     return i == n;
 }
 
+/* The first '"' in s[0..n), or NULL. Eight bytes at a time (whether a word holds a quote:
+   a zero byte in it XOR the quotes), the last match byte by byte: most strings of a page are
+   short, and a memchr call per string costs more than their bytes. */
+static const char *find_quote(const char *s, size_t n)
+{
+    const uint64_t ones = 0x0101010101010101u, highs = 0x8080808080808080u;
+    size_t i = 0;
+    for (; i + 8 <= n; i += 8) {
+        uint64_t v;
+        memcpy(&v, s + i, 8);
+        v ^= 0x22u * ones;
+        if ((v - ones) & ~v & highs)
+            break;
+    }
+    for (; i < n; i++)
+        if (s[i] == '"')
+            return s + i;
+    return NULL;
+}
+
 /* End of the string literal that opens at in[start] (index of its closing quote, or len). */
 static size_t string_end(const char *in, size_t len, size_t start)
 {
     size_t from = start + 1;
     for (;;) {
-        const char *q = memchr(in + from, '"', len - from);
+        const char *q = find_quote(in + from, len - from);
         size_t k, backslashes = 0;
         if (!q)
             return len;
@@ -168,6 +188,16 @@ struct key_cache {
     size_t len[KEY_CACHE];
 };
 
+/* memcmp(a, b, n) == 0 for a short n, without a call per key. */
+static int same_bytes(const char *a, const char *b, size_t n)
+{
+    size_t i;
+    for (i = 0; i < n; i++)
+        if (a[i] != b[i])
+            return 0;
+    return 1;
+}
+
 /* Whether key s (n bytes) is in the cache; puts it there if not. */
 static int key_seen(struct key_cache *kc, const char *s, size_t n)
 {
@@ -185,7 +215,7 @@ static int key_seen(struct key_cache *kc, const char *s, size_t n)
     }
     h = (uint32_t)n * 0x9E3779B1u ^ a * 0x85EBCA6Bu ^ b * 0xC2B2AE35u;
     h = (h ^ (h >> 15) ^ (h >> 23)) % KEY_CACHE;
-    if (kc->s[h] && kc->len[h] == n && memcmp(kc->s[h], s, n) == 0)
+    if (kc->s[h] && kc->len[h] == n && same_bytes(kc->s[h], s, n))
         return 1;
     kc->s[h] = s;
     kc->len[h] = n;
