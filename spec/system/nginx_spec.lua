@@ -95,23 +95,32 @@ describe_nginx("behind nginx", function()
       assert.is_true(core.now() - t0 < 45, core.now() - t0)
     end)
 
-  it("two processes sharing a key, at 10/s each, behind a gateway allowing 8/s: both complete",
-    function()
+  -- Two clients on one key do not share the gateway evenly: the one that keeps nginx's queue
+  -- full gets most of it, the other has most of its requests turned away, one of them
+  -- several times in a row, while its other requests get through. With the default
+  -- max_retries (5) a request turned away 6 times failed a pull about once in a dozen runs.
+  -- With max_retries = 1 every run failed (12 of 12) until such answers paced the request
+  -- instead of counting (`cxcloud.engine.retry`): three short runs catch that coming back.
+  for run = 1, 3 do
+    it(("two processes sharing a key, at 10/s each, behind a gateway allowing 8/s: both"
+      .. " complete, even with max_retries = 1 (run %d of 3)"):format(run), function()
       gw = nginx.start(sb, { rate = 8, burst = 4, limit_status = 503 })
-      local opts = gw:client_options { page_size = 10 }
+      -- 20 pages each: both start at once, and the gateway sheds within the first second
+      local opts = gw:client_options { page_size = 30, max_retries = 1 }
       local script = gw.dir .. "/child.lua"
       local f = assert(io.open(script, "wb"))
       f:write(string.format([[
 local cxcloud = require "cxcloud"
 local cx = cxcloud.new { client_id = %q, client_secret = %q, base_url = %q, token_url = %q,
-  ca_file = %q, connect_to = { %q, %q }, page_size = 10 }
+  ca_file = %q, connect_to = { %q, %q }, page_size = %d, max_retries = %d }
 local items, err = cx:customer(%q):hardware():all()
 if not items then print("ERR " .. tostring(err)) os.exit(1) end
 local out = {}
 for i, item in ipairs(items) do out[i] = tostring(item.hwInstanceId) end
 print(table.concat(out, ","))
 ]], opts.client_id, opts.client_secret, opts.base_url, opts.token_url, opts.ca_file,
-        opts.connect_to[1], opts.connect_to[2], sb.customers[2]))
+        opts.connect_to[1], opts.connect_to[2], opts.page_size, opts.max_retries,
+        sb.customers[2]))
       f:close()
       local child = assert(io.popen(LUA .. " " .. script .. " 2>&1"))
       local cx = cxcloud.new(opts)
@@ -124,4 +133,5 @@ print(table.concat(out, ","))
       assert.equal(table.concat(ids(sb:truth("hardware", sb.customers[2])), ","),
         (out:gsub("%s+$", "")))
     end)
+  end
 end)

@@ -226,6 +226,83 @@ describe("engine (fake core)", function()
     end)
   end)
 
+  describe("shedding with progress (a gateway shared with another client)", function()
+    local retry = require "cxcloud.engine.retry"
+
+    -- `n` requests in one group; `shed(rec, k)` (k: that URL's attempt) says which answers
+    -- are 503. Returns the requests and the fake.
+    local function run(n, shed, extra)
+      local fake = fakecore.new { latency = 0.1 }
+      local opts = { max_retries = 1, rate_limit = 0, concurrency = 4 }
+      for k, v in pairs(extra or {}) do opts[k] = v end
+      local eng = fake:engine(opts)
+      local seen = {}
+      fake.respond = function(rec)
+        if rec.token then return end
+        seen[rec.url] = (seen[rec.url] or 0) + 1
+        if shed(rec, seen[rec.url]) then return { status = 503, body = "" } end
+      end
+      local group, reqs = {}, {}
+      for i = 1, n do reqs[i] = eng:start(URL .. "?i=" .. i, nil, group) end
+      for i = 1, n do eng:wait(reqs[i]) end
+      return reqs, fake, eng
+    end
+
+    it("a request turned away again and again while others get through completes", function()
+      -- max_retries = 1, yet request 1 is turned away 4 times: its client kept getting
+      -- other requests through, so only its first answer counts
+      local reqs, _, eng = run(8, function(rec, k) return rec.url:find("i=1$") and k <= 4 end)
+      for i = 1, 8 do assert.equal("ok", reqs[i].state, i) end
+      assert.equal(5, reqs[1].attempts)
+      local s = eng:get_stats()
+      assert.equal(4, s.retries)
+      assert.equal(100, s.retry_budget)
+    end)
+
+    it("a request turned away alone after an earlier success counts every answer", function()
+      local fake = fakecore.new()
+      local eng = fake:engine { max_retries = 2, rate_limit = 0 }
+      fake.respond = function(rec)
+        if not rec.token and rec.url:find("stuck") then return { status = 503, body = "" } end
+      end
+      assert.is_table(eng:get(URL .. "?fine"))
+      local _, err = eng:get(URL .. "?stuck")
+      assert.equal(503, err.status)
+      assert.equal(3, err.attempts)
+      assert.truthy(err.message:find("(gave up after 2 retries)", 1, true))
+    end)
+
+    it("an outage after progress: the answers count once PROGRESS_WINDOW has passed", function()
+      -- request 1 succeeds; then every answer is 503 and nothing gets through
+      local reqs, fake = run(3, function(rec) return not rec.url:find("i=1$") end)
+      assert.equal("ok", reqs[1].state)
+      local last_ok = fake:api()[1].t + 0.1
+      for i = 2, 3 do
+        local err = reqs[i].err
+        assert.equal(503, err.status, i)
+        assert.truthy(err.message:find("more while other requests of this client got through",
+          1, true), err.message)
+        assert.is_true(err.attempts > 2 and err.attempts <= 2 + retry.MAX_PACED, err.attempts)
+      end
+      local api = fake:api()
+      assert.is_true(api[#api].t > last_ok + retry.PROGRESS_WINDOW)
+    end)
+
+    it("at most MAX_PACED retries of one request are paced", function()
+      -- request 5 is always turned away while 40 others keep getting through
+      local reqs = run(41, function(rec) return rec.url:find("i=5$") end,
+        { retry_cap = 0.5 })
+      local err = reqs[5].err
+      assert.equal(503, err.status)
+      assert.equal(2 + retry.MAX_PACED, err.attempts)
+      assert.truthy(err.message:find(("(gave up after 1 retry, and %d more while other requests"
+        .. " of this client got through)"):format(retry.MAX_PACED), 1, true), err.message)
+      for i = 1, 41 do
+        if i ~= 5 then assert.equal("ok", reqs[i].state, i) end
+      end
+    end)
+  end)
+
   describe("token", function()
     it("is fetched once however many requests wait, and refreshed before expiry", function()
       local fake = fakecore.new { token_life = 100, latency = 0.01 }

@@ -33,7 +33,7 @@
 -- The other fields: `url`, `meta` (the caller's), `group` (the requests sent while one of
 -- them is waited on), `seq` (the order of sending), `attempts`, an answer's `status` and
 -- `ctype`, and what the scheduler and the retry policy keep (`last_err`, `drawn`,
--- `auth_retried`, `token_gen`, `sent_mono`, `sent_wall`).
+-- `first_sent`, `paced`, `auth_retried`, `token_gen`, `sent_mono`, `sent_wall`).
 -- @module cxcloud.engine.request
 
 local errors = require "cxcloud.errors"

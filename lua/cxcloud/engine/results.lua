@@ -12,8 +12,9 @@
 --   asked again like any retryable failure.
 -- * A retryable failure: queued again after the retry policy's delay
 --   (`cxcloud.engine.retry`); a throttled or overloaded answer also slows the rate limiter
---   down and holds every request (`cxcloud.engine.rate`). When the retry budget runs out,
---   the retries already waiting fail at once.
+--   down and holds every request (`cxcloud.engine.rate`); while other requests of the
+--   client get through, it paces the request instead of counting as a failure. When the
+--   retry budget runs out, the retries already waiting fail at once.
 -- * A 401 from the API (or 403 NOT_AUTHORIZED): the token that request used is dropped,
 --   another fetched, the request sent once more; a second rejection is an `auth` error.
 --   This does not use `max_retries` or the retry budget.
@@ -60,7 +61,9 @@ end
 -- (`err.message` then says why). `signal` ("throttle", "overload") holds every request.
 -- @treturn boolean true when retried
 function M.retry(eng, req, err, retry_after, now, signal)
-  local delay, exhausted = eng.retry:delay(req, err, retry_after)
+  -- `req` has left the in-flight set and is not queued: what is there is other requests
+  local others = eng.ninflight > 0 or #eng.queue > 0
+  local delay, exhausted = eng.retry:delay(req, err, retry_after, signal, now, others)
   if exhausted then drop_retries(eng) end
   if not delay then return false end
   req.not_before = now + delay
@@ -96,7 +99,7 @@ local function complete_api(eng, req, r, now)
   local text, err, retry_after, signal = eng.classify(req, r)
   if signal ~= "auth" and (r.status or 0) > 0 then eng.tok:progress() end
   if err == nil then
-    eng.retry:success(req)
+    eng.retry:success(req, now)
     eng.rate:success(now)
     request.answered(req, text, r.status, r.headers and r.headers["content-type"])
     eng.held[req] = true
