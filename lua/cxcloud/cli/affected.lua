@@ -47,23 +47,6 @@ function M.add_to_parser(parser, output_options)
   return cmd
 end
 
--- --fields A,B: names of `available`, in that order
-local function chosen_fields(spec, available)
-  local util = require "cxcloud.util"
-  local known = {}
-  for _, c in ipairs(available) do known[c] = true end
-  local cols = {}
-  for name in spec:gmatch("[^,%s]+") do
-    if not known[name] then
-      local s = util.suggest(name, available)
-      usage(format("--fields: unknown column '%s'%s; the columns are %s", name,
-        s and format(" (did you mean '%s'?)", s) or "", table.concat(available, ",")))
-    end
-    cols[#cols + 1] = name
-  end
-  if #cols == 0 then usage("--fields expects column names, e.g. --fields hostname,ipAddress") end
-  return cols
-end
 
 --- Run `cxcloud affected`. Returns the exit status.
 -- @tparam table args parsed options
@@ -85,7 +68,8 @@ function M.run(args)
     usage("affected needs --advisory ID (cisco-sa-... or its instance ID), --field-notice ID"
       .. " or --eol ID")
   end
-  local columns = args.fields and chosen_fields(args.fields, affected.FIELDS[kind])
+  local columns = args.fields
+    and common.chosen_fields(args.fields, affected.FIELDS[kind], nil, "hostname,ipAddress")
     or affected.COLUMNS[kind]
   local customers
   if not args.all_customers and args.customer and #args.customer > 0 then customers = args.customer end

@@ -24,6 +24,30 @@ function M.usage(message)
   error(setmetatable({ status = 2, message = message }, Exit), 0)
 end
 
+--- `--fields A,B,...`: those names of `available`, in that order. An unknown name, or none,
+-- is a usage error that lists the columns (`what`: whose columns, e.g. "--totals").
+-- @tparam string spec
+-- @tparam table available column names
+-- @tparam[opt] string what
+-- @tparam string example two columns for the message
+-- @treturn table
+function M.chosen_fields(spec, available, what, example)
+  local known = {}
+  for _, c in ipairs(available) do known[c] = true end
+  local cols = {}
+  for name in spec:gmatch("[^,%s]+") do
+    if not known[name] then
+      local s = require("cxcloud.util").suggest(name, available)
+      M.usage(format("--fields: unknown %scolumn '%s'%s; the columns are %s",
+        what and (what .. " ") or "", name, s and format(" (did you mean '%s'?)", s) or "",
+        table.concat(available, ",")))
+    end
+    cols[#cols + 1] = name
+  end
+  if #cols == 0 then M.usage("--fields expects column names, e.g. --fields " .. example) end
+  return cols
+end
+
 --- The one line of an error, without the "cxcloud: " prefix.
 -- @param err an error object or a string
 -- @treturn string

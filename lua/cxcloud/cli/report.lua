@@ -7,7 +7,6 @@
 local common = require "cxcloud.cli.common"
 local export = require "cxcloud.cli.export"
 local report = require "cxcloud.report"
-local util = require "cxcloud.util"
 
 local M = {}
 
@@ -26,22 +25,6 @@ local function record_columns(multi)
 end
 M.record_columns = record_columns
 
--- --fields A,B,...: those of `available`, in that order; an unknown name is a usage error
-local function chosen_fields(spec, available, what)
-  local known = {}
-  for _, c in ipairs(available) do known[c] = true end
-  local cols = {}
-  for name in spec:gmatch("[^,%s]+") do
-    if not known[name] then
-      local s = util.suggest(name, available)
-      usage(format("--fields: unknown %s column '%s'%s; the columns are %s", what, name,
-        s and format(" (did you mean '%s'?)", s) or "", table.concat(available, ",")))
-    end
-    cols[#cols + 1] = name
-  end
-  if #cols == 0 then usage("--fields expects column names, e.g. --fields hostname,covered") end
-  return cols
-end
 
 local function date_option(value, what)
   if not report.is_date(value) then
@@ -111,10 +94,12 @@ function M.run(args)
   local multi = args.all_customers or (args.customer and #args.customer > 1)
   local columns
   if args.totals then
-    columns = args.fields and chosen_fields(args.fields, report.TOTAL_COLUMNS, "--totals")
+    columns = args.fields and common.chosen_fields(args.fields, report.TOTAL_COLUMNS, "--totals",
+      "hostname,covered")
       or report.TOTAL_COLUMNS
   else
-    columns = args.fields and chosen_fields(args.fields, record_columns(true), "report")
+    columns = args.fields and common.chosen_fields(args.fields, record_columns(true), "report",
+      "hostname,covered")
       or record_columns(multi)
   end
   if not args.all_customers and not (args.customer and #args.customer > 0) then
