@@ -196,10 +196,12 @@ end
 -- catalogues once for all of them, and join it per customer.
 -- @param cx client
 -- @tparam {string,...} ids customerIds
+-- @tparam[opt] boolean partial a customer whose own pull failed is left out (its entry nil)
+--   instead of failing the whole; a catalogue's failure still fails it
 -- @treturn {{table,...},...}|nil the records of each customer, in the order of `ids`
 -- @return err (an error object) when a pull failed, with `customerId` set for a
---   customer's own pull
-function M.build_many(cx, ids)
+--   customer's own pull; with `partial`, the list of `{customerId, err}` that failed
+function M.build_many(cx, ids, partial)
   local tasks = {}
   for _, pull in ipairs(M.CATALOGUES) do tasks[#tasks + 1] = { pull = pull } end
   for _, id in ipairs(ids) do
@@ -215,12 +217,17 @@ function M.build_many(cx, ids)
     if not list then error(err, 0) end
     return list
   end)
+  local failed, lost = {}, {}
   if errs then
     for i = 1, #tasks do
-      local err = errs[i]
+      local err, id = errs[i], tasks[i].id
       if err ~= nil then
-        if type(err) == "table" and tasks[i].id then err.customerId = tasks[i].id end
-        return nil, err
+        if type(err) == "table" and id then err.customerId = id end
+        if not (partial and id) then return nil, err end
+        if not lost[id] then
+          lost[id] = true
+          failed[#failed + 1] = { id, err }
+        end
       end
     end
   end
@@ -234,8 +241,10 @@ function M.build_many(cx, ids)
     end
   end
   local out = {}
-  for i, id in ipairs(ids) do out[i] = M.join(lists_of(own[id], catalogues)) end
-  return out
+  for i, id in ipairs(ids) do
+    if not lost[id] then out[i] = M.join(lists_of(own[id], catalogues)) end
+  end
+  return out, partial and failed or nil
 end
 
 --- Pull what the report needs for one customer (concurrently) and join it.

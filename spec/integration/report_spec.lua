@@ -182,6 +182,33 @@ describe("cxcloud report", function()
     assert.equal("(all)", totals[n + 1].customerId)
   end)
 
+  it("with several customers, reports those that succeed, lists the one that failed and how to"
+    .. " retry it; exit 3", function()
+      local c1, c2, c3 = sb.customers[1], sb.customers[2], sb.customers[3]
+      sb:faults { { op = "network_elements", customerId = c2, status = 403, times = -1 } }
+      local out, err, code = cli(sb, { "report", "-c", c1, "-c", c2, "-c", c3, "--totals",
+        "--format", "jsonl" })
+      sb:faults {}
+      assert.equal(3, code, err)
+      local ids = {}
+      for _, r in ipairs(jsonl(out)) do ids[#ids + 1] = r.customerId end
+      assert.same({ c1, c3, "(all)" }, ids)
+      assert.truthy(err:find("report for customer " .. c2 .. " failed", 1, true), err)
+      local retry = err:match("to retry just them: (cxcloud [^\n]+)")
+      assert.truthy(retry, err)
+      assert.is_nil(retry:find(c1, 1, true), retry)
+      local words = {}
+      for w in retry:gsub("^cxcloud ", ""):gmatch("%S+") do words[#words + 1] = w:gsub("^'(.*)'$", "%1") end
+      local out2, err2, code2 = cli(sb, words)
+      assert.equal(0, code2, err2)
+      assert.equal(c2, jsonl(out2)[1].customerId)
+      -- every customer failing is a failure
+      sb:faults { { op = "network_elements", status = 403, times = -1 } }
+      local _, err3, code3 = cli(sb, { "report", "-c", c1, "-c", c2, "--totals" })
+      sb:faults {}
+      assert.equal(1, code3, err3)
+    end)
+
   it("--fields picks the columns and their order, records and totals alike", function()
     local c1 = sb.customers[1]
     local out, err, code = cli(sb, { "report", "--db", db_path, "-c", c1, "--format", "csv",

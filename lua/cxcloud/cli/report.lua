@@ -80,7 +80,7 @@ end
 --- Run `cxcloud report`. Returns the exit status.
 -- @tparam table args parsed options
 -- @treturn integer
-function M.run(args)
+function M.run(args, argv)
   local today = args.today
   if today then
     date_option(today, "--today")
@@ -133,27 +133,38 @@ function M.run(args)
   end
   names = names or {}
 
-  local per_customer = {}
+  -- with several customers, one that fails is listed and the others reported (exit 3)
+  local per_customer, failed = {}, {}
   if args.db then
     for i, id in ipairs(ids) do
       local records, err = source:report { customerId = id }
-      if not records then
+      if not records and not multi then
         source:close()
         common.fail(err, format("report for customer %s", id))
       end
       per_customer[i] = records
+      if not records then failed[#failed + 1] = { id, err } end
     end
   else
-    local all, err = report.build_many(source, ids)
+    local all, err = report.build_many(source, ids, multi)
     if not all then
       source:close()
       common.fail(err, err.customerId and format("report for customer %s", err.customerId)
         or "report (the bulletin catalogues)")
     end
-    per_customer = all
+    per_customer, failed = all, err or {}
   end
   local calls = calls0 and source:stats().requests - calls0
   source:close()
+  if #failed > 0 then
+    if #failed == #ids then common.fail(failed[1][2], "report: every customer failed; first, "
+      .. failed[1][1]) end
+    local kept_ids, kept = {}, {}
+    for i, id in ipairs(ids) do
+      if per_customer[i] then kept_ids[#kept_ids + 1], kept[#kept + 1] = id, per_customer[i] end
+    end
+    ids, per_customer = kept_ids, kept
+  end
 
   local all, sums = {}, {}
   for i, id in ipairs(ids) do
@@ -186,7 +197,20 @@ function M.run(args)
       calls and format(", %d call(s)", calls) or " from the store",
       now() - started))
   end
-  return 0
+  if #failed == 0 then return 0 end
+  local failure = require "cxcloud.cli.failure"
+  local retry = {}
+  for _, f in ipairs(failed) do
+    retry[#retry + 1] = "-c"
+    retry[#retry + 1] = f[1]
+    io.stderr:write(format("cxcloud: report for customer %s failed: %s\n", f[1],
+      common.message(f[2])))
+  end
+  io.stderr:write(format("cxcloud: report: %d of %d customers failed; the others were written%s\n",
+    #failed, #failed + #ids, args.output and (" to " .. args.output) or ""))
+  local drop = { ["--customer"] = true, ["--all-customers"] = true, ["--customers-file"] = true }
+  io.stderr:write("cxcloud: to retry just them: ", failure.command(argv or {}, drop, retry), "\n")
+  return 3
 end
 
 return M
