@@ -77,8 +77,8 @@ test-nmap:
 # LUA_VERSIONS_JOBS of them at once (their specs mostly wait on the network and the rate
 # limit), each with its core in build/<lua>/cxcloud/core.so (lua5.4's, cxcloud/core.so, left
 # as it was: checked) and its output in build/<lua>.log, shown in order at the end.
-# Left out there: the specs of the command line (cli_spec, repl_spec: bin/cxcloud is a Lua 5.4
-# program, they would run 5.4 again) and the sandbox's own (sandbox/spec: a Lua 5.4 product,
+# Left out there: the specs of the command line (cli_spec, repl_spec and the tests tagged
+# #cli: bin/cxcloud is a Lua 5.4 program, they would run 5.4 again) and the sandbox's own (sandbox/spec: a Lua 5.4 product,
 # which the other specs start in a lua5.4 process through spec/support/sandbox.lua); on PUC
 # 5.1 the tests tagged #yields (a coroutine that yields across pcall or a for iterator). The
 # PostgreSQL harness's own spec (#harness) runs once, in `make test-system`; the store's specs
@@ -100,7 +100,7 @@ test-lua-versions:
 
 # One version of the above (V=lua5.1, ...), its output and status in build/$(V).log, .status.
 test-one-lua-version:
-	@tags=--exclude-tags=store,harness; [ $(V) = lua5.1 ] && tags=--exclude-tags=yields,harness; \
+	@tags=--exclude-tags=store,harness,cli; [ $(V) = lua5.1 ] && tags=--exclude-tags=yields,harness,cli; \
 	$(LUA_ENV) LUA_CPATH="$(CURDIR)/$(call core_dir,$(V))?.so;;" busted --lua=$(V) $$tags \
 	  --exclude-pattern=^cli_spec --exclude-pattern=^repl_spec spec > build/$(V).log 2>&1; \
 	echo $$? > build/$(V).status

@@ -18,7 +18,7 @@ local function cli(sb, args)
   local errfile = os.tmpname()
   local p = assert(io.popen(("env %s %s bin/cxcloud %s 2>%s"):format(table.concat(env, " "),
     shell_quote(interpreter), table.concat(words, " "), shell_quote(errfile))))
-  local out = p:read("a")
+  local out = p:read("*a")
   local ok, _, code = p:close()
   local err = helper.read_file(errfile) or ""
   os.remove(errfile)
@@ -151,7 +151,7 @@ describe("affected", function()
       assert.equal(#sb.customers, per_op.security_advisories)
       assert.equal(calls, info.calls)
       for _, id in ipairs { tostring(advisory.securityAdvisoryInstanceId),
-          math.tointeger(tonumber(advisory.securityAdvisoryInstanceId)) } do
+          require("cxcloud.compat").tointeger(tonumber(advisory.securityAdvisoryInstanceId)) } do
         local again = assert(affected.build(cx, { advisory = id }))
         assert.same(want, only(again, affected.COLUMNS.advisory))
       end
@@ -244,7 +244,7 @@ describe("affected", function()
     end)
   end)
 
-  describe("the command", function()
+  describe("the command #cli", function()
     it("writes the devices of every customer, the columns chosen with --fields", function()
       local out, err, code = cli(sb, { "affected", "--advisory", advisory.advisoryId, "--format", "jsonl" })
       assert.equal(0, code, err)

@@ -26,7 +26,7 @@ local function cli(sb, args, extra)
   local errfile = os.tmpname()
   local p = assert(io.popen(("env %s %s bin/cxcloud %s 2>%s"):format(table.concat(env, " "),
     shell_quote(interpreter), table.concat(words, " "), shell_quote(errfile))))
-  local out = p:read("a")
+  local out = p:read("*a")
   local ok, _, code = p:close()
   local err = helper.read_file(errfile) or ""
   os.remove(errfile)
@@ -41,7 +41,7 @@ local function jsonl(text)
   return rows
 end
 
-describe("cxcloud report", function()
+describe("cxcloud report #cli", function()
   local sb, dir, db_path
 
   -- per device of a customer: its earliest hw and sw last dates of support, covered, and
