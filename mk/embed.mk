@@ -74,7 +74,7 @@ test-nmap:
 	$(LUA_ENV) lua5.4 examples/nmap/test.lua $(CURDIR)/$(patsubst %/,%,$(call core_dir,lua5.3))
 
 # The whole suite on each other Lua (5.4: `make test`), every version even when one fails,
-# LUA_VERSIONS_JOBS of them at once (their specs mostly wait on the network and the rate
+# LUA_VERSIONS_JOBS of them at once (4: their specs mostly wait on the network and the rate
 # limit), each with its core in build/<lua>/cxcloud/core.so (lua5.4's, cxcloud/core.so, left
 # as it was: checked) and its output in build/<lua>.log, shown in order at the end.
 # Left out there: the specs of the command line (cli_spec, repl_spec and the tests tagged
@@ -86,7 +86,7 @@ test-nmap:
 # the store is Lua and luadbi, and its C (canonical JSON, digest, lock file) has unit specs
 # that run on every version.
 LUA_VERSIONS := lua5.1 lua5.2 lua5.3 luajit
-LUA_VERSIONS_JOBS ?= 2
+LUA_VERSIONS_JOBS ?= 4
 test-lua-versions:
 	@$(call install_missing,$(PKGS_system))
 	@for v in $(LUA_VERSIONS); do $(MAKE) --no-print-directory LUA=$$v deps || exit 1; done
