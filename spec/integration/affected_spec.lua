@@ -4,28 +4,11 @@
 -- bulletins and the customers, without the filters the code uses); the catalogue asked
 -- once; an unknown ID refused with the closest one; customers that fail.
 local helper = require "spec.support.helper"
+local cli_process = require "spec.support.cli_process"
 local cjson = require "cjson"
 local affected = require "cxcloud.affected"
-local shell_quote = require("cxcloud.shell").quote
 
-local interpreter = arg and arg[-1] or "lua5.4"
-
-local function cli(sb, args)
-  local env = {}
-  for k, v in pairs(sb:env()) do env[#env + 1] = k .. "=" .. shell_quote(v) end
-  local words = {}
-  for i, a in ipairs(args) do words[i] = shell_quote(a) end
-  local errfile = os.tmpname()
-  local p = assert(io.popen(("env %s %s bin/cxcloud %s 2>%s"):format(table.concat(env, " "),
-    shell_quote(interpreter), table.concat(words, " "), shell_quote(errfile))))
-  local out = p:read("*a")
-  local ok, _, code = p:close()
-  local err = helper.read_file(errfile) or ""
-  os.remove(errfile)
-  helper.show(out)
-  helper.show(err)
-  return out, err, ok and 0 or code
-end
+local cli = cli_process.run
 
 local RANK = { VUL = 3, POTVUL = 2, NOTVUL = 1 }
 

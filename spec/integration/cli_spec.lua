@@ -2,6 +2,7 @@
 -- through CXCLOUD_* (pointing at a sandbox), its standard output, standard error, exit
 -- status and files checked against the sandbox's truth.
 local helper = require "spec.support.helper"
+local cli_process = require "spec.support.cli_process"
 local cjson = require "cjson"
 local output = require "cxcloud.cli.output"
 local report = require "cxcloud.report"
@@ -27,26 +28,7 @@ end
 
 local interpreter = arg and arg[-1] or "lua5.4"
 
--- run bin/cxcloud with args (a list of words); returns stdout, stderr, exit status
-local function cli(sb, args, opts)
-  opts = opts or {}
-  local env = {}
-  for k, v in pairs(sb and sb:env() or {}) do env[#env + 1] = k .. "=" .. shell_quote(v) end
-  local words = {}
-  for i, a in ipairs(args) do words[i] = shell_quote(a) end
-  local errfile = os.tmpname()
-  local cmd = ("cd %s && env %s %s %s %s 2>%s"):format(shell_quote(opts.cwd or "."),
-    table.concat(env, " "), shell_quote(interpreter), shell_quote(os.getenv("PWD") .. "/bin/cxcloud"),
-    table.concat(words, " "), shell_quote(errfile))
-  local p = assert(io.popen(cmd, "r"))
-  local out = p:read("a")
-  local ok, _, code = p:close()
-  local err = slurp(errfile) or ""
-  os.remove(errfile)
-  helper.show(out)
-  helper.show(err)
-  return out, err, ok and 0 or code
-end
+local cli = cli_process.run
 
 local function jsonl(text)
   local rows = {}

@@ -15,25 +15,7 @@ local interpreter = arg and arg[-1] or "lua5.4"
 -- the sandbox's reference date: not its default, so that agreeing with it is no accident
 local TODAY = "2026-09-15"
 
--- bin/cxcloud with the sandbox's environment (plus `extra`); stdout, stderr, exit status
-local function cli(sb, args, extra)
-  local vars = sb:env()
-  for k, v in pairs(extra or {}) do vars[k] = v end
-  local env = {}
-  for k, v in pairs(vars) do env[#env + 1] = k .. "=" .. shell_quote(v) end
-  local words = {}
-  for i, a in ipairs(args) do words[i] = shell_quote(a) end
-  local errfile = os.tmpname()
-  local p = assert(io.popen(("env %s %s bin/cxcloud %s 2>%s"):format(table.concat(env, " "),
-    shell_quote(interpreter), table.concat(words, " "), shell_quote(errfile))))
-  local out = p:read("*a")
-  local ok, _, code = p:close()
-  local err = helper.read_file(errfile) or ""
-  os.remove(errfile)
-  helper.show(out)
-  helper.show(err)
-  return out, err, ok and 0 or code
-end
+local cli = cli_process.run
 
 local function jsonl(text)
   local rows = {}

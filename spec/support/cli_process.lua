@@ -1,7 +1,8 @@
---- `bin/cxcloud` in a child process, in the background, against a sandbox: for the specs
--- that kill it, run two at once or read its exit status.
+--- `bin/cxcloud` in a child process against a sandbox: waited for (`run`), or in the
+-- background for the specs that kill it, run two at once or read its exit status (`spawn`).
 local core = require "cxcloud.core"
 local quote = require("cxcloud.shell").quote
+local helper = require "spec.support.helper"
 
 local M = {}
 
@@ -46,6 +47,33 @@ function M.wait_for(f, seconds)
     core.sleep(0.05)
   end
   return nil
+end
+
+--- Runs `bin/cxcloud` with `args` (a list of words) and the sandbox's environment (none when
+-- `sb` is nil) plus `env` (name -> value), under the interpreter running the specs; waits.
+-- @treturn string standard output
+-- @treturn string standard error
+-- @treturn integer exit status
+function M.run(sb, args, env)
+  local vars = sb and sb:env() or {}
+  for k, v in pairs(env or {}) do vars[k] = v end
+  local words = {}
+  for k, v in pairs(vars) do words[#words + 1] = k .. "=" .. quote(v) end
+  local argv = {}
+  for i, a in ipairs(args) do argv[i] = quote(a) end
+  local errfile = os.tmpname()
+  local p = assert(io.popen(("env %s %s %s %s 2>%s"):format(table.concat(words, " "),
+    quote(arg and arg[-1] or "lua5.4"), quote(os.getenv("PWD") .. "/bin/cxcloud"),
+    table.concat(argv, " "), quote(errfile))))
+  local out = p:read("*a")
+  local ok, _, code = p:close()
+  local f = io.open(errfile)
+  local err = f and f:read("*a") or ""
+  if f then f:close() end
+  os.remove(errfile)
+  helper.show(out)
+  helper.show(err)
+  return out, err, ok and 0 or code
 end
 
 return M
