@@ -57,7 +57,7 @@ end
 -- @tparam string op the operation (or path)
 -- @tparam[opt] integer max_items at most this many rows are wanted
 -- @treturn integer
-function M.start(self, op, max_items)
+function Memory:start(op, max_items)
   local e = self.ops[op] or {}
   local size = e.size or e.below or e.trying or M.MAX
   if e.bytes_per_row then
@@ -66,7 +66,6 @@ function M.start(self, op, max_items)
   if max_items and max_items > 0 then size = min(size, max_items) end
   return size
 end
-Memory.start = M.start
 
 --- `cursor`'s first page of `op` is `req` (not sent yet, or in flight), or nil: it came.
 function Memory:first_page(op, cursor, req)
